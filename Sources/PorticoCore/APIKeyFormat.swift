@@ -1,0 +1,77 @@
+import Crypto
+import Foundation
+
+/// The format of Portico's secrets: API keys (`pk_…`) and admin tokens (`pat_…`).
+///
+/// A secret is a recognisable type prefix followed by 32 random bytes (256 bits) in base64url. Only the
+/// SHA-256 of the whole secret is stored; its first characters are kept as a public prefix so that people
+/// and secret scanners can recognise a key without seeing it.
+public struct SecretFormat: Sendable {
+    public let typePrefix: String
+
+    public static let apiKey = SecretFormat(typePrefix: "pk_")
+    public static let adminToken = SecretFormat(typePrefix: "pat_")
+
+    public static let publicPrefixLength = 8
+
+    public func generate() -> GeneratedSecret {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let secret = typePrefix + Base64URL.encode(bytes)
+        return GeneratedSecret(
+            secret: secret,
+            publicPrefix: String(secret.prefix(typePrefix.count + Self.publicPrefixLength)),
+            hash: SecretHash(of: secret))
+    }
+
+    /// Whether a presented credential has this format's shape (cheap check before hashing).
+    public func matches(_ candidate: some StringProtocol) -> Bool {
+        candidate.hasPrefix(typePrefix) && candidate.utf8.count == typePrefix.utf8.count + 43
+    }
+}
+
+public struct GeneratedSecret: Sendable {
+    /// Shown once to its owner, never stored.
+    public let secret: String
+    public let publicPrefix: String
+    public let hash: SecretHash
+}
+
+/// SHA-256 of a secret. Equality is checked in constant time.
+public struct SecretHash: Sendable, Hashable {
+    public let bytes: [UInt8]
+
+    public init(of secret: some StringProtocol) {
+        self.bytes = Array(SHA256.hash(data: Array(secret.utf8)))
+    }
+
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == SHA256.byteCount else { return nil }
+        self.bytes = bytes
+    }
+
+    public var hex: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+
+    /// Constant-time comparison: the time taken does not depend on where the digests differ.
+    public func constantTimeEquals(_ other: SecretHash) -> Bool {
+        guard bytes.count == other.bytes.count else { return false }
+        var difference: UInt8 = 0
+        for index in bytes.indices { difference |= bytes[index] ^ other.bytes[index] }
+        return difference == 0
+    }
+}
+
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

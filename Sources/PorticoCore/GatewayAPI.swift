@@ -1,0 +1,69 @@
+import Foundation
+
+public enum APIStatus: String, Sendable, Codable, CaseIterable {
+    case published, deprecated, disabled
+}
+
+/// An upstream parsed once at compile time, so the hot path never parses URLs.
+public struct Upstream: Sendable, Hashable {
+    public let scheme: String
+    public let host: String
+    public let port: Int
+    /// The upstream's own path without a trailing slash ("" for none).
+    public let basePath: String
+
+    public var origin: String { "\(scheme)://\(hostForURL):\(port)" }
+    private var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
+
+    /// Parses an absolute http(s) URL; anything else is an `invalid(upstream)` error.
+    public init(_ text: String, field: String = "upstream") throws(PorticoError) {
+        guard let components = URLComponents(string: text),
+              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = components.host, !host.isEmpty
+        else { throw .invalid(field: field, reason: "'\(text)' is not an absolute http(s) URL") }
+        guard components.user == nil, components.password == nil else {
+            throw .invalid(field: field, reason: "must not contain credentials")
+        }
+        guard components.query == nil, components.fragment == nil else {
+            throw .invalid(field: field, reason: "must not contain a query or fragment")
+        }
+        self.scheme = scheme
+        self.host = host
+        self.port = components.port ?? (scheme == "https" ? 443 : 80)
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        self.basePath = path
+    }
+}
+
+/// An API as the gateway sees it.
+public struct GatewayAPI: Sendable, Hashable {
+    public let id: UUID
+    public let name: String
+    public let pathPrefix: String
+    /// Lower-cased host without port, or nil for any host.
+    public let host: String?
+    public let upstream: Upstream
+    public let stripPrefix: Bool
+    public let status: APIStatus
+
+    public init(id: UUID, name: String, pathPrefix: String, host: String?, upstream: Upstream, stripPrefix: Bool, status: APIStatus) {
+        self.id = id
+        self.name = name
+        self.pathPrefix = pathPrefix
+        self.host = host?.lowercased()
+        self.upstream = upstream
+        self.stripPrefix = stripPrefix
+        self.status = status
+    }
+
+    /// The path to request upstream for a matched request path (percent-encoded, without query).
+    public func upstreamPath(for requestPath: String) -> String {
+        var rest = Substring(requestPath)
+        if stripPrefix, pathPrefix != "/" {
+            rest = rest.dropFirst(pathPrefix.count)
+        }
+        if rest.isEmpty { rest = "/" } else if !rest.hasPrefix("/") { rest = "/" + rest }
+        return upstream.basePath + rest
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+public enum Role: String, Codable, Sendable, CaseIterable {
+    case admin, consumer
+}
+
+public struct User: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var email: String
+    public var name: String
+    public var externalId: String?
+    public var role: Role
+    public var disabled: Bool
+    public var groups: [String]
+    public var createdAt: Date
+    public var lastSeenAt: Date?
+
+    public init(id: UUID, email: String, name: String, externalId: String?, role: Role, disabled: Bool, groups: [String], createdAt: Date, lastSeenAt: Date?) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.externalId = externalId
+        self.role = role
+        self.disabled = disabled
+        self.groups = groups
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+    }
+}
+
+public struct Group: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var memberCount: Int
+    public var createdAt: Date
+
+    public init(id: UUID, name: String, memberCount: Int, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.memberCount = memberCount
+        self.createdAt = createdAt
+    }
+}
+
+public struct APIDefinition: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var pathPrefix: String
+    public var host: String?
+    public var upstream: String
+    public var stripPrefix: Bool
+    public var status: APIStatus
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.name = name
+        self.pathPrefix = pathPrefix
+        self.host = host
+        self.upstream = upstream
+        self.stripPrefix = stripPrefix
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// An APIAccess grant: which groups may call which APIs, under which rate limit.
+public struct APIAccess: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var groups: [String]
+    /// The API names covered, or nil when `allApis`.
+    public var apis: [String]?
+    public var allApis: Bool
+    public var rateLimit: RateLimitView?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, rateLimit: RateLimitView?, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.name = name
+        self.groups = groups
+        self.apis = apis
+        self.allApis = allApis
+        self.rateLimit = rateLimit
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// A rate limit as the API shows it: the period in seconds.
+public struct RateLimitView: Codable, Sendable, Equatable {
+    public var limit: Int
+    public var period: Int
+
+    public init(_ limit: RateLimit) {
+        self.limit = limit.limit
+        self.period = limit.periodSeconds
+    }
+}
+
+public enum KeyState: String, Codable, Sendable {
+    case active, revoked, expired, disabledByModeSwitch = "disabled_by_mode_switch"
+}
+
+/// An API key's metadata; the secret itself is never stored nor shown again.
+public struct APIKeyInfo: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var userId: UUID
+    public var name: String
+    public var prefix: String
+    public var state: KeyState
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+
+    public init(id: UUID, userId: UUID, name: String, prefix: String, state: KeyState, createdAt: Date, lastUsedAt: Date?, expiresAt: Date?, revokedAt: Date?) {
+        self.id = id
+        self.userId = userId
+        self.name = name
+        self.prefix = prefix
+        self.state = state
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+public enum AuthMode: String, Codable, Sendable {
+    case apiKey = "api_key"
+    case jwt
+}
+
+/// Who made a change, as the audit log records it.
+public struct Actor: Sendable, Equatable {
+    public let id: UUID?
+    public let label: String
+
+    public init(id: UUID?, label: String) {
+        self.id = id
+        self.label = label
+    }
+
+    public static let cli = Actor(id: nil, label: "cli")
+}

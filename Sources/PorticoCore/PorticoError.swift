@@ -1,0 +1,38 @@
+/// The domain errors of Portico. The web layer maps each case to one HTTP status, in one place.
+public enum PorticoError: Error, Equatable, Sendable {
+    /// A field of the input is wrong; `reason` is a sentence for a person.
+    case invalid(field: String, reason: String)
+    /// No such entity (`what` names it, e.g. "user 3f…").
+    case notFound(String)
+    /// A unique name, email or prefix is already taken.
+    case duplicate(String)
+    /// The request conflicts with the current state.
+    case conflict(String)
+    /// The caller is not authenticated.
+    case unauthenticated(String)
+    /// The caller is authenticated but may not do this.
+    case forbidden(String)
+    /// A dependency (the database) is not reachable.
+    case unavailable(String)
+
+    public var code: String {
+        switch self {
+        case .invalid: "invalid_input"
+        case .notFound: "not_found"
+        case .duplicate: "duplicate"
+        case .conflict: "conflict"
+        case .unauthenticated: "unauthenticated"
+        case .forbidden: "forbidden"
+        case .unavailable: "unavailable"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .invalid(let field, let reason): "\(field): \(reason)"
+        case .notFound(let what): "\(what) not found"
+        case .duplicate(let what): "\(what) already exists"
+        case .conflict(let why), .unauthenticated(let why), .forbidden(let why), .unavailable(let why): why
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Every answer the gateway gives of its own (DESIGN.md, "Errors at the gateway"), in one place.
+enum GatewayError {
+    case noRoute(path: String)
+    case missingCredential
+    case invalidCredential(String)
+    case noAccess(api: String)
+    case rateLimited(api: String, retryAfter: Int)
+    case upstreamUnreachable(api: String)
+    case upstreamTimeout(api: String)
+
+    var status: HTTPResponse.Status {
+        switch self {
+        case .noRoute: .notFound
+        case .missingCredential, .invalidCredential: .unauthorized
+        case .noAccess: .forbidden
+        case .rateLimited: .tooManyRequests
+        case .upstreamUnreachable: .badGateway
+        case .upstreamTimeout: .gatewayTimeout
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .noRoute: "no_route"
+        case .missingCredential: "missing_credential"
+        case .invalidCredential: "invalid_token"
+        case .noAccess: "no_access"
+        case .rateLimited: "rate_limited"
+        case .upstreamUnreachable: "upstream_unreachable"
+        case .upstreamTimeout: "upstream_timeout"
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .noRoute(let path): "no API matches \(path)"
+        case .missingCredential: "a bearer credential is required"
+        case .invalidCredential(let reason): reason
+        case .noAccess(let api): "your groups hold no access grant for API '\(api)'"
+        case .rateLimited(let api, let retryAfter): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
+        case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
+        case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
+        }
+    }
+
+    var response: Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        switch self {
+        case .missingCredential:
+            headers[.wwwAuthenticate] = #"Bearer realm="portico""#
+        case .invalidCredential(let reason):
+            headers[.wwwAuthenticate] = #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#
+        case .rateLimited(_, let retryAfter):
+            headers[.retryAfter] = String(retryAfter)
+        default:
+            break
+        }
+        let body = (try? JSONEncoder().encode(["error": code, "message": message])) ?? Data()
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// An RFC 7235 quoted-string may not hold `"` or `\` unescaped.
+    static func quoted(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}

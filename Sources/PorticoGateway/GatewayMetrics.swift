@@ -1,0 +1,42 @@
+import CoreMetrics
+import Foundation
+import Synchronization
+
+/// The gateway's metrics, made through an injected factory so each process (and each test) owns its registry.
+public final class GatewayMetrics: Sendable {
+    struct CounterKey: Hashable {
+        let api: String
+        let status: Int
+    }
+
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
+    private let latency: CoreMetrics.Timer
+    private let policyVersion: Gauge
+    private let reloads: CoreMetrics.Counter
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+        self.latency = CoreMetrics.Timer(label: "portico_gateway_request_duration_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
+        self.policyVersion = Gauge(label: "portico_policy_version", dimensions: [], factory: factory)
+        self.reloads = CoreMetrics.Counter(label: "portico_policy_reloads_total", dimensions: [], factory: factory)
+    }
+
+    public func recordRequest(api: String, status: Int, duration: Duration) {
+        let key = CounterKey(api: api, status: status)
+        let counter = counters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let made = CoreMetrics.Counter(
+                label: "portico_gateway_requests_total", dimensions: [("api", api), ("status", String(status))], factory: factory)
+            counters[key] = made
+            return made
+        }
+        counter.increment()
+        latency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    public func recordReload(version: Int64) {
+        reloads.increment()
+        policyVersion.record(Double(version))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PorticoCore
+
+/// The data plane: route → credential → access → rate limit → proxy. Reads only the in-memory snapshot.
+public struct GatewayResponder: HTTPResponder {
+    public typealias Context = GatewayRequestContext
+
+    let policy: PolicyHolder
+    let limiter: RateLimiter
+    let proxy: UpstreamProxy
+    let usage: KeyUsageRecorder
+    let metrics: GatewayMetrics
+
+    public init(policy: PolicyHolder, limiter: RateLimiter, proxy: UpstreamProxy, usage: KeyUsageRecorder, metrics: GatewayMetrics) {
+        self.policy = policy
+        self.limiter = limiter
+        self.proxy = proxy
+        self.usage = usage
+        self.metrics = metrics
+    }
+
+    public func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let snapshot = policy.snapshot
+        let path = request.uri.path
+        guard let api = snapshot.routes.match(path: path, host: request.head.authority) else {
+            let response = GatewayError.noRoute(path: path).response
+            metrics.recordRequest(api: "", status: response.status.code, duration: ContinuousClock.now - started)
+            return response
+        }
+        var response = await handle(request, api: api, snapshot: snapshot, context: context)
+        if api.status == .deprecated { response.headers[HTTPField.Name("Deprecation")!] = "true" }
+        metrics.recordRequest(api: api.name, status: response.status.code, duration: ContinuousClock.now - started)
+        return response
+    }
+
+    private func handle(_ request: Request, api: GatewayAPI, snapshot: PolicySnapshot, context: GatewayRequestContext) async -> Response {
+        guard let credential = BearerCredential(request.headers[.authorization]) else {
+            return GatewayError.missingCredential.response
+        }
+        let consumer: ConsumerPolicy
+        switch snapshot.authenticate(apiKey: credential.token, now: Int64(Date().timeIntervalSince1970)) {
+        case .rejected(let reason):
+            return GatewayError.invalidCredential(reason).response
+        case .accepted(let found, let keyId):
+            consumer = found
+            usage.record(keyId)
+        }
+        guard let limit = snapshot.access(groups: consumer.groups, api: api.id) else {
+            return GatewayError.noAccess(api: api.name).response
+        }
+        var rateHeaders = HTTPFields()
+        if case .limited(let rateLimit) = limit {
+            let decision = limiter.decide(consumer: consumer.userId, api: api.id, limit: rateLimit)
+            rateHeaders = RateLimitHeaders.fields(for: decision)
+            guard decision.allowed else {
+                var response = GatewayError.rateLimited(api: api.name, retryAfter: decision.retryAfterSeconds).response
+                response.headers.append(contentsOf: rateHeaders)
+                return response
+            }
+        }
+        do throws(UpstreamProxy.Failure) {
+            var response = try await proxy.forward(request, to: api, clientAddress: context.remoteAddress?.ipAddress)
+            for field in rateHeaders { response.headers[field.name] = field.value }
+            return response
+        } catch {
+            switch error {
+            case .timeout:
+                return GatewayError.upstreamTimeout(api: api.name).response
+            case .unreachable(let reason):
+                context.logger.warning("upstream unreachable", metadata: ["api": "\(api.name)", "reason": "\(reason)"])
+                return GatewayError.upstreamUnreachable(api: api.name).response
+            }
+        }
+    }
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive).
+struct BearerCredential {
+    let token: Substring
+
+    init?(_ header: String?) {
+        guard let header, header.count > 7 else { return nil }
+        let scheme = header.prefix(7)
+        guard scheme.lowercased() == "bearer " else { return nil }
+        let token = header.dropFirst(7).drop(while: { $0 == " " })
+        guard !token.isEmpty else { return nil }
+        self.token = token
+    }
+}
+
+enum RateLimitHeaders {
+    static let limit = HTTPField.Name("X-RateLimit-Limit")!
+    static let remaining = HTTPField.Name("X-RateLimit-Remaining")!
+    static let reset = HTTPField.Name("X-RateLimit-Reset")!
+    static let period = HTTPField.Name("X-RateLimit-Period")!
+
+    static func fields(for decision: RateLimitDecision) -> HTTPFields {
+        HTTPFields([
+            HTTPField(name: limit, value: String(decision.limit)),
+            HTTPField(name: remaining, value: String(decision.remaining)),
+            HTTPField(name: reset, value: String(decision.resetSeconds)),
+            HTTPField(name: period, value: String(decision.periodSeconds)),
+        ])
+    }
+}

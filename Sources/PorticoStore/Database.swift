@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import PorticoCore
+import PostgresNIO
+
+/// The PostgreSQL client of a Portico process, with the one place where database errors become
+/// domain errors.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Runs `body` in one transaction; any error rolls it back and is rethrown as it was thrown
+    /// (translated to a `PorticoError` when it came from PostgreSQL).
+    public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await Self.translatingErrors {
+            try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on a pooled connection outside of a transaction (reads).
+    public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await Self.translatingErrors {
+            try await client.withConnection { try await body($0) }
+        }
+    }
+
+    static func translatingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw Self.translate(error)
+        }
+    }
+
+    static func translate(_ error: PSQLError) -> any Error {
+        if let server = error.serverInfo, let state = server[.sqlState] {
+            let detail = server[.detail] ?? server[.message] ?? ""
+            switch state {
+            case "23505": return PorticoError.duplicate(Self.describeDuplicate(detail))
+            case "23503": return PorticoError.notFound(Self.describeMissing(detail))
+            case "22P02", "22023", "23514", "22001":
+                return PorticoError.invalid(field: server[.columnName] ?? "input", reason: server[.message] ?? "invalid value")
+            default: return error
+            }
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+            return PorticoError.unavailable("the database is not reachable")
+        default:
+            return error
+        }
+    }
+
+    /// Turns "Key (name)=(orders) already exists." into "name 'orders'".
+    static func describeDuplicate(_ detail: String) -> String {
+        guard let open = detail.range(of: "Key ("), let close = detail.range(of: ")=(", range: open.upperBound..<detail.endIndex),
+              let end = detail.range(of: ")", range: close.upperBound..<detail.endIndex)
+        else { return "an entry with these values" }
+        var column = String(detail[open.upperBound..<close.lowerBound])
+        column = column.replacingOccurrences(of: "lower(email)", with: "email")
+            .replacingOccurrences(of: "COALESCE(host, ''::text)", with: "host")
+        return "\(column) '\(detail[close.upperBound..<end.lowerBound])'"
+    }
+
+    static func describeMissing(_ detail: String) -> String {
+        if let range = detail.range(of: "is not present in table \"") {
+            let table = detail[range.upperBound...].prefix(while: { $0 != "\"" })
+            return "referenced \(table.hasSuffix("s") ? String(table.dropLast()) : String(table))"
+        }
+        return "referenced entity"
+    }
+}
+
+extension PostgresConnection {
+    /// Bumps the policy version and tells every gateway (LISTEN portico_policy). Inside a transaction the
+    /// notification is delivered at COMMIT, so no gateway ever sees a half-made change.
+    public func bumpPolicyVersion(logger: Logger) async throws -> Int64 {
+        let rows = try await query(
+            "UPDATE policy_state SET version = version + 1, changed_at = now() RETURNING version", logger: logger)
+        var version: Int64 = 0
+        for try await (value) in rows.decode(Int64.self) { version = value }
+        try await query("SELECT pg_notify('portico_policy', \(String(version)))", logger: logger)
+        return version
+    }
+}
+
+public enum PolicyChannel {
+    public static let name = "portico_policy"
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import PorticoCore
+import PostgresNIO
+
+/// Reads the whole policy in one REPEATABLE READ transaction and compiles it into a snapshot, so the
+/// snapshot is consistent with exactly one policy version.
+public struct PolicyRepository: Sendable {
+    let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public func currentVersion(on connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query("SELECT version FROM policy_state", logger: logger)
+        for try await version in rows.decode(Int64.self) { return version }
+        return 0
+    }
+
+    public func authMode(on connection: PostgresConnection) async throws -> AuthMode {
+        let rows = try await connection.query("SELECT mode FROM auth_settings", logger: logger)
+        for try await mode in rows.decode(String.self) { return AuthMode(rawValue: mode) ?? .apiKey }
+        return .apiKey
+    }
+
+    public func loadSnapshot(from database: Database) async throws -> PolicySnapshot {
+        try await database.read { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                let snapshot = try await load(on: connection)
+                try await connection.query("COMMIT", logger: logger)
+                return snapshot
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    private func load(on connection: PostgresConnection) async throws -> PolicySnapshot {
+        let version = try await currentVersion(on: connection)
+        let mode = try await authMode(on: connection)
+
+        var apis: [GatewayAPI] = []
+        let apiRows = try await connection.query(
+            "SELECT id, name, path_prefix, host, upstream, strip_prefix, status FROM apis", logger: logger)
+        for try await (id, name, prefix, host, upstream, strip, status) in apiRows.decode(
+            (UUID, String, String, String?, String, Bool, String).self)
+        {
+            do {
+                apis.append(GatewayAPI(
+                    id: id, name: name, pathPrefix: prefix, host: host, upstream: try Upstream(upstream),
+                    stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled))
+            } catch {
+                logger.error("API skipped: its upstream is not a URL", metadata: ["api": "\(name)"])
+            }
+        }
+
+        var groupsByUser: [UUID: [String]] = [:]
+        let membershipRows = try await connection.query(
+            "SELECT m.user_id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id", logger: logger)
+        for try await (userId, group) in membershipRows.decode((UUID, String).self) {
+            groupsByUser[userId, default: []].append(group)
+        }
+        var consumers: [ConsumerPolicy] = []
+        let userRows = try await connection.query("SELECT id, disabled FROM users", logger: logger)
+        for try await (id, disabled) in userRows.decode((UUID, Bool).self) {
+            consumers.append(ConsumerPolicy(userId: id, disabled: disabled, groups: groupsByUser[id] ?? []))
+        }
+
+        var keys: [SecretHash: KeyGrant] = [:]
+        if mode == .apiKey {
+            let keyRows = try await connection.query("""
+                SELECT id, user_id, secret_hash, extract(epoch FROM expires_at)::bigint FROM api_keys
+                WHERE revoked_at IS NULL AND NOT disabled_by_mode_switch AND (expires_at IS NULL OR expires_at > now())
+                """, logger: logger)
+            for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
+                guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
+                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAt: expiresAt)
+            }
+        }
+
+        var grants: [AccessGrant] = []
+        let grantRows = try await connection.query("""
+            SELECT a.name, a.all_apis, a.rate_limit, a.rate_period_seconds,
+                   coalesce((SELECT array_agg(g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
+                             WHERE ag.access_id = a.id), '{}'),
+                   coalesce((SELECT array_agg(aa.api_id) FROM api_access_apis aa WHERE aa.access_id = a.id), '{}')
+            FROM api_access a
+            """, logger: logger)
+        for try await (name, allApis, limit, period, groups, apiIds) in grantRows.decode(
+            (String, Bool, Int?, Int?, [String], [UUID]).self)
+        {
+            let rateLimit = limit.flatMap { limit in period.flatMap { try? RateLimit(limit: limit, periodSeconds: $0) } }
+            grants.append(AccessGrant(name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: rateLimit))
+        }
+        return PolicySnapshot(version: version, apis: apis, keys: keys, consumers: consumers, grants: grants)
+    }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+import Hummingbird
+import HummingbirdBcrypt
+import PorticoWeb
+print("bootstrap")
