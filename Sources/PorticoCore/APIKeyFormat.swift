@@ -24,6 +24,11 @@ public struct SecretFormat: Sendable {
             hash: SecretHash(of: secret))
     }
 
+    /// A random password for an account created without one (base64url, 6 bits per character).
+    public static func randomPassword(length: Int = 24) -> String {
+        String(SecretFormat(typePrefix: "").generate().secret.prefix(length))
+    }
+
     /// Whether a presented credential has this format's shape (cheap check before hashing).
     public func matches(_ candidate: some StringProtocol) -> Bool {
         candidate.hasPrefix(typePrefix) && candidate.utf8.count == typePrefix.utf8.count + 43

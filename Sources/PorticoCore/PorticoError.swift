@@ -1,5 +1,7 @@
 /// The domain errors of Portico. The web layer maps each case to one HTTP status, in one place.
 public enum PorticoError: Error, Equatable, Sendable {
+    /// The request body is not well-formed (not JSON, wrong type of a field).
+    case malformed(String)
     /// A field of the input is wrong; `reason` is a sentence for a person.
     case invalid(field: String, reason: String)
     /// No such entity (`what` names it, e.g. "user 3f…").
@@ -17,6 +19,7 @@ public enum PorticoError: Error, Equatable, Sendable {
 
     public var code: String {
         switch self {
+        case .malformed: "malformed_request"
         case .invalid: "invalid_input"
         case .notFound: "not_found"
         case .duplicate: "duplicate"
@@ -32,7 +35,7 @@ public enum PorticoError: Error, Equatable, Sendable {
         case .invalid(let field, let reason): "\(field): \(reason)"
         case .notFound(let what): "\(what) not found"
         case .duplicate(let what): "\(what) already exists"
-        case .conflict(let why), .unauthenticated(let why), .forbidden(let why), .unavailable(let why): why
+        case .malformed(let why), .conflict(let why), .unauthenticated(let why), .forbidden(let why), .unavailable(let why): why
         }
     }
 }

@@ -12,6 +12,7 @@ enum GatewayError {
     case rateLimited(api: String, retryAfter: Int)
     case upstreamUnreachable(api: String)
     case upstreamTimeout(api: String)
+    case policyNotLoaded
 
     var status: HTTPResponse.Status {
         switch self {
@@ -21,6 +22,7 @@ enum GatewayError {
         case .rateLimited: .tooManyRequests
         case .upstreamUnreachable: .badGateway
         case .upstreamTimeout: .gatewayTimeout
+        case .policyNotLoaded: .serviceUnavailable
         }
     }
 
@@ -33,6 +35,7 @@ enum GatewayError {
         case .rateLimited: "rate_limited"
         case .upstreamUnreachable: "upstream_unreachable"
         case .upstreamTimeout: "upstream_timeout"
+        case .policyNotLoaded: "policy_not_loaded"
         }
     }
 
@@ -45,6 +48,7 @@ enum GatewayError {
         case .rateLimited(let api, let retryAfter): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
+        case .policyNotLoaded: "the gateway has not loaded its policy yet; retry shortly"
         }
     }
 

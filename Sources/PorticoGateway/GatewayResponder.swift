@@ -25,6 +25,7 @@ public struct GatewayResponder: HTTPResponder {
 
     public func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         let started = ContinuousClock.now
+        guard policy.isLoaded else { return GatewayError.policyNotLoaded.response }
         let snapshot = policy.snapshot
         let path = request.uri.path
         guard let api = snapshot.routes.match(path: path, host: request.head.authority) else {

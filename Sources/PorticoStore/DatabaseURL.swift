@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOSSL
 import PorticoCore
 import PostgresNIO
@@ -7,6 +8,8 @@ import PostgresNIO
 /// (the folder holding `.s.PGSQL.<port>`), as libpq accepts them.
 public struct DatabaseURL: Sendable, CustomStringConvertible {
     public let configuration: PostgresClient.Configuration
+    /// The same target for a single connection (the CLI's reachability probe).
+    public let connectionConfiguration: PostgresConnection.Configuration
     /// The URL with the password masked, for messages and logs.
     public let description: String
     public let databaseName: String
@@ -28,28 +31,62 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
             }
 
         var configuration: PostgresClient.Configuration
+        var connectionConfiguration: PostgresConnection.Configuration
         if let socketFolder {
-            configuration = .init(
-                unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: username, password: password, database: database)
+            let socket = "\(socketFolder)/.s.PGSQL.\(port)"
+            configuration = .init(unixSocketPath: socket, username: username, password: password, database: database)
+            connectionConfiguration = .init(unixSocketPath: socket, username: username, password: password, database: database)
         } else {
             guard let host = components.host ?? query["host"], !host.isEmpty else {
                 throw .invalid(field: "database-url", reason: "no host; use postgres://user@host:port/db or ?host=/socket/folder")
             }
             let tls: PostgresClient.Configuration.TLS
+            let connectionTLS: PostgresConnection.Configuration.TLS
+            let context = try? NIOSSLContext(configuration: .makeClientConfiguration())
             switch query["sslmode"] ?? "prefer" {
-            case "disable": tls = .disable
-            case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-            case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+            case "disable":
+                tls = .disable
+                connectionTLS = .disable
+            case "prefer", "allow":
+                tls = .prefer(.makeClientConfiguration())
+                connectionTLS = context.map { .prefer($0) } ?? .disable
+            case "require", "verify-ca", "verify-full":
+                guard let context else { throw .invalid(field: "database-url", reason: "TLS could not be set up for sslmode=require") }
+                tls = .require(.makeClientConfiguration())
+                connectionTLS = .require(context)
             case let other:
                 throw .invalid(field: "database-url", reason: "unknown sslmode '\(other)'")
             }
             configuration = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
+            connectionConfiguration = .init(host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
         }
         configuration.options.connectTimeout = .seconds(5)
+        connectionConfiguration.options.connectTimeout = .seconds(5)
+        self.connectionConfiguration = connectionConfiguration
         self.configuration = configuration
         self.databaseName = database
         var masked = components
         if masked.password != nil { masked.password = "***" }
         self.description = masked.string ?? "postgres://…"
+    }
+}
+
+extension DatabaseURL {
+    /// Connects once and runs `SELECT 1`, so a wrong URL or a server that is down is one clear sentence
+    /// rather than a pool that keeps retrying.
+    public func probe(logger: Logger) async throws(PorticoError) {
+        do {
+            let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 1, logger: logger)
+            defer { Task { try? await connection.close() } }
+            try await connection.query("SELECT 1", logger: logger)
+        } catch let error as PSQLError {
+            if let message = error.serverInfo?[.message] {
+                throw .unavailable("cannot use the database at \(description): \(message)")
+            }
+            let cause = error.underlying.map { String(describing: $0) } ?? "\(error.code)"
+            throw .unavailable("cannot reach the database at \(description): \(cause)")
+        } catch {
+            throw .unavailable("cannot reach the database at \(description): \(error)")
+        }
     }
 }

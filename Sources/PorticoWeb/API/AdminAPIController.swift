@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// The admin JSON API under `/api/v1`: thin routes over the services.
+struct AdminAPIController {
+    let users: UserService
+    let groups: GroupService
+    let apis: APIService
+    let accesses: AccessService
+    let keys: KeyService
+    let authSettings: AuthSettingsService
+
+    typealias Context = AdminRequestContext
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("users") { request, context in
+            let body = try await JSONCoding.decode(CreateUserBody.self, from: request, context: context)
+            let user = try await users.create(
+                UserInput(email: body.email, name: body.name, groups: body.groups, role: body.role), by: context.actor)
+            return JSONResponse(user, status: .created)
+        }
+        group.get("users") { request, context in
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 500)
+            let offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
+            let search = request.uri.queryParameters.get("search")
+            return JSONResponse(try await users.list(search: search, limit: limit, offset: offset))
+        }
+        group.get("users/{id}") { _, context in
+            JSONResponse(try await users.get(try context.id(of: "user")))
+        }
+        group.patch("users/{id}") { request, context in
+            let id = try context.id(of: "user")
+            let body = try await JSONCoding.decode(PatchUserBody.self, from: request, context: context)
+            let patch = UserPatch(email: body.email, name: body.name, groups: body.groups, role: body.role, disabled: body.disabled)
+            return JSONResponse(try await users.update(id, patch, by: context.actor))
+        }
+        group.delete("users/{id}") { _, context in
+            try await users.delete(try context.id(of: "user"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+
+        group.post("groups") { request, context in
+            let body = try await JSONCoding.decode(CreateGroupBody.self, from: request, context: context)
+            return JSONResponse(try await groups.create(name: body.name, by: context.actor), status: .created)
+        }
+        group.get("groups") { _, _ in JSONResponse(try await groups.list()) }
+        group.get("groups/{id}") { _, context in JSONResponse(try await groups.get(try context.id(of: "group"))) }
+        group.delete("groups/{id}") { _, context in
+            try await groups.delete(try context.id(of: "group"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+        group.get("groups/{id}/members") { _, context in
+            JSONResponse(try await groups.members(of: try context.id(of: "group")))
+        }
+        group.put("groups/{id}/members/{userId}") { _, context in
+            try await groups.addMember(try context.id("userId", of: "user"), to: try context.id(of: "group"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+        group.delete("groups/{id}/members/{userId}") { _, context in
+            try await groups.removeMember(try context.id("userId", of: "user"), from: try context.id(of: "group"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+
+        group.post("apis") { request, context in
+            let body = try await JSONCoding.decode(CreateAPIBody.self, from: request, context: context)
+            let input = APIInput(
+                name: body.name, pathPrefix: body.pathPrefix, upstream: body.upstream, stripPrefix: body.stripPrefix,
+                host: body.host, status: body.status)
+            return JSONResponse(try await apis.create(input, by: context.actor), status: .created)
+        }
+        group.get("apis") { _, _ in JSONResponse(try await apis.list()) }
+        group.get("apis/{id}") { _, context in JSONResponse(try await apis.get(try context.id(of: "API"))) }
+        group.patch("apis/{id}") { request, context in
+            let id = try context.id(of: "API")
+            let body = try await JSONCoding.decode(PatchAPIBody.self, from: request, context: context)
+            return JSONResponse(try await apis.update(id, body.patch, by: context.actor))
+        }
+        group.delete("apis/{id}") { _, context in
+            try await apis.delete(try context.id(of: "API"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+
+        group.post("accesses") { request, context in
+            let body = try await JSONCoding.decode(CreateAccessBody.self, from: request, context: context)
+            return JSONResponse(try await accesses.create(body.input, by: context.actor), status: .created)
+        }
+        group.get("accesses") { _, _ in JSONResponse(try await accesses.list()) }
+        group.get("accesses/{id}") { _, context in JSONResponse(try await accesses.get(try context.id(of: "access"))) }
+        group.patch("accesses/{id}") { request, context in
+            let id = try context.id(of: "access")
+            let body = try await JSONCoding.decode(PatchAccessBody.self, from: request, context: context)
+            return JSONResponse(try await accesses.update(id, body.patch, by: context.actor))
+        }
+        group.delete("accesses/{id}") { _, context in
+            try await accesses.delete(try context.id(of: "access"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+
+        group.post("users/{id}/keys") { request, context in
+            let userId = try context.id(of: "user")
+            let body = try await JSONCoding.decode(CreateKeyBody.self, from: request, context: context)
+            return JSONResponse(try await keys.create(for: userId, name: body.name, expiresAt: body.expiresAt, by: context.actor), status: .created)
+        }
+        group.get("users/{id}/keys") { _, context in JSONResponse(try await keys.list(for: try context.id(of: "user"))) }
+        group.delete("keys/{id}") { _, context in
+            JSONResponse(try await keys.revoke(try context.id(of: "key"), by: context.actor))
+        }
+
+        group.get("auth-settings") { _, _ in JSONResponse(try await authSettings.current()) }
+    }
+}

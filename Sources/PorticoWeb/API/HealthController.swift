@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+import PorticoStore
+import Prometheus
+
+struct ReadinessView: Codable {
+    var status: String
+    var database: String
+    var policyLoaded: Bool
+    var policyVersion: Int64
+}
+
+/// Probes and metrics: no credential, since orchestrators and scrapers carry none.
+struct HealthController {
+    let database: Database
+    let policy: PolicyHolder
+    let registry: PrometheusCollectorRegistry
+
+    func addRoutes(to group: RouterGroup<AdminRequestContext>) {
+        group.get("healthz") { _, _ in JSONResponse(["status": "ok"]) }
+        group.get("readyz") { _, _ in
+            let databaseUp = (try? await database.read { connection in
+                try await connection.query("SELECT 1", logger: database.logger)
+                return true
+            }) ?? false
+            let snapshot = policy.snapshot
+            let ready = databaseUp && policy.isLoaded
+            let view = ReadinessView(
+                status: ready ? "ready" : "not_ready", database: databaseUp ? "up" : "down",
+                policyLoaded: policy.isLoaded, policyVersion: snapshot.version)
+            return JSONResponse(view, status: ready ? .ok : .serviceUnavailable)
+        }
+        group.get("metrics") { _, _ in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+}

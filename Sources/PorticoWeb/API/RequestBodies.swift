@@ -1,0 +1,103 @@
+import Foundation
+import PorticoCore
+
+struct CreateUserBody: Decodable {
+    var email: String
+    var name: String?
+    var groups: [String]?
+    var role: Role?
+}
+
+struct PatchUserBody: Decodable {
+    var email: String?
+    var name: String?
+    var groups: [String]?
+    var role: Role?
+    var disabled: Bool?
+}
+
+struct CreateGroupBody: Decodable {
+    var name: String
+}
+
+struct CreateAPIBody: Decodable {
+    var name: String
+    var pathPrefix: String
+    var upstream: String
+    var stripPrefix: Bool?
+    var host: String?
+    var status: APIStatus?
+}
+
+struct PatchAPIBody: Decodable {
+    var patch: APIPatch
+
+    enum CodingKeys: String, CodingKey { case name, pathPrefix, upstream, stripPrefix, host, status }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let host: String?? = container.contains(.host) ? .some(try container.decodeIfPresent(String.self, forKey: .host)) : .none
+        patch = APIPatch(
+            name: try container.decodeIfPresent(String.self, forKey: .name),
+            pathPrefix: try container.decodeIfPresent(String.self, forKey: .pathPrefix),
+            upstream: try container.decodeIfPresent(String.self, forKey: .upstream),
+            stripPrefix: try container.decodeIfPresent(Bool.self, forKey: .stripPrefix),
+            host: host,
+            status: try container.decodeIfPresent(APIStatus.self, forKey: .status))
+    }
+}
+
+/// `{"limit": 100, "period": "1m"}`; the period may also be a number of seconds.
+struct RateLimitBody: Decodable {
+    var limit: Int
+    var period: String
+
+    enum CodingKeys: String, CodingKey { case limit, period }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        limit = try container.decode(Int.self, forKey: .limit)
+        if let seconds = try? container.decode(Int.self, forKey: .period) {
+            period = String(seconds)
+        } else {
+            period = try container.decode(String.self, forKey: .period)
+        }
+    }
+
+    var input: RateLimitInput { RateLimitInput(limit: limit, period: period) }
+}
+
+struct CreateAccessBody: Decodable {
+    var name: String
+    var groups: [String]
+    var apis: [String]?
+    var allApis: Bool?
+    var rateLimit: RateLimitBody?
+
+    var input: AccessInput {
+        AccessInput(name: name, groups: groups, apis: apis, allApis: allApis, rateLimit: rateLimit?.input)
+    }
+}
+
+struct PatchAccessBody: Decodable {
+    var patch: AccessPatch
+
+    enum CodingKeys: String, CodingKey { case name, groups, apis, allApis, rateLimit }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let rateLimit: RateLimitInput?? =
+            container.contains(.rateLimit) ? .some(try container.decodeIfPresent(RateLimitBody.self, forKey: .rateLimit)?.input) : .none
+        patch = AccessPatch(
+            name: try container.decodeIfPresent(String.self, forKey: .name),
+            groups: try container.decodeIfPresent([String].self, forKey: .groups),
+            apis: try container.decodeIfPresent([String].self, forKey: .apis),
+            allApis: try container.decodeIfPresent(Bool.self, forKey: .allApis),
+            rateLimit: rateLimit)
+    }
+}
+
+struct CreateKeyBody: Decodable {
+    var name: String
+    var expiresAt: Date?
+}

@@ -1,0 +1,93 @@
+import Foundation
+import PorticoCore
+import PorticoStore
+
+public struct APIInput: Sendable {
+    public var name: String
+    public var pathPrefix: String
+    public var upstream: String
+    public var stripPrefix: Bool?
+    public var host: String?
+    public var status: APIStatus?
+
+    public init(name: String, pathPrefix: String, upstream: String, stripPrefix: Bool? = nil, host: String? = nil, status: APIStatus? = nil) {
+        self.name = name
+        self.pathPrefix = pathPrefix
+        self.upstream = upstream
+        self.stripPrefix = stripPrefix
+        self.host = host
+        self.status = status
+    }
+}
+
+public struct APIPatch: Sendable {
+    public var name: String?
+    public var pathPrefix: String?
+    public var upstream: String?
+    public var stripPrefix: Bool?
+    /// `.some(nil)` clears the host.
+    public var host: String??
+    public var status: APIStatus?
+
+    public init(name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil, status: APIStatus? = nil) {
+        self.name = name
+        self.pathPrefix = pathPrefix
+        self.upstream = upstream
+        self.stripPrefix = stripPrefix
+        self.host = host
+        self.status = status
+    }
+}
+
+public struct APIService: Sendable {
+    let store: AdminStore
+
+    public init(store: AdminStore) { self.store = store }
+
+    public func create(_ input: APIInput, by actor: Actor) async throws -> APIDefinition {
+        let now = Date()
+        let api = APIDefinition(
+            id: UUID(), name: try Validation.identifier(input.name), pathPrefix: try Validation.pathPrefix(input.pathPrefix),
+            host: try input.host.flatMap { $0.isEmpty ? nil : try Validation.host($0) }, upstream: try Validation.upstream(input.upstream),
+            stripPrefix: input.stripPrefix ?? false, status: input.status ?? .published, createdAt: now, updatedAt: now)
+        return try await store.write("api.create", entity: "api", by: actor) { connection in
+            let created = try await store.apis.create(api, on: connection)
+            return (AdminStore.Change<APIDefinition, APIDefinition>(before: nil, after: created, entityId: created.id.uuidString), created)
+        }
+    }
+
+    public func list() async throws -> [APIDefinition] {
+        try await store.read { try await store.apis.list(on: $0) }
+    }
+
+    public func get(_ id: UUID) async throws -> APIDefinition {
+        try await store.read { try await store.apis.require(id, on: $0) }
+    }
+
+    public func update(_ id: UUID, _ patch: APIPatch, by actor: Actor) async throws -> APIDefinition {
+        let name = try patch.name.map { try Validation.identifier($0) }
+        let prefix = try patch.pathPrefix.map { try Validation.pathPrefix($0) }
+        let upstream = try patch.upstream.map { try Validation.upstream($0) }
+        let host: String?? = try patch.host.map { value in try value.flatMap { $0.isEmpty ? nil : try Validation.host($0) } }
+        return try await store.write("api.update", entity: "api", by: actor) { connection in
+            let before = try await store.apis.require(id, on: connection)
+            var after = before
+            if let name { after.name = name }
+            if let prefix { after.pathPrefix = prefix }
+            if let upstream { after.upstream = upstream }
+            if let strip = patch.stripPrefix { after.stripPrefix = strip }
+            if let host { after.host = host }
+            if let status = patch.status { after.status = status }
+            let updated = try await store.apis.update(after, on: connection)
+            return (AdminStore.Change(before: before, after: updated, entityId: id.uuidString), updated)
+        }
+    }
+
+    public func delete(_ id: UUID, by actor: Actor) async throws {
+        try await store.write("api.delete", entity: "api", by: actor) { connection in
+            let before = try await store.apis.require(id, on: connection)
+            try await store.apis.delete(id, on: connection)
+            return (AdminStore.Change<APIDefinition, APIDefinition>(before: before, after: nil, entityId: id.uuidString), ())
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import PorticoCore
+import PorticoStore
+import PostgresNIO
+
+public struct RateLimitInput: Sendable {
+    public var limit: Int
+    /// "1s", "1m", "1h", "24h" or a number of seconds.
+    public var period: String
+
+    public init(limit: Int, period: String) {
+        self.limit = limit
+        self.period = period
+    }
+
+    func validated() throws(PorticoError) -> RateLimit {
+        try RateLimit(limit: limit, periodSeconds: try RateLimit.parsePeriod(period))
+    }
+}
+
+public struct AccessInput: Sendable {
+    public var name: String
+    public var groups: [String]
+    public var apis: [String]?
+    public var allApis: Bool?
+    public var rateLimit: RateLimitInput?
+
+    public init(name: String, groups: [String], apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput? = nil) {
+        self.name = name
+        self.groups = groups
+        self.apis = apis
+        self.allApis = allApis
+        self.rateLimit = rateLimit
+    }
+}
+
+public struct AccessPatch: Sendable {
+    public var name: String?
+    public var groups: [String]?
+    public var apis: [String]?
+    public var allApis: Bool?
+    /// `.some(nil)` removes the rate limit.
+    public var rateLimit: RateLimitInput??
+
+    public init(name: String? = nil, groups: [String]? = nil, apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput?? = nil) {
+        self.name = name
+        self.groups = groups
+        self.apis = apis
+        self.allApis = allApis
+        self.rateLimit = rateLimit
+    }
+}
+
+public struct AccessService: Sendable {
+    let store: AdminStore
+
+    public init(store: AdminStore) { self.store = store }
+
+    public func create(_ input: AccessInput, by actor: Actor) async throws -> APIAccess {
+        let name = try Validation.identifier(input.name)
+        let groups = try Self.groups(input.groups)
+        let apis = try Self.apis(input.apis, allApis: input.allApis ?? false)
+        let rateLimit = try input.rateLimit?.validated()
+        return try await store.write("access.create", entity: "access", by: actor) { connection in
+            let record = AccessRecord(
+                name: name, groupIds: try await store.groups.ids(named: groups, field: "groups", on: connection),
+                apiIds: try await apiIds(apis, on: connection), rateLimit: rateLimit)
+            let created = try await store.accesses.create(record, on: connection)
+            return (AdminStore.Change<APIAccess, APIAccess>(before: nil, after: created, entityId: created.id.uuidString), created)
+        }
+    }
+
+    public func list() async throws -> [APIAccess] {
+        try await store.read { try await store.accesses.list(on: $0) }
+    }
+
+    public func get(_ id: UUID) async throws -> APIAccess {
+        try await store.read { try await store.accesses.require(id, on: $0) }
+    }
+
+    public func update(_ id: UUID, _ patch: AccessPatch, by actor: Actor) async throws -> APIAccess {
+        let name = try patch.name.map { try Validation.identifier($0) }
+        let groups = try patch.groups.map { try Self.groups($0) }
+        let rateLimit: RateLimit?? = try patch.rateLimit.map { try $0?.validated() }
+        return try await store.write("access.update", entity: "access", by: actor) { connection in
+            let before = try await store.accesses.require(id, on: connection)
+            let allApis = patch.allApis ?? (patch.apis == nil ? before.allApis : false)
+            let apis = try Self.apis(patch.apis ?? (allApis ? nil : before.apis), allApis: allApis)
+            let record = AccessRecord(
+                name: name ?? before.name,
+                groupIds: try await store.groups.ids(named: groups ?? before.groups, field: "groups", on: connection),
+                apiIds: try await apiIds(apis, on: connection),
+                rateLimit: rateLimit ?? before.rateLimit.flatMap { try? RateLimit(limit: $0.limit, periodSeconds: $0.period) })
+            let after = try await store.accesses.update(id, to: record, on: connection)
+            return (AdminStore.Change(before: before, after: after, entityId: id.uuidString), after)
+        }
+    }
+
+    public func delete(_ id: UUID, by actor: Actor) async throws {
+        try await store.write("access.delete", entity: "access", by: actor) { connection in
+            let before = try await store.accesses.require(id, on: connection)
+            try await store.accesses.delete(id, on: connection)
+            return (AdminStore.Change<APIAccess, APIAccess>(before: before, after: nil, entityId: id.uuidString), ())
+        }
+    }
+
+    private func apiIds(_ names: [String]?, on connection: PostgresConnection) async throws -> [UUID]? {
+        guard let names else { return nil }
+        return try await store.apis.ids(named: names, field: "apis", on: connection)
+    }
+
+    static func groups(_ names: [String]) throws(PorticoError) -> [String] {
+        guard !names.isEmpty else { throw .invalid(field: "groups", reason: "name at least one group") }
+        var seen = Set<String>()
+        return try names.map { name throws(PorticoError) in try Validation.identifier(name, field: "groups") }.filter { seen.insert($0).inserted }
+    }
+
+    /// Exactly one of an API list or `allApis: true`.
+    static func apis(_ names: [String]?, allApis: Bool) throws(PorticoError) -> [String]? {
+        switch (names, allApis) {
+        case (nil, true): return nil
+        case (.some, true): throw .invalid(field: "apis", reason: "give either apis or allApis: true, not both")
+        case (nil, false), (.some([]), false): throw .invalid(field: "apis", reason: "name at least one API, or set allApis: true")
+        case (.some(let names), false):
+            var seen = Set<String>()
+            return try names.map { name throws(PorticoError) in try Validation.identifier(name, field: "apis") }.filter { seen.insert($0).inserted }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import PorticoCore
+import PorticoStore
+import PostgresNIO
+
+/// The repositories and the one way of writing through them: a transaction that also records the audit
+/// entry and bumps the policy version, so every admin change is audited and reaches the gateways.
+public struct AdminStore: Sendable {
+    public let database: Database
+    public let users: UserRepository
+    public let groups: GroupRepository
+    public let apis: APIRepository
+    public let accesses: AccessRepository
+    public let keys: KeyRepository
+    public let adminTokens: KeyRepository
+    public let policy: PolicyRepository
+    public let audit: AuditTrail
+
+    public init(database: Database) {
+        let logger = database.logger
+        self.database = database
+        self.users = UserRepository(logger: logger)
+        self.groups = GroupRepository(logger: logger)
+        self.apis = APIRepository(logger: logger)
+        self.accesses = AccessRepository(logger: logger)
+        self.keys = KeyRepository(table: .apiKeys, logger: logger)
+        self.adminTokens = KeyRepository(table: .adminTokens, logger: logger)
+        self.policy = PolicyRepository(logger: logger)
+        self.audit = AuditTrail(logger: logger)
+    }
+
+    public struct Change<Before: Encodable & Sendable, After: Encodable & Sendable>: Sendable {
+        let before: Before?
+        let after: After?
+        let entityId: String?
+
+        public init(before: Before?, after: After?, entityId: String?) {
+            self.before = before
+            self.after = after
+            self.entityId = entityId
+        }
+    }
+
+    /// Runs `body` in one transaction with its audit row and a policy version bump.
+    public func write<Before, After, Result: Sendable>(
+        _ action: String, entity: String, by actor: Actor,
+        _ body: (PostgresConnection) async throws -> (Change<Before, After>, Result)
+    ) async throws -> Result {
+        try await database.transaction { connection in
+            let (change, result) = try await body(connection)
+            try await audit.record(
+                action, entity: entity, id: change.entityId, before: change.before, after: change.after, by: actor, on: connection)
+            _ = try await connection.bumpPolicyVersion(logger: database.logger)
+            return result
+        }
+    }
+
+    public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await database.read(body)
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import HummingbirdBcrypt
+import PorticoCore
+import PorticoStore
+import PorticoWeb
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Demo data for `make run`.", subcommands: [Seed.self])
+
+    struct Seed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create (or reuse) a demo admin, API, group, consumer and grant; print a fresh admin token and consumer key.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var logging: LoggingOptions
+        @Option(help: "Upstream of the demo API.") var upstream: String = "http://127.0.0.1:9000"
+        @Option(help: "Gateway address for the printed curl line.") var gateway: String = "http://127.0.0.1:8000"
+        @Option(help: "Admin API address for the printed curl line.") var admin: String = "http://127.0.0.1:8080"
+
+        func run() async throws {
+            let upstream = self.upstream
+            let result = try await CLI.withDatabase(database, logger: logging.logger("portico.demo")) { database in
+                try await DemoSeeder(store: AdminStore(database: database)).seed(upstream: upstream)
+            }
+            if let password = result.adminPassword {
+                print("Admin:        admin@portico.local / \(password)   (password shown once)")
+            } else {
+                print("Admin:        admin@portico.local (existing)")
+            }
+            print("Admin token:  \(result.adminToken)")
+            print("Consumer key: \(result.consumerKey)")
+            print("")
+            print("Call the demo API through the gateway (limit: 10 requests per minute):")
+            print("  curl -i -H 'Authorization: Bearer \(result.consumerKey)' \(gateway)/demo/hello")
+            print("List APIs with the admin API:")
+            print("  curl -H 'Authorization: Bearer \(result.adminToken)' \(admin)/api/v1/apis")
+        }
+    }
+}
+
+struct DemoSeedResult: Sendable {
+    var adminPassword: String?
+    var adminToken: String
+    var consumerKey: String
+}
+
+/// Find-or-create of the demo entities, so `make run` can be run again and again.
+struct DemoSeeder {
+    let store: AdminStore
+
+    func seed(upstream: String) async throws -> DemoSeedResult {
+        let actor = Actor(id: nil, label: "demo-seed")
+        let users = UserService(store: store)
+        var password: String?
+        if try await store.read({ try await store.users.find(email: "admin@portico.local", on: $0) }) == nil {
+            let generated = SecretFormat.randomPassword(length: 20)
+            _ = try await users.create(
+                UserInput(email: "admin@portico.local", name: "Demo admin", role: .admin), passwordHash: Bcrypt.hash(generated), by: actor)
+            password = generated
+        }
+        try await ignoringDuplicate { _ = try await GroupService(store: store).create(name: "demo-consumers", by: actor) }
+        try await ignoringDuplicate {
+            _ = try await APIService(store: store).create(
+                APIInput(name: "demo", pathPrefix: "/demo", upstream: upstream, stripPrefix: true), by: actor)
+        }
+        try await ignoringDuplicate {
+            _ = try await AccessService(store: store).create(
+                AccessInput(name: "demo-access", groups: ["demo-consumers"], apis: ["demo"], rateLimit: RateLimitInput(limit: 10, period: "1m")),
+                by: actor)
+        }
+        let consumer: User
+        if let existing = try await store.read({ try await store.users.find(email: "consumer@portico.local", on: $0) }) {
+            consumer = existing
+        } else {
+            consumer = try await users.create(
+                UserInput(email: "consumer@portico.local", name: "Demo consumer", groups: ["demo-consumers"]), by: actor)
+        }
+        let key = try await KeyService(store: store).create(for: consumer.id, name: "demo \(Date())", expiresAt: nil, by: actor)
+        let token = try await AdminTokenService(store: store).issue(forEmail: "admin@portico.local", name: "demo", by: actor)
+        return DemoSeedResult(adminPassword: password, adminToken: token.key, consumerKey: key.key)
+    }
+
+    private func ignoringDuplicate(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch PorticoError.duplicate { }
+    }
+}

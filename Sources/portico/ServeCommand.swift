@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+import PorticoWeb
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+
+struct GatewayOptions: ParsableArguments {
+    @Option(help: "Address both servers bind to.") var host: String = "127.0.0.1"
+    @Option(name: .customLong("gateway-port"), help: "Port of the embedded gateway.") var gatewayPort: Int = 8000
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds of upstream silence before a 504.") var upstreamTimeout: Double = 30
+    @Option(name: .customLong("upstream-connect-timeout"), help: "Seconds to connect to an upstream before a 504.")
+    var upstreamConnectTimeout: Double = 2
+    @Option(name: .customLong("policy-poll-interval"), help: "Seconds between policy version checks (LISTEN/NOTIFY is the fast path).")
+    var pollInterval: Double = 30
+
+    var configuration: GatewayConfiguration {
+        GatewayConfiguration(
+            host: host, port: gatewayPort,
+            timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))))
+    }
+}
+
+/// Everything one `portico` process runs, started in order and stopped in reverse by one service group.
+struct Runtime {
+    let services: [any Service]
+
+    init(url: DatabaseURL, gatewayOptions: GatewayOptions, adminPort: Int?, logger: Logger) {
+        let client = PostgresClient(configuration: url.configuration, backgroundLogger: CLI.quiet(logger))
+        let database = Database(client: client, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let holder = PolicyHolder()
+        let gateway = Gateway(
+            configuration: gatewayOptions.configuration, policy: holder, database: database,
+            metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
+        let metrics = gateway.metrics
+        let feed = PolicyFeed(
+            database: database, holder: holder, pollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)),
+            onReload: { metrics.recordReload(version: $0.version) })
+        var services: [any Service] = [client, feed]
+        services.append(contentsOf: gateway.services)
+        services.append(gateway.application)
+        if let adminPort {
+            services.append(buildControlPlane(
+                configuration: .init(host: gatewayOptions.host, port: adminPort), store: AdminStore(database: database),
+                policy: holder, registry: registry, logger: logger))
+        }
+        self.services = services
+    }
+
+    func run(logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the control plane (admin API) and the embedded gateway.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var gateway: GatewayOptions
+    @Option(name: .customLong("admin-port"), help: "Port of the admin API and dashboard.") var adminPort: Int = 8080
+
+    func run() async throws {
+        let logger = logging.logger("portico")
+        let url: DatabaseURL
+        do {
+            url = try database.url()
+            try await url.probe(logger: logger)
+        } catch {
+            throw CLI.fail(error)
+        }
+        logger.info("portico serving", metadata: [
+            "admin": "http://\(gateway.host):\(adminPort)", "gateway": "http://\(gateway.host):\(gateway.gatewayPort)",
+            "database": "\(url)",
+        ])
+        try await Runtime(url: url, gatewayOptions: gateway, adminPort: adminPort, logger: logger).run(logger: logger)
+    }
+}
+
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway", abstract: "Run the embedded gateway alone (no control plane).")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var gateway: GatewayOptions
+
+    func run() async throws {
+        let logger = logging.logger("portico.gateway")
+        let url: DatabaseURL
+        do {
+            url = try database.url()
+            try await url.probe(logger: logger)
+        } catch {
+            throw CLI.fail(error)
+        }
+        try await Runtime(url: url, gatewayOptions: gateway, adminPort: nil, logger: logger).run(logger: logger)
+    }
+}
+
+struct DemoUpstreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-upstream", abstract: "Run a small echo upstream for demos and tests.")
+
+    @Option var host: String = "127.0.0.1"
+    @Option var port: Int = 9000
+
+    func run() async throws {
+        let app = Application(responder: EchoUpstream(), configuration: .init(address: .hostname(host, port: port), serverName: nil))
+        try await app.runService()
+    }
+}

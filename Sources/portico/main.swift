@@ -1,5 +1,0 @@
-import ArgumentParser
-import Hummingbird
-import HummingbirdBcrypt
-import PorticoWeb
-print("bootstrap")
