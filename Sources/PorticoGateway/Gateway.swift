@@ -4,6 +4,7 @@ import CoreMetrics
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import PorticoCore
 import PorticoStore
 import ServiceLifecycle
@@ -32,7 +33,10 @@ public struct Gateway: Sendable {
     /// Run these beside the application: the upstream client's owner and the maintenance loop.
     public let services: [any Service]
 
-    public init(configuration: GatewayConfiguration, policy: PolicyHolder, database: Database, metricsFactory: any MetricsFactory, logger: Logger) {
+    public init(
+        configuration: GatewayConfiguration, policy: PolicyHolder, database: Database, metricsFactory: any MetricsFactory, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) {
         let client = UpstreamProxy.makeClient(timeouts: configuration.timeouts)
         let limiter = RateLimiter()
         let usage = KeyUsageRecorder()
@@ -42,6 +46,7 @@ public struct Gateway: Sendable {
         self.application = Application(
             responder: responder,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: onServerRunning,
             logger: logger)
         self.policy = policy
         self.limiter = limiter

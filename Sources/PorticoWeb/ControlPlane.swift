@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import PorticoCore
 import PorticoStore
 import Prometheus
@@ -18,7 +19,8 @@ public struct ControlPlaneConfiguration: Sendable {
 /// Builds the control plane (admin JSON API, probes, metrics) so that `portico serve` and the tests run
 /// the very same application.
 public func buildControlPlane(
-    configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry, logger: Logger
+    configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry, logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> Application<RouterResponder<AdminRequestContext>> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
@@ -33,5 +35,6 @@ public func buildControlPlane(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        onServerRunning: onServerRunning,
         logger: logger)
 }

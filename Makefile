@@ -1,0 +1,31 @@
+# Portico: `make run` starts everything locally; `make test` runs the whole suite.
+SHELL := /bin/bash
+PG := scripts/pg.sh
+export PORTICO_PG_PORT ?= 54329
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: build run test test-only pg-start pg-stop migrate clean
+
+build:
+	swift build $(SWIFT_BUILD_FLAGS)
+
+## Local PostgreSQL (installed if missing), migrations, a demo upstream and API, then `portico serve`.
+run: build pg-start
+	scripts/run.sh
+
+## The whole suite against a real PostgreSQL; each test gets a fresh database, all dropped after.
+test: pg-start
+	scripts/test.sh
+
+pg-start:
+	$(PG) start
+
+pg-stop:
+	$(PG) stop
+
+migrate: build pg-start
+	$(PG) createdb portico
+	DATABASE_URL=$$($(PG) url portico) .build/debug/portico migrate
+
+clean:
+	rm -rf .build .data

@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+import PorticoWeb
+import Prometheus
+import ServiceLifecycle
+
+/// One Portico on a fresh database: the store, an admin with a token, and helpers to run the control
+/// plane and the gateway against real sockets.
+public struct TestPortico: Sendable {
+    public let database: Database
+    public let testDatabase: TestDatabase
+    public let store: AdminStore
+    public let admin: User
+    public let adminToken: String
+    public let policy: PolicyHolder
+    public let registry: PrometheusCollectorRegistry
+
+    public var actor: Actor { Actor(id: admin.id, label: admin.email) }
+
+    public func controlPlane() -> some ApplicationProtocol {
+        buildControlPlane(configuration: .init(host: "127.0.0.1", port: 0), store: store, policy: policy, registry: registry, logger: TestDatabase.logger)
+    }
+
+    /// Installs the current policy now (the feed does this on NOTIFY in a running process).
+    public func reloadPolicy() async {
+        await PolicyFeed(database: database, holder: policy).reload()
+    }
+
+    /// A consumer in `groups` (created if missing) with a fresh API key.
+    public func seedConsumer(email: String = "consumer-\(UUID().uuidString.prefix(6))@example.com", groups: [String]) async throws -> (user: User, key: String) {
+        let groupService = GroupService(store: store)
+        let existing = Set(try await groupService.list().map(\.name))
+        for group in groups where !existing.contains(group) { _ = try await groupService.create(name: group, by: actor) }
+        let user = try await UserService(store: store).create(UserInput(email: email, groups: groups), by: actor)
+        let key = try await KeyService(store: store).create(for: user.id, name: "test", expiresAt: nil, by: actor)
+        return (user, key.key)
+    }
+
+    @discardableResult
+    public func createAPI(_ name: String, prefix: String, upstreamPort: Int, stripPrefix: Bool = false, host: String? = nil) async throws -> APIDefinition {
+        try await APIService(store: store).create(
+            APIInput(name: name, pathPrefix: prefix, upstream: "http://127.0.0.1:\(upstreamPort)", stripPrefix: stripPrefix, host: host), by: actor)
+    }
+
+    @discardableResult
+    public func grant(_ name: String, groups: [String], apis: [String]? = nil, limit: Int? = nil, period: String = "1m") async throws -> APIAccess {
+        try await AccessService(store: store).create(
+            AccessInput(
+                name: name, groups: groups, apis: apis, allApis: apis == nil ? true : nil,
+                rateLimit: limit.map { RateLimitInput(limit: $0, period: period) }),
+            by: actor)
+    }
+
+    /// Runs the gateway (and its policy feed) on a free port around `body`.
+    public func withGateway<Result: Sendable>(
+        timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)),
+        _ body: (GatewayHandle) async throws -> Result
+    ) async throws -> Result {
+        let ports = PortReporter()
+        let gateway = Gateway(
+            configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, usageFlushInterval: .milliseconds(200)),
+            policy: policy, database: database, metricsFactory: PrometheusMetricsFactory(registry: registry),
+            logger: TestDatabase.logger, onServerRunning: ports.onServerRunning)
+        let feed = PolicyFeed(database: database, holder: policy, pollInterval: .seconds(5))
+        await feed.reload()
+        return try await withServices([feed] + gateway.services + [gateway.application]) {
+            let port = await ports.next()
+            return try await body(GatewayHandle(port: port, gateway: gateway))
+        }
+    }
+}
+
+public struct GatewayHandle: Sendable {
+    public let port: Int
+    public let gateway: Gateway
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public func get(_ path: String, key: String? = nil, headers: [(String, String)] = []) async throws -> TestHTTPResponse {
+        try await TestHTTP.send(.GET, baseURL + path, bearer: key, headers: headers)
+    }
+}
+
+/// A response with its body collected, for assertions.
+public struct TestHTTPResponse: Sendable {
+    public let status: Int
+    public let headers: [(String, String)]
+    public let body: Data
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    public func json() throws -> [String: Any] {
+        (try JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:]
+    }
+}
+
+public enum TestHTTP {
+    public static func send(
+        _ method: NIOHTTP1Method, _ url: String, bearer: String? = nil, headers: [(String, String)] = [], body: Data? = nil,
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> TestHTTPResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method.value
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let collected = try await response.body.collect(upTo: 256 << 20)
+        return TestHTTPResponse(
+            status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+            body: Data(collected.readableBytesView))
+    }
+}
+
+/// HTTP methods by name, to keep NIOHTTP1 out of the tests' imports.
+public enum NIOHTTP1Method: Sendable {
+    case GET, POST, PUT, PATCH, DELETE, HEAD
+
+    var value: HTTPMethod {
+        switch self {
+        case .GET: .GET
+        case .POST: .POST
+        case .PUT: .PUT
+        case .PATCH: .PATCH
+        case .DELETE: .DELETE
+        case .HEAD: .HEAD
+        }
+    }
+}
+
+/// A Portico on a fresh database, with an admin and an admin token; the database is dropped after.
+public func withTestPortico<Result: Sendable>(_ body: (TestPortico) async throws -> Result) async throws -> Result {
+    try await withTestDatabase { database, testDatabase in
+        let store = AdminStore(database: database)
+        let admin = try await UserService(store: store).create(
+            UserInput(email: "admin@example.com", name: "Admin", role: .admin), passwordHash: nil, by: .cli)
+        let token = try await AdminTokenService(store: store).issue(forEmail: admin.email, name: "test", by: .cli)
+        let portico = TestPortico(
+            database: database, testDatabase: testDatabase, store: store, admin: admin, adminToken: token.key,
+            policy: PolicyHolder(), registry: PrometheusCollectorRegistry())
+        return try await body(portico)
+    }
+}
+
+/// Runs an upstream (the echo upstream by default) on a free port around `body`.
+public func withUpstream<Result: Sendable, Responder: HTTPResponder>(
+    _ responder: Responder, _ body: (Int) async throws -> Result
+) async throws -> Result where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
+    let ports = PortReporter()
+    let app = Application(
+        responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+        onServerRunning: ports.onServerRunning, logger: TestDatabase.logger)
+    return try await withServices([app]) {
+        try await body(await ports.next())
+    }
+}
+
+public func withEchoUpstream<Result: Sendable>(_ body: (Int) async throws -> Result) async throws -> Result {
+    try await withUpstream(EchoUpstream(), body)
+}

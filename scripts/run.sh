@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make run`: migrate the local database, start the demo upstream, seed the demo and serve.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/debug/portico
+scripts/pg.sh createdb portico
+export DATABASE_URL=${DATABASE_URL:-$(scripts/pg.sh url portico)}
+"$bin" migrate
+"$bin" demo-upstream --port "${PORTICO_DEMO_UPSTREAM_PORT:-9000}" &
+upstream=$!
+trap 'kill $upstream 2>/dev/null || true' EXIT
+echo
+"$bin" demo seed --upstream "http://127.0.0.1:${PORTICO_DEMO_UPSTREAM_PORT:-9000}"
+echo
+echo "Serving: admin API http://127.0.0.1:8080, gateway http://127.0.0.1:8000 (Ctrl-C stops)."
+"$bin" serve "$@"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make test`: builds, then runs every test target against the project's PostgreSQL. Tests make their own
+# databases (prefix portico_t_<run>); whatever a crashed run left behind is dropped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/pg.sh start
+run_id="portico_t_$$"
+export PORTICO_TEST_DATABASE_URL=${PORTICO_TEST_DATABASE_URL:-$(scripts/pg.sh url postgres)}
+export PORTICO_TEST_DB_PREFIX=$run_id
+export PORTICO_MIGRATIONS=$PWD/sql
+trap 'scripts/pg.sh dropprefix "$run_id" >/dev/null 2>&1 || true' EXIT
+swift build --build-tests ${SWIFT_BUILD_FLAGS:-}
+export PORTICO_BIN=$PWD/.build/debug/portico
+swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@"
