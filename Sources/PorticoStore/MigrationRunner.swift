@@ -80,9 +80,10 @@ public struct MigrationRunner: Sendable {
     public func migrate() async throws -> [String] {
         try await Database.translatingErrors {
             try await client.withConnection { connection in
-                try await ensureTable(connection)
+                // The lock comes first: even CREATE TABLE IF NOT EXISTS races between two sessions.
                 try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
                 do {
+                    try await ensureTable(connection)
                     let applied = try await appliedChecksums(connection)
                     try verify(applied: applied)
                     var done: [String] = []
@@ -103,7 +104,9 @@ public struct MigrationRunner: Sendable {
     public func status() async throws -> MigrationStatus {
         try await Database.translatingErrors {
             try await client.withConnection { connection in
-                try await ensureTable(connection)
+                let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+                    .decode(Bool.self).first { _ in true } ?? false
+                guard exists else { return MigrationStatus(applied: [], pending: files.map(\.name)) }
                 let rows = try await connection.query(
                     "SELECT file_name, checksum, applied_at FROM schema_migrations ORDER BY file_name", logger: logger)
                 var applied: [(name: String, appliedAt: Date)] = []

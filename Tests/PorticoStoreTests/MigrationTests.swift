@@ -1,0 +1,106 @@
+import Foundation
+import PorticoStore
+import PorticoTestSupport
+import PostgresNIO
+import Testing
+
+@Suite struct MigrationTests {
+    func withEmptyDatabase(_ body: (Database) async throws -> Void) async throws {
+        let database = try await TestDatabase.createEmpty()
+        do {
+            try await withClient(database.url, body)
+            await database.drop()
+        } catch {
+            await database.drop()
+            throw error
+        }
+    }
+
+    var projectFiles: [MigrationFile] { get throws { try MigrationFile.load(from: TestDatabase.migrationsFolder) } }
+
+    func tables(_ database: Database) async throws -> Set<String> {
+        try await database.read { connection in
+            let rows = try await connection.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", logger: database.logger)
+            return try await rows.decode(String.self).reduce(into: Set<String>()) { $0.insert($1) }
+        }
+    }
+
+    @Test func aFreshDatabaseGetsTheWholeModel() async throws {
+        try await withEmptyDatabase { database in
+            let runner = MigrationRunner(client: database.client, files: try projectFiles, logger: database.logger)
+            let applied = try await runner.migrate()
+            #expect(applied == ["0001_initial.sql"])
+            let tables = try await tables(database)
+            for table in ["users", "groups", "memberships", "apis", "api_access", "api_access_groups", "api_access_apis",
+                          "api_keys", "admin_tokens", "auth_settings", "audit_log", "policy_state", "schema_migrations"] {
+                #expect(tables.contains(table), "missing \(table)")
+            }
+            let mode = try await database.read { try await PolicyRepository(logger: database.logger).authMode(on: $0) }
+            #expect(mode == .apiKey)
+        }
+    }
+
+    @Test func aSecondRunIsUpToDate() async throws {
+        try await withEmptyDatabase { database in
+            let runner = MigrationRunner(client: database.client, files: try projectFiles, logger: database.logger)
+            _ = try await runner.migrate()
+            let again = try await runner.migrate()
+            #expect(again == [])
+            let status = try await runner.status()
+            #expect(status.applied.map(\.name) == ["0001_initial.sql"])
+            #expect(status.pending.isEmpty)
+        }
+    }
+
+    @Test func statusListsPendingFiles() async throws {
+        try await withEmptyDatabase { database in
+            let files = try projectFiles + [MigrationFile(name: "0002_extra.sql", sql: "CREATE TABLE extra (id int);")]
+            _ = try await MigrationRunner(client: database.client, files: Array(files.prefix(1)), logger: database.logger).migrate()
+            let status = try await MigrationRunner(client: database.client, files: files, logger: database.logger).status()
+            #expect(status.pending == ["0002_extra.sql"])
+        }
+    }
+
+    @Test func aChangedAppliedFileIsRefusedAndNothingAfterItRuns() async throws {
+        try await withEmptyDatabase { database in
+            let first = MigrationFile(name: "0001_a.sql", sql: "CREATE TABLE a (id int);")
+            _ = try await MigrationRunner(client: database.client, files: [first], logger: database.logger).migrate()
+            let changed = MigrationFile(name: "0001_a.sql", sql: "CREATE TABLE a (id bigint);")
+            let next = MigrationFile(name: "0002_b.sql", sql: "CREATE TABLE b (id int);")
+            let runner = MigrationRunner(client: database.client, files: [changed, next], logger: database.logger)
+            await #expect(throws: MigrationError.checksumChanged("0001_a.sql")) { try await runner.migrate() }
+            let created = try await tables(database)
+            #expect(!created.contains("b"))
+        }
+    }
+
+    @Test func aFailingFileIsRolledBackWhole() async throws {
+        try await withEmptyDatabase { database in
+            let bad = MigrationFile(name: "0001_bad.sql", sql: "CREATE TABLE ok (id int); CREATE TABLE broken (id nosuchtype);")
+            let runner = MigrationRunner(client: database.client, files: [bad], logger: database.logger)
+            await #expect(throws: MigrationError.self) { try await runner.migrate() }
+            let created = try await tables(database)
+            #expect(!created.contains("ok"))
+            let pending = try await runner.status().pending
+            #expect(pending == ["0001_bad.sql"])
+        }
+    }
+
+    @Test func twoMigratorsAtOnceApplyEachFileOnce() async throws {
+        try await withEmptyDatabase { database in
+            let files = try projectFiles
+            // A slow second file widens the window in which the two runners overlap.
+            let all = files + [MigrationFile(name: "0002_slow.sql", sql: "SELECT pg_sleep(0.3); CREATE TABLE slow (id int);")]
+            async let first = MigrationRunner(client: database.client, files: all, logger: database.logger).migrate()
+            async let second = MigrationRunner(client: database.client, files: all, logger: database.logger).migrate()
+            let (a, b) = try await (first, second)
+            #expect((a + b).sorted() == ["0001_initial.sql", "0002_slow.sql"])
+            let count = try await database.read { connection in
+                try await connection.query("SELECT count(*) FROM schema_migrations", logger: database.logger)
+                    .decode(Int.self).reduce(0) { $0 + $1 }
+            }
+            #expect(count == 2)
+        }
+    }
+}
