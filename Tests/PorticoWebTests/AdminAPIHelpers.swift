@@ -1,0 +1,51 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PorticoTestSupport
+import Testing
+
+/// A response of the admin API with its JSON decoded loosely, for assertions.
+struct APIResult {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: Data
+
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+    var array: [[String: Any]] { (try? JSONSerialization.jsonObject(with: body) as? [[String: Any]]) ?? [] }
+    var errorCode: String? { json["error"] as? String }
+    var message: String { json["message"] as? String ?? "" }
+    var id: String { json["id"] as? String ?? "" }
+}
+
+struct AdminClient {
+    let client: any TestClientProtocol
+    let token: String?
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, token overrideToken: String? = nil) async throws -> APIResult {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token = overrideToken ?? token { headers[.authorization] = "Bearer \(token)" }
+        return try await client.execute(
+            uri: "/api/v1" + path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
+        ) { response in
+            APIResult(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
+        }
+    }
+}
+
+/// Runs `body` with an admin client of the control plane on a fresh database.
+func withAdminAPI(_ body: @escaping @Sendable (AdminClient, TestPortico) async throws -> Void) async throws {
+    try await withTestPortico { portico in
+        try await portico.controlPlane().test(.router) { client in
+            try await body(AdminClient(client: client, token: portico.adminToken), portico)
+        }
+    }
+}
+
+func auditCount(_ portico: TestPortico) async throws -> Int {
+    try await portico.store.read { connection in
+        try await connection.query("SELECT count(*) FROM audit_log", logger: portico.database.logger).decode(Int.self).reduce(0) { $0 + $1 }
+    }
+}
