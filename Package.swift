@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "PorticoGatewayTests",
             dependencies: [
-                "PorticoGateway", "PorticoTestSupport",
+                "PorticoGateway", "PorticoTestSupport", "PorticoWeb",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -36,12 +36,16 @@ public struct TestPortico: Sendable {
 
     /// A consumer in `groups` (created if missing) with a fresh API key.
     public func seedConsumer(email: String = "consumer-\(UUID().uuidString.prefix(6))@example.com", groups: [String]) async throws -> (user: User, key: String) {
-        let groupService = GroupService(store: store)
-        let existing = Set(try await groupService.list().map(\.name))
-        for group in groups where !existing.contains(group) { _ = try await groupService.create(name: group, by: actor) }
+        try await ensureGroups(groups)
         let user = try await UserService(store: store).create(UserInput(email: email, groups: groups), by: actor)
         let key = try await KeyService(store: store).create(for: user.id, name: "test", expiresAt: nil, by: actor)
         return (user, key.key)
+    }
+
+    public func ensureGroups(_ groups: [String]) async throws {
+        let groupService = GroupService(store: store)
+        let existing = Set(try await groupService.list().map(\.name))
+        for group in groups where !existing.contains(group) { _ = try await groupService.create(name: group, by: actor) }
     }
 
     @discardableResult
@@ -52,7 +56,8 @@ public struct TestPortico: Sendable {
 
     @discardableResult
     public func grant(_ name: String, groups: [String], apis: [String]? = nil, limit: Int? = nil, period: String = "1m") async throws -> APIAccess {
-        try await AccessService(store: store).create(
+        try await ensureGroups(groups)
+        return try await AccessService(store: store).create(
             AccessInput(
                 name: name, groups: groups, apis: apis, allApis: apis == nil ? true : nil,
                 rateLimit: limit.map { RateLimitInput(limit: $0, period: period) }),
