@@ -68,10 +68,13 @@ public struct GatewayMaintenance: Service {
 
     public func run() async throws {
         let keys = KeyRepository(logger: database.logger)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            await flush(keys)
-            limiter.prune()
+        // Shutdown cuts the sleep short; the last uses are still written before the database client stops.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                await flush(keys)
+                limiter.prune()
+            }
         }
         await flush(keys)
     }

@@ -13,6 +13,8 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
     /// The URL with the password masked, for messages and logs.
     public let description: String
     public let databaseName: String
+    /// The URL as given, password included: for handing to a child process, never for logs.
+    public let connectionString: String
 
     public init(_ text: String) throws(PorticoError) {
         guard let components = URLComponents(string: text),
@@ -65,6 +67,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         self.connectionConfiguration = connectionConfiguration
         self.configuration = configuration
         self.databaseName = database
+        self.connectionString = text
         var masked = components
         if masked.password != nil { masked.password = "***" }
         self.description = masked.string ?? "postgres://…"

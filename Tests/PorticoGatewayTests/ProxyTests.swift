@@ -70,7 +70,7 @@ import Testing
 
     @Test func aRefusedUpstreamIs502JSON() async throws {
         try await withTestPortico { portico in
-            try await portico.createAPI("down", prefix: "/down", upstreamPort: try closedPort())
+            try await portico.createAPI("down", prefix: "/down", upstreamPort: try freeLoopbackPort())
             try await portico.grant("all", groups: ["buyers"])
             let (_, key) = try await portico.seedConsumer(groups: ["buyers"])
             try await portico.withGateway { gateway in
@@ -115,19 +115,3 @@ import Testing
     }
 }
 
-/// A loopback port with nothing listening: bound, then closed.
-func closedPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    try withUnsafeMutablePointer(to: &address) { pointer in
-        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            guard bind(fd, raw, length) == 0, getsockname(fd, raw, &length) == 0 else { throw POSIXError(.EADDRINUSE) }
-        }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// A real `portico` process (the built binary) for tests that cross process boundaries.
+public final class PorticoProcess: @unchecked Sendable {
+    public let adminPort: Int
+    public let gatewayPort: Int
+    private let process: Process
+    private let output: Pipe
+
+    public static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["PORTICO_BIN"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/portico").standardized
+    }
+
+    /// Starts `portico serve` on free ports against `database` and waits until `/readyz` answers 200.
+    public init(database: TestDatabase, extraArguments: [String] = []) async throws {
+        adminPort = try freeLoopbackPort()
+        gatewayPort = try freeLoopbackPort()
+        process = Process()
+        process.executableURL = Self.binary
+        process.arguments = [
+            "serve", "--admin-port", String(adminPort), "--gateway-port", String(gatewayPort), "--log-level", "warning",
+        ] + extraArguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = database.url.connectionString
+        process.environment = environment
+        output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        try await waitUntilReady()
+    }
+
+    private func waitUntilReady() async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { break }
+            if let ready = try? await TestHTTP.send(.GET, "http://127.0.0.1:\(adminPort)/readyz", timeout: .seconds(1)), ready.status == 200 {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        stop()
+        let log = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        throw ProcessFailure(description: "portico serve did not become ready: \(log)")
+    }
+
+    public func stop() {
+        if process.isRunning {
+            process.interrupt()
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
+
+struct ProcessFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A loopback port that was free a moment ago (bound to port 0, then released).
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { pointer in
+        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            guard bind(fd, raw, length) == 0, getsockname(fd, raw, &length) == 0 else { throw POSIXError(.EADDRINUSE) }
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
