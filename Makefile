@@ -6,8 +6,9 @@ SWIFT_BUILD_FLAGS ?=
 
 .PHONY: build run test test-only pg-start pg-stop migrate clean
 
+# Tests and the binary share one build: `--build-tests` everywhere keeps switching between them incremental.
 build:
-	swift build $(SWIFT_BUILD_FLAGS)
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 
 ## Local PostgreSQL (installed if missing), migrations, a demo upstream and API, then `portico serve`.
 run: build pg-start
