@@ -17,7 +17,7 @@ public struct RouteTable: Sendable {
 
     /// `path` is the request's percent-encoded path (no query); `host` the Host header (port allowed).
     public func match(path: some StringProtocol, host: (some StringProtocol)?) -> GatewayAPI? {
-        let requestHost = host.map(Self.normalizedHost)
+        let requestHost = host.map { Self.normalizedHost($0) }
         var candidate = Substring(path)
         while true {
             if let apis = byPrefix[String(candidate)], let api = Self.pick(apis, host: requestHost) {

@@ -52,13 +52,7 @@ public struct APIRepository: Sendable {
 
     /// The ids of the named APIs, in the order given; an unknown name is an `invalid(field)` error.
     public func ids(named names: [String], field: String, on connection: PostgresConnection) async throws -> [UUID] {
-        let rows = try await connection.query("SELECT name, id FROM apis WHERE name = ANY(\(names))", logger: logger)
-        var byName: [String: UUID] = [:]
-        for try await (name, id) in rows.decode((String, UUID).self) { byName[name] = id }
-        return try names.map { name in
-            guard let id = byName[name] else { throw PorticoError.invalid(field: field, reason: "no API named '\(name)'") }
-            return id
-        }
+        try await connection.ids(named: names, inTable: "apis", kind: "API", field: field, logger: logger)
     }
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIDefinition] {

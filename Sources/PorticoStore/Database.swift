@@ -99,6 +99,19 @@ extension PostgresConnection {
     }
 }
 
+extension PostgresConnection {
+    /// Resolves unique names of `table` (a fixed table name, never input) to ids, in the order given.
+    func ids(named names: [String], inTable table: String, kind: String, field: String, logger: Logger) async throws -> [UUID] {
+        let rows = try await query("SELECT name, id FROM \(unescaped: table) WHERE name = ANY(\(names))", logger: logger)
+        var byName: [String: UUID] = [:]
+        for try await (name, id) in rows.decode((String, UUID).self) { byName[name] = id }
+        return try names.map { name in
+            guard let id = byName[name] else { throw PorticoError.invalid(field: field, reason: "no \(kind) named '\(name)'") }
+            return id
+        }
+    }
+}
+
 public enum PolicyChannel {
     public static let name = "portico_policy"
 }

@@ -35,13 +35,7 @@ public struct GroupRepository: Sendable {
 
     /// The ids of the named groups, in the order given; an unknown name is an `invalid(field)` error.
     public func ids(named names: [String], field: String, on connection: PostgresConnection) async throws -> [UUID] {
-        let rows = try await connection.query("SELECT name, id FROM groups WHERE name = ANY(\(names))", logger: logger)
-        var byName: [String: UUID] = [:]
-        for try await (name, id) in rows.decode((String, UUID).self) { byName[name] = id }
-        return try names.map { name in
-            guard let id = byName[name] else { throw PorticoError.invalid(field: field, reason: "no group named '\(name)'") }
-            return id
-        }
+        try await connection.ids(named: names, inTable: "groups", kind: "group", field: field, logger: logger)
     }
 
     public func delete(_ id: UUID, on connection: PostgresConnection) async throws {

@@ -25,7 +25,7 @@ public struct PolicyFeed: Service {
     public func run() async throws {
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         trigger.yield()
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await listen(trigger: trigger) }
                 group.addTask { await poll(trigger: trigger) }

@@ -21,6 +21,19 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+extension DatabaseOptions {
+    /// The URL, checked by connecting once; any failure is the CLI's one-line error.
+    func reachableURL(logger: Logger) async throws -> DatabaseURL {
+        do {
+            let url = try url()
+            try await url.probe(logger: logger)
+            return url
+        } catch {
+            throw CLI.fail(error)
+        }
+    }
+}
+
 struct LoggingOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (or LOG_LEVEL).")
     var logLevel: String?
@@ -44,9 +57,8 @@ enum CLI {
     static func withDatabase<Result: Sendable>(
         _ options: DatabaseOptions, logger: Logger, _ body: @Sendable (Database) async throws -> Result
     ) async throws -> Result {
+        let url = try await options.reachableURL(logger: logger)
         do {
-            let url = try options.url()
-            try await url.probe(logger: logger)
             let client = PostgresClient(configuration: url.configuration, backgroundLogger: quiet(logger))
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

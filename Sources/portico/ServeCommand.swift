@@ -71,13 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.logger("portico")
-        let url: DatabaseURL
-        do {
-            url = try database.url()
-            try await url.probe(logger: logger)
-        } catch {
-            throw CLI.fail(error)
-        }
+        let url = try await database.reachableURL(logger: logger)
         logger.info("portico serving", metadata: [
             "admin": "http://\(gateway.host):\(adminPort)", "gateway": "http://\(gateway.host):\(gateway.gatewayPort)",
             "database": "\(url)",
@@ -96,13 +90,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.logger("portico.gateway")
-        let url: DatabaseURL
-        do {
-            url = try database.url()
-            try await url.probe(logger: logger)
-        } catch {
-            throw CLI.fail(error)
-        }
+        let url = try await database.reachableURL(logger: logger)
         try await Runtime(url: url, gatewayOptions: gateway, adminPort: nil, logger: logger).run(logger: logger)
     }
 }

@@ -42,9 +42,7 @@ import Testing
                 let (_, revokedKey) = try await portico.seedConsumer(groups: ["buyers"])
                 let (_, expiredKey) = try await portico.seedConsumer(groups: ["buyers"])
                 let (disabledUser, disabledKey) = try await portico.seedConsumer(groups: ["buyers"])
-                let keys = try await portico.store.read { try await portico.store.keys.list(userId: disabledUser.id, on: $0) }
-                _ = keys
-                try await portico.store.database.transaction { connection in
+                _ = try await portico.store.database.transaction { connection in
                     try await connection.query("""
                         UPDATE api_keys SET expires_at = now() - interval '1 second'
                         WHERE prefix = \(String(expiredKey.prefix(11)))

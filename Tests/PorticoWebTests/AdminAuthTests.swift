@@ -30,7 +30,7 @@ import Testing
     @Test func aConsumerIs403() async throws {
         try await withAdminAPI { admin, portico in
             let consumer = try await UserService(store: portico.store).create(UserInput(email: "c@example.com"), by: .cli)
-            try await UserService(store: portico.store).update(consumer.id, UserPatch(role: .admin), by: .cli)
+            _ = try await UserService(store: portico.store).update(consumer.id, UserPatch(role: .admin), by: .cli)
             let token = try await AdminTokenService(store: portico.store).issue(forEmail: "c@example.com", name: "t", by: .cli)
             _ = try await UserService(store: portico.store).update(consumer.id, UserPatch(role: .consumer), by: .cli)
             let result = try await admin.call(.get, "/users", token: token.key)
