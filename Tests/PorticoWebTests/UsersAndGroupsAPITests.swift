@@ -125,3 +125,28 @@ import Testing
         }
     }
 }
+
+@Suite struct PatchValidationTests {
+    @Test func anInvalidPatchChangesNothing() async throws {
+        try await withAdminAPI { admin, portico in
+            let user = try await admin.call(.post, "/users", #"{"email":"p@example.com","name":"P"}"#)
+            let api = try await admin.call(.post, "/apis", #"{"name":"a","pathPrefix":"/a","upstream":"http://x"}"#)
+            let audits = try await auditCount(portico)
+            let badEmail = try await admin.call(.patch, "/users/\(user.id)", #"{"name":"Changed","email":"nope"}"#)
+            #expect(badEmail.status == .unprocessableContent)
+            let unknownGroup = try await admin.call(.patch, "/users/\(user.id)", #"{"name":"Changed","groups":["ghosts"]}"#)
+            #expect(unknownGroup.status == .unprocessableContent)
+            let badPrefix = try await admin.call(.patch, "/apis/\(api.id)", #"{"name":"b","pathPrefix":"no-slash"}"#)
+            #expect(badPrefix.status == .unprocessableContent)
+            let badUpstream = try await admin.call(.patch, "/apis/\(api.id)", #"{"upstream":"mailto:x@y"}"#)
+            #expect(badUpstream.status == .unprocessableContent)
+            let shownUser = try await admin.call(.get, "/users/\(user.id)")
+            let shownAPI = try await admin.call(.get, "/apis/\(api.id)")
+            #expect(shownUser.json["name"] as? String == "P")
+            #expect(shownUser.json["email"] as? String == "p@example.com")
+            #expect(shownAPI.json["name"] as? String == "a")
+            #expect(shownAPI.json["upstream"] as? String == "http://x")
+            #expect(try await auditCount(portico) == audits)
+        }
+    }
+}

@@ -42,9 +42,18 @@ public struct GeneratedSecret: Sendable {
     public let hash: SecretHash
 }
 
-/// SHA-256 of a secret. Equality is checked in constant time.
+/// SHA-256 of a secret. Equality is checked in constant time, so even the lookup of a presented key's
+/// hash among the stored ones does not reveal how many leading bytes matched.
 public struct SecretHash: Sendable, Hashable {
     public let bytes: [UInt8]
+
+    public static func == (lhs: SecretHash, rhs: SecretHash) -> Bool {
+        lhs.constantTimeEquals(rhs)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(bytes)
+    }
 
     public init(of secret: some StringProtocol) {
         self.bytes = Array(SHA256.hash(data: Array(secret.utf8)))
