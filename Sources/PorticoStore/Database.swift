@@ -8,16 +8,20 @@ import PostgresNIO
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long an operation may wait for the database before it fails as `unavailable` (503): the pool
+    /// would otherwise wait for a connection to a server that is down for as long as it stays down.
+    public let operationTimeout: Duration
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, operationTimeout: Duration = .seconds(5)) {
         self.client = client
         self.logger = logger
+        self.operationTimeout = operationTimeout
     }
 
     /// Runs `body` in one transaction; any error rolls it back and is rethrown as it was thrown
     /// (translated to a `PorticoError` when it came from PostgreSQL).
-    public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await Self.translatingErrors {
+    public func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await withDeadline {
             try await client.withConnection { connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
@@ -33,9 +37,25 @@ public struct Database: Sendable {
     }
 
     /// Runs `body` on a pooled connection outside of a transaction (reads).
-    public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await Self.translatingErrors {
+    public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await withDeadline {
             try await client.withConnection { try await body($0) }
+        }
+    }
+
+    /// Runs `operation` with database errors translated, failing as `unavailable` past `operationTimeout`.
+    /// The operation is cancelled then; an open transaction is rolled back, never committed half-way.
+    func withDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        let timeout = operationTimeout
+        return try await withThrowingTaskGroup(of: Result.self) { group in
+            group.addTask { try await Self.translatingErrors(operation) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw PorticoError.unavailable("the database did not answer within \(timeout); try again when it is back")
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw PorticoError.unavailable("the database operation was cancelled") }
+            return first
         }
     }
 

@@ -20,7 +20,9 @@ struct HealthController {
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("healthz") { _, _ in JSONResponse(["status": "ok"]) }
         group.get("readyz") { _, _ in
-            let databaseUp = (try? await database.read { connection in
+            // Probes have short deadlines of their own; answer within them.
+            let probe = Database(client: database.client, logger: database.logger, operationTimeout: .seconds(2))
+            let databaseUp = (try? await probe.read { connection in
                 try await connection.query("SELECT 1", logger: database.logger)
                 return true
             }) ?? false

@@ -45,7 +45,7 @@ public struct AdminStore: Sendable {
     /// Runs `body` in one transaction with its audit row and a policy version bump.
     public func write<Before, After, Result: Sendable>(
         _ action: String, entity: String, by actor: Actor,
-        _ body: (PostgresConnection) async throws -> (Change<Before, After>, Result)
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> (Change<Before, After>, Result)
     ) async throws -> Result {
         try await database.transaction { connection in
             let (change, result) = try await body(connection)
@@ -56,7 +56,7 @@ public struct AdminStore: Sendable {
         }
     }
 
-    public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await database.read(body)
     }
 }

@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PorticoCore
+import PorticoStore
+import PorticoTestSupport
+import PorticoWeb
+import PostgresNIO
+import Prometheus
+import Testing
+
+/// With PostgreSQL unreachable the control plane answers 503 at once, never hangs, and the gateway's
+/// policy holder keeps the last snapshot.
+@Suite struct DatabaseDownTests {
+    func withUnreachableDatabase(_ body: @escaping @Sendable (Database) async throws -> Void) async throws {
+        let url = try DatabaseURL("postgres://postgres@127.0.0.1:\(try freeLoopbackPort())/portico?sslmode=disable")
+        let client = PostgresClient(configuration: url.configuration, backgroundLogger: TestDatabase.logger)
+        try await withServices([client]) {
+            try await body(Database(client: client, logger: TestDatabase.logger, operationTimeout: .milliseconds(500)))
+        }
+    }
+
+    @Test func theAdminAPIAnswers503JSONWhenTheDatabaseIsDown() async throws {
+        try await withUnreachableDatabase { database in
+            let app = buildControlPlane(
+                configuration: .init(port: 0), store: AdminStore(database: database), policy: PolicyHolder(),
+                registry: PrometheusCollectorRegistry(), logger: TestDatabase.logger)
+            try await app.test(.router) { client in
+                try await client.execute(
+                    uri: "/api/v1/users", method: .get, headers: [.authorization: "Bearer \(SecretFormat.adminToken.generate().secret)"]
+                ) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: String]
+                    #expect(body?["error"] == "unavailable")
+                    #expect(body?["message"]?.contains("database") == true)
+                }
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(String(buffer: response.body).contains(#""database":"down""#))
+                }
+            }
+        }
+    }
+
+    @Test func theLastSnapshotStaysWhenAReloadFails() async throws {
+        try await withTestPortico { portico in
+            try await portico.createAPI("orders", prefix: "/orders", upstreamPort: 1)
+            await portico.reloadPolicy()
+            let loaded = portico.policy.snapshot
+            try await withUnreachableDatabase { down in
+                await PolicyFeed(database: down, holder: portico.policy).reload()
+            }
+            #expect(portico.policy.isLoaded)
+            #expect(portico.policy.snapshot === loaded)
+            #expect(portico.policy.snapshot.routes.match(path: "/orders", host: String?.none)?.name == "orders")
+        }
+    }
+}
