@@ -11,4 +11,13 @@ export PORTICO_MIGRATIONS=$PWD/sql
 trap 'scripts/pg.sh dropprefix "$run_id" >/dev/null 2>&1 || true' EXIT
 swift build --build-tests ${SWIFT_BUILD_FLAGS:-}
 export PORTICO_BIN=$PWD/.build/debug/portico
-swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@"
+log=.build/test-output.log
+set +e
+swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One plain summary line, whatever the runner printed before it.
+total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
+failed=$(grep -cE '^✘ Test .* failed after' "$log" || true)
+echo "tests: $((${total:-0} - ${failed:-0})) passed, ${failed:-0} failed"
+exit "$status"
