@@ -66,10 +66,8 @@ public final class PolicySnapshot: Sendable {
             let limit: EffectiveLimit = grant.rateLimit.map { .limited($0) } ?? .unlimited
             for apiId in grant.apiIds ?? allAPIIds {
                 for group in grant.groups {
-                    let current = limits[apiId]?[group]
-                    if current == nil || limit.isMoreGenerous(than: current!) {
-                        limits[apiId, default: [:]][group] = limit
-                    }
+                    if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
+                    limits[apiId, default: [:]][group] = limit
                 }
             }
         }

@@ -16,9 +16,9 @@ public struct EchoUpstream: HTTPResponder {
             try await Task.sleep(for: .milliseconds(min(delay, 60_000)))
         }
         var headers: HTTPFields = [
-            HTTPField.Name("X-Upstream-Method")!: request.method.rawValue,
-            HTTPField.Name("X-Upstream-Path")!: request.uri.path,
-            HTTPField.Name("X-Upstream-Query")!: request.uri.query ?? "",
+            HeaderNames.upstreamMethod: request.method.rawValue,
+            HeaderNames.upstreamPath: request.uri.path,
+            HeaderNames.upstreamQuery: request.uri.query ?? "",
         ]
         let hasBody = request.headers[.contentLength].flatMap(Int.init).map { $0 > 0 } ?? (request.headers[.transferEncoding] != nil)
         if hasBody {

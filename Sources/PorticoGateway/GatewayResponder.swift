@@ -34,7 +34,7 @@ public struct GatewayResponder: HTTPResponder {
             return response
         }
         var response = await handle(request, api: api, snapshot: snapshot, context: context)
-        if api.status == .deprecated { response.headers[HTTPField.Name("Deprecation")!] = "true" }
+        if api.status == .deprecated { response.headers[HeaderNames.deprecation] = "true" }
         metrics.recordRequest(api: api.name, status: response.status.code, duration: ContinuousClock.now - started)
         return response
     }
@@ -95,17 +95,12 @@ struct BearerCredential {
 }
 
 enum RateLimitHeaders {
-    static let limit = HTTPField.Name("X-RateLimit-Limit")!
-    static let remaining = HTTPField.Name("X-RateLimit-Remaining")!
-    static let reset = HTTPField.Name("X-RateLimit-Reset")!
-    static let period = HTTPField.Name("X-RateLimit-Period")!
-
     static func fields(for decision: RateLimitDecision) -> HTTPFields {
         HTTPFields([
-            HTTPField(name: limit, value: String(decision.limit)),
-            HTTPField(name: remaining, value: String(decision.remaining)),
-            HTTPField(name: reset, value: String(decision.resetSeconds)),
-            HTTPField(name: period, value: String(decision.periodSeconds)),
+            HTTPField(name: HeaderNames.rateLimitLimit, value: String(decision.limit)),
+            HTTPField(name: HeaderNames.rateLimitRemaining, value: String(decision.remaining)),
+            HTTPField(name: HeaderNames.rateLimitReset, value: String(decision.resetSeconds)),
+            HTTPField(name: HeaderNames.rateLimitPeriod, value: String(decision.periodSeconds)),
         ])
     }
 }

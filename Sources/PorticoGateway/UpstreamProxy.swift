@@ -95,7 +95,7 @@ public struct UpstreamProxy: Sendable {
             if name == "x-forwarded-for" || name == "x-forwarded-proto" || name == "x-forwarded-host" { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
-        let priorFor = request.headers[values: HTTPField.Name("X-Forwarded-For")!].joined(separator: ", ")
+        let priorFor = request.headers[values: HeaderNames.forwardedFor].joined(separator: ", ")
         if let clientAddress {
             headers.add(name: "X-Forwarded-For", value: priorFor.isEmpty ? clientAddress : priorFor + ", " + clientAddress)
         } else if !priorFor.isEmpty {
