@@ -4,13 +4,14 @@ import Foundation
 public struct KeyGrant: Sendable, Hashable {
     public let keyId: UUID
     public let userId: UUID
-    /// Seconds since 1970, or nil for a key that never expires.
-    public let expiresAt: Int64?
+    /// Milliseconds since 1970, or nil for a key that never expires. Whole seconds would let a key live on
+    /// for up to a second past its expiry.
+    public let expiresAtMillis: Int64?
 
-    public init(keyId: UUID, userId: UUID, expiresAt: Int64?) {
+    public init(keyId: UUID, userId: UUID, expiresAtMillis: Int64?) {
         self.keyId = keyId
         self.userId = userId
-        self.expiresAt = expiresAt
+        self.expiresAtMillis = expiresAtMillis
     }
 }
 
@@ -78,12 +79,12 @@ public final class PolicySnapshot: Sendable {
 
     public var keyCount: Int { keysByHash.count }
 
-    /// Resolves a presented API key to its consumer. `now` is seconds since 1970.
-    public func authenticate(apiKey: some StringProtocol, now: Int64) -> KeyAuthentication {
+    /// Resolves a presented API key to its consumer. `nowMillis` is milliseconds since 1970.
+    public func authenticate(apiKey: some StringProtocol, nowMillis: Int64) -> KeyAuthentication {
         guard SecretFormat.apiKey.matches(apiKey) else { return .rejected("the API key is malformed") }
         let hash = SecretHash(of: apiKey)
         guard let grant = keysByHash[hash] else { return .rejected("the API key is unknown or revoked") }
-        if let expiresAt = grant.expiresAt, expiresAt <= now { return .rejected("the API key has expired") }
+        if let expiresAt = grant.expiresAtMillis, expiresAt <= nowMillis { return .rejected("the API key has expired") }
         guard let consumer = consumers[grant.userId], !consumer.disabled else {
             return .rejected("the API key's user is disabled")
         }

@@ -44,7 +44,7 @@ public struct GatewayResponder: HTTPResponder {
             return GatewayError.missingCredential.response
         }
         let consumer: ConsumerPolicy
-        switch snapshot.authenticate(apiKey: credential.token, now: Int64(Date().timeIntervalSince1970)) {
+        switch snapshot.authenticate(apiKey: credential.token, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
         case .rejected(let reason):
             return GatewayError.invalidCredential(reason).response
         case .accepted(let found, let keyId):

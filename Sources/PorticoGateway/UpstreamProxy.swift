@@ -49,15 +49,12 @@ public struct UpstreamProxy: Sendable {
         case timeout
     }
 
-    public func forward(
-        _ request: Request, to api: GatewayAPI, clientAddress: String?, extraHeaders: HTTPFields = [:]
-    ) async throws(Failure) -> Response {
+    public func forward(_ request: Request, to api: GatewayAPI, clientAddress: String?) async throws(Failure) -> Response {
         var target = api.upstream.origin + api.upstreamPath(for: request.uri.path)
         if let query = request.uri.query, !query.isEmpty { target += "?" + query }
         var upstreamRequest = HTTPClientRequest(url: target)
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
         upstreamRequest.headers = Self.forwardedHeaders(request, clientAddress: clientAddress)
-        for field in extraHeaders { upstreamRequest.headers.replaceOrAdd(name: field.name.canonicalName, value: field.value) }
         if let length = request.headers[.contentLength].flatMap(Int64.init) {
             if length > 0 { upstreamRequest.body = .stream(request.body, length: .known(length)) }
         } else if request.headers[.transferEncoding] != nil {
@@ -66,6 +63,7 @@ public struct UpstreamProxy: Sendable {
 
         let response: HTTPClientResponse
         do {
+            // No overall deadline: it would cut long downloads short. Silence is bounded by the read timeout.
             response = try await client.execute(upstreamRequest, timeout: .hours(24))
         } catch let error as HTTPClientError where error == .readTimeout || error == .connectTimeout || error == .deadlineExceeded {
             throw .timeout

@@ -70,12 +70,12 @@ public struct PolicyRepository: Sendable {
         var keys: [SecretHash: KeyGrant] = [:]
         if mode == .apiKey {
             let keyRows = try await connection.query("""
-                SELECT id, user_id, secret_hash, extract(epoch FROM expires_at)::bigint FROM api_keys
+                SELECT id, user_id, secret_hash, floor(extract(epoch FROM expires_at) * 1000)::bigint FROM api_keys
                 WHERE revoked_at IS NULL AND NOT disabled_by_mode_switch AND (expires_at IS NULL OR expires_at > now())
                 """, logger: logger)
             for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
                 guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
-                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAt: expiresAt)
+                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
             }
         }
 

@@ -9,16 +9,16 @@ import Testing
     let userId = UUID()
     let keyId = UUID()
 
-    func snapshot(key: GeneratedSecret, expiresAt: Int64? = nil, disabled: Bool = false, grants: [AccessGrant]) -> PolicySnapshot {
+    func snapshot(key: GeneratedSecret, expiresAtMillis: Int64? = nil, disabled: Bool = false, grants: [AccessGrant]) -> PolicySnapshot {
         PolicySnapshot(
-            version: 1, apis: [orders], keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAt: expiresAt)],
+            version: 1, apis: [orders], keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: expiresAtMillis)],
             consumers: [ConsumerPolicy(userId: userId, disabled: disabled, groups: ["gold", "silver"])], grants: grants)
     }
 
     @Test func aKnownKeyAuthenticatesItsConsumer() {
         let key = SecretFormat.apiKey.generate()
         let policy = snapshot(key: key, grants: [])
-        guard case .accepted(let consumer, let id) = policy.authenticate(apiKey: key.secret, now: 0) else {
+        guard case .accepted(let consumer, let id) = policy.authenticate(apiKey: key.secret, nowMillis: 0) else {
             Issue.record("key rejected")
             return
         }
@@ -28,13 +28,15 @@ import Testing
 
     @Test func unknownExpiredAndDisabledKeysAreRejected() {
         let key = SecretFormat.apiKey.generate()
-        #expect(snapshot(key: key, grants: []).authenticate(apiKey: SecretFormat.apiKey.generate().secret, now: 0)
+        #expect(snapshot(key: key, grants: []).authenticate(apiKey: SecretFormat.apiKey.generate().secret, nowMillis: 0)
             == .rejected("the API key is unknown or revoked"))
-        #expect(snapshot(key: key, expiresAt: 100, grants: []).authenticate(apiKey: key.secret, now: 100)
+        #expect(snapshot(key: key, expiresAtMillis: 100_500, grants: []).authenticate(apiKey: key.secret, nowMillis: 100_500)
             == .rejected("the API key has expired"))
-        #expect(snapshot(key: key, disabled: true, grants: []).authenticate(apiKey: key.secret, now: 0)
+        #expect(snapshot(key: key, expiresAtMillis: 100_500, grants: []).authenticate(apiKey: key.secret, nowMillis: 100_499)
+            != .rejected("the API key has expired"))
+        #expect(snapshot(key: key, disabled: true, grants: []).authenticate(apiKey: key.secret, nowMillis: 0)
             == .rejected("the API key's user is disabled"))
-        #expect(snapshot(key: key, grants: []).authenticate(apiKey: "garbage", now: 0) == .rejected("the API key is malformed"))
+        #expect(snapshot(key: key, grants: []).authenticate(apiKey: "garbage", nowMillis: 0) == .rejected("the API key is malformed"))
     }
 
     @Test func theMostGenerousGrantOfTheUsersGroupsApplies() throws {
