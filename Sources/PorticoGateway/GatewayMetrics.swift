@@ -32,7 +32,7 @@ public final class GatewayMetrics: Sendable {
             return made
         }
         counter.increment()
-        latency.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        latency.recordNanoseconds(duration.nanoseconds)
     }
 
     public func recordReload(version: Int64) {

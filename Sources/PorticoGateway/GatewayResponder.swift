@@ -80,20 +80,6 @@ public struct GatewayResponder: HTTPResponder {
     }
 }
 
-/// `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive).
-struct BearerCredential {
-    let token: Substring
-
-    init?(_ header: String?) {
-        guard let header, header.count > 7 else { return nil }
-        let scheme = header.prefix(7)
-        guard scheme.lowercased() == "bearer " else { return nil }
-        let token = header.dropFirst(7).drop(while: { $0 == " " })
-        guard !token.isEmpty else { return nil }
-        self.token = token
-    }
-}
-
 enum RateLimitHeaders {
     static func fields(for decision: RateLimitDecision) -> HTTPFields {
         HTTPFields([

@@ -48,7 +48,6 @@ public final class RateLimiter: Sendable {
     }
 
     private func nanosSinceOrigin() -> Int64 {
-        let elapsed = clock.now - origin
-        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        (clock.now - origin).nanoseconds
     }
 }

@@ -107,10 +107,6 @@ public struct UpstreamProxy: Sendable {
     }
 }
 
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-}
-
 /// Owns the upstream client's lifetime: shut down after the gateway stopped taking requests.
 public struct HTTPClientService: Service {
     let client: HTTPClient

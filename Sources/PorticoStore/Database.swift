@@ -23,15 +23,7 @@ public struct Database: Sendable {
     public func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await withDeadline {
             try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
-                }
+                try await connection.inTransaction(logger: logger) { try await body(connection) }
             }
         }
     }
@@ -120,6 +112,22 @@ extension PostgresConnection {
 }
 
 extension PostgresConnection {
+    /// Runs `body` between `begin` and COMMIT; any error rolls back and is rethrown as it was thrown
+    /// (postgres-nio's own `withTransaction` wraps errors, which would hide the domain errors).
+    func inTransaction<Result>(
+        _ begin: PostgresQuery = "BEGIN", logger: Logger, _ body: () async throws -> Result
+    ) async throws -> Result {
+        try await query(begin, logger: logger)
+        do {
+            let result = try await body()
+            try await query("COMMIT", logger: logger)
+            return result
+        } catch {
+            _ = try? await query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
     /// Resolves unique names of `table` (a fixed table name, never input) to ids, in the order given.
     func ids(named names: [String], inTable table: String, kind: String, field: String, logger: Logger) async throws -> [UUID] {
         let rows = try await query("SELECT name, id FROM \(unescaped: table) WHERE name = ANY(\(names))", logger: logger)

@@ -80,8 +80,13 @@ extension DatabaseURL {
     public func probe(logger: Logger) async throws(PorticoError) {
         do {
             let connection = try await PostgresConnection.connect(configuration: connectionConfiguration, id: 1, logger: logger)
-            defer { Task { try? await connection.close() } }
-            try await connection.query("SELECT 1", logger: logger)
+            do {
+                try await connection.query("SELECT 1", logger: logger)
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+            try? await connection.close()
         } catch let error as PSQLError {
             if let message = error.serverInfo?[.message] {
                 throw .unavailable("cannot use the database at \(description): \(message)")

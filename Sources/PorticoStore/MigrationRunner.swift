@@ -148,20 +148,16 @@ public struct MigrationRunner: Sendable {
 
     private func apply(_ file: MigrationFile, on connection: PostgresConnection) async throws {
         logger.info("applying migration", metadata: ["file": "\(file.name)"])
-        try await connection.query("BEGIN", logger: logger)
         do {
-            for statement in SQLScript.statements(in: file.sql) {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            try await connection.inTransaction(logger: logger) {
+                for statement in SQLScript.statements(in: file.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO schema_migrations (file_name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
             }
-            try await connection.query(
-                "INSERT INTO schema_migrations (file_name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
-            try await connection.query("COMMIT", logger: logger)
         } catch let error as PSQLError {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw MigrationError.failed(file: file.name, reason: error.serverInfo?[.message] ?? "\(error.code)")
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
         }
     }
 }

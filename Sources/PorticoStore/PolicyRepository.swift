@@ -24,14 +24,8 @@ public struct PolicyRepository: Sendable {
 
     public func loadSnapshot(from database: Database) async throws -> PolicySnapshot {
         try await database.read { connection in
-            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-            do {
-                let snapshot = try await load(on: connection)
-                try await connection.query("COMMIT", logger: logger)
-                return snapshot
-            } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
-                throw error
+            try await connection.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {
+                try await load(on: connection)
             }
         }
     }

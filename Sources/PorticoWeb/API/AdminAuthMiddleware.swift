@@ -7,11 +7,10 @@ struct AdminAuthMiddleware: RouterMiddleware {
     let tokens: AdminTokenService
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let credential = BearerCredential(request.headers[.authorization]) else {
             throw PorticoError.unauthenticated("an admin token is required: Authorization: Bearer <token>")
         }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        guard let user = try await tokens.authenticate(token) else {
+        guard let user = try await tokens.authenticate(credential.token) else {
             throw PorticoError.unauthenticated("the admin token is unknown or revoked")
         }
         guard user.role == .admin, !user.disabled else {
