@@ -14,8 +14,14 @@ public struct User: Codable, Sendable, Equatable {
     public var groups: [String]
     public var createdAt: Date
     public var lastSeenAt: Date?
+    /// For users met through JWTs: the token name claim (`azp` by default) of the last token seen.
+    public var tokenName: String?
 
-    public init(id: UUID, email: String, name: String, externalId: String?, role: Role, disabled: Bool, groups: [String], createdAt: Date, lastSeenAt: Date?) {
+    public init(
+        id: UUID, email: String, name: String, externalId: String?, role: Role, disabled: Bool, groups: [String], createdAt: Date,
+        lastSeenAt: Date?, tokenName: String? = nil
+    ) {
+        self.tokenName = tokenName
         self.id = id
         self.email = email
         self.name = name
@@ -127,6 +133,21 @@ public struct APIKeyInfo: Codable, Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
+    }
+}
+
+/// A token user the gateway saw, to be written to the portal's users.
+public struct UserSighting: Sendable, Equatable {
+    public let externalId: String
+    public let email: String?
+    public let tokenName: String?
+    public let seenAt: Date
+
+    public init(externalId: String, email: String?, tokenName: String?, seenAt: Date) {
+        self.externalId = externalId
+        self.email = email
+        self.tokenName = tokenName
+        self.seenAt = seenAt
     }
 }
 

@@ -54,9 +54,20 @@ public final class PolicySnapshot: Sendable {
     private let consumers: [UUID: ConsumerPolicy]
     /// API id → group name → the most generous limit any grant gives that group on that API.
     private let limitsByAPI: [UUID: [String: EffectiveLimit]]
+    public let auth: CompiledAuthSettings
+    /// Changes whenever the auth settings are saved; the gateway rebuilds its token verifier when it does.
+    public let authVersion: Int
+    /// External (token) user ids an admin has disabled.
+    private let disabledExternalIds: Set<String>
 
-    public init(version: Int64, apis: [GatewayAPI], keys: [SecretHash: KeyGrant], consumers: [ConsumerPolicy], grants: [AccessGrant]) {
+    public init(
+        version: Int64, apis: [GatewayAPI], keys: [SecretHash: KeyGrant], consumers: [ConsumerPolicy], grants: [AccessGrant],
+        auth: CompiledAuthSettings = .apiKeyDefault, authVersion: Int = 0, disabledExternalIds: Set<String> = []
+    ) {
         self.version = version
+        self.auth = auth
+        self.authVersion = authVersion
+        self.disabledExternalIds = disabledExternalIds
         self.routes = RouteTable(apis: apis)
         self.apiCount = apis.count
         self.keysByHash = keys
@@ -90,6 +101,8 @@ public final class PolicySnapshot: Sendable {
         }
         return .accepted(consumer, keyId: grant.keyId)
     }
+
+    public func isDisabled(externalUserId: String) -> Bool { disabledExternalIds.contains(externalUserId) }
 
     /// The most generous limit the given groups hold on the API, or nil when none of them holds a grant.
     public func access(groups: some Sequence<String>, api: UUID) -> EffectiveLimit? {

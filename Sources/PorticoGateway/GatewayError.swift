@@ -9,6 +9,10 @@ enum GatewayError {
     case missingCredential
     case invalidCredential(String)
     case noAccess(api: String)
+    case claimsMismatch
+    case noGroups(claim: String)
+    case authUnavailable
+    case formTooLarge
     case rateLimited(api: String, retryAfter: Int)
     case upstreamUnreachable(api: String)
     case upstreamTimeout(api: String)
@@ -18,7 +22,9 @@ enum GatewayError {
         switch self {
         case .noRoute: .notFound
         case .missingCredential, .invalidCredential: .unauthorized
-        case .noAccess: .forbidden
+        case .noAccess, .claimsMismatch, .noGroups: .forbidden
+        case .authUnavailable: .serviceUnavailable
+        case .formTooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .upstreamUnreachable: .badGateway
         case .upstreamTimeout: .gatewayTimeout
@@ -32,6 +38,10 @@ enum GatewayError {
         case .missingCredential: "missing_credential"
         case .invalidCredential: "invalid_token"
         case .noAccess: "no_access"
+        case .claimsMismatch: "claims_mismatch"
+        case .noGroups: "no_groups"
+        case .authUnavailable: "auth_unavailable"
+        case .formTooLarge: "form_too_large"
         case .rateLimited: "rate_limited"
         case .upstreamUnreachable: "upstream_unreachable"
         case .upstreamTimeout: "upstream_timeout"
@@ -45,6 +55,10 @@ enum GatewayError {
         case .missingCredential: "a bearer credential is required"
         case .invalidCredential(let reason): reason
         case .noAccess(let api): "your groups hold no access grant for API '\(api)'"
+        case .claimsMismatch: "the token's claims do not satisfy this gateway's claims expression"
+        case .noGroups(let claim): "the token carries no groups (claim '\(claim)'), and groups are needed to call APIs"
+        case .authUnavailable: "tokens cannot be verified right now; retry shortly"
+        case .formTooLarge: "the form body is too large to look for a token in"
         case .rateLimited(let api, let retryAfter): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"

@@ -11,6 +11,12 @@ public final class GatewayMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
+    private let userCounters = Mutex<[UserCounterKey: CoreMetrics.Counter]>([:])
+
+    struct UserCounterKey: Hashable {
+        let api: String
+        let user: String
+    }
     private let latency: CoreMetrics.Timer
     private let policyVersion: Gauge
     private let reloads: CoreMetrics.Counter
@@ -33,6 +39,19 @@ public final class GatewayMetrics: Sendable {
         }
         counter.increment()
         latency.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Requests per user, labelled with the `usernameClaim`'s value; only recorded when that option is set.
+    public func recordUserRequest(api: String, user: String) {
+        let key = UserCounterKey(api: api, user: user)
+        let counter = userCounters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let made = CoreMetrics.Counter(
+                label: "portico_gateway_user_requests_total", dimensions: [("api", api), ("user", user)], factory: factory)
+            counters[key] = made
+            return made
+        }
+        counter.increment()
     }
 
     public func recordReload(version: Int64) {

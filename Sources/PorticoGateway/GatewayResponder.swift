@@ -12,14 +12,19 @@ public struct GatewayResponder: HTTPResponder {
     let policy: PolicyHolder
     let limiter: RateLimiter
     let proxy: UpstreamProxy
-    let usage: KeyUsageRecorder
+    let keys: KeyAdmission
+    let tokens: TokenAdmission
     let metrics: GatewayMetrics
 
-    public init(policy: PolicyHolder, limiter: RateLimiter, proxy: UpstreamProxy, usage: KeyUsageRecorder, metrics: GatewayMetrics) {
+    public init(
+        policy: PolicyHolder, limiter: RateLimiter, proxy: UpstreamProxy, usage: KeyUsageRecorder, verifiers: JWTVerifierCache,
+        sightings: SightingRecorder, metrics: GatewayMetrics
+    ) {
         self.policy = policy
         self.limiter = limiter
         self.proxy = proxy
-        self.usage = usage
+        self.keys = KeyAdmission(usage: usage)
+        self.tokens = TokenAdmission(verifiers: verifiers, sightings: sightings)
         self.metrics = metrics
     }
 
@@ -33,48 +38,52 @@ public struct GatewayResponder: HTTPResponder {
             metrics.recordRequest(api: "", status: response.status.code, duration: ContinuousClock.now - started)
             return response
         }
-        var response = await handle(request, api: api, snapshot: snapshot, context: context)
+        var request = request
+        let (consumer, answer) = await handle(&request, api: api, snapshot: snapshot, context: context)
+        var response = answer
         if api.status == .deprecated { response.headers[HeaderNames.deprecation] = "true" }
         metrics.recordRequest(api: api.name, status: response.status.code, duration: ContinuousClock.now - started)
+        if let user = consumer?.label { metrics.recordUserRequest(api: api.name, user: user) }
         return response
     }
 
-    private func handle(_ request: Request, api: GatewayAPI, snapshot: PolicySnapshot, context: GatewayRequestContext) async -> Response {
-        guard let credential = BearerCredential(request.headers[.authorization]) else {
-            return GatewayError.missingCredential.response
+    private func handle(
+        _ request: inout Request, api: GatewayAPI, snapshot: PolicySnapshot, context: GatewayRequestContext
+    ) async -> (Consumer?, Response) {
+        let admission: Admission = switch snapshot.auth.mode {
+        case .apiKey: keys.admit(request, snapshot: snapshot)
+        case .jwt: await tokens.admit(&request, snapshot: snapshot, context: context)
         }
-        let consumer: ConsumerPolicy
-        switch snapshot.authenticate(apiKey: credential.token, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
-        case .rejected(let reason):
-            return GatewayError.invalidCredential(reason).response
-        case .accepted(let found, let keyId):
-            consumer = found
-            usage.record(keyId)
+        let consumer: Consumer
+        let changes: UpstreamRequestChanges
+        switch admission {
+        case .refused(let error): return (nil, error.response)
+        case .admitted(let admitted, let admittedChanges): (consumer, changes) = (admitted, admittedChanges)
         }
         guard let limit = snapshot.access(groups: consumer.groups, api: api.id) else {
-            return GatewayError.noAccess(api: api.name).response
+            return (consumer, GatewayError.noAccess(api: api.name).response)
         }
         var rateHeaders = HTTPFields()
         if case .limited(let rateLimit) = limit {
-            let decision = limiter.decide(consumer: consumer.userId, api: api.id, limit: rateLimit)
+            let decision = limiter.decide(consumer: consumer.id, api: api.id, limit: rateLimit)
             rateHeaders = RateLimitHeaders.fields(for: decision)
             guard decision.allowed else {
                 var response = GatewayError.rateLimited(api: api.name, retryAfter: decision.retryAfterSeconds).response
                 response.headers.append(contentsOf: rateHeaders)
-                return response
+                return (consumer, response)
             }
         }
         do throws(UpstreamProxy.Failure) {
-            var response = try await proxy.forward(request, to: api, clientAddress: context.remoteAddress?.ipAddress)
+            var response = try await proxy.forward(request, to: api, clientAddress: context.remoteAddress?.ipAddress, changes: changes)
             for field in rateHeaders { response.headers[field.name] = field.value }
-            return response
+            return (consumer, response)
         } catch {
             switch error {
             case .timeout:
-                return GatewayError.upstreamTimeout(api: api.name).response
+                return (consumer, GatewayError.upstreamTimeout(api: api.name).response)
             case .unreachable(let reason):
                 context.logger.warning("upstream unreachable", metadata: ["api": "\(api.name)", "reason": "\(reason)"])
-                return GatewayError.upstreamUnreachable(api: api.name).response
+                return (consumer, GatewayError.upstreamUnreachable(api: api.name).response)
             }
         }
     }

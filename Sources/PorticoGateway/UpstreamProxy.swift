@@ -49,12 +49,14 @@ public struct UpstreamProxy: Sendable {
         case timeout
     }
 
-    public func forward(_ request: Request, to api: GatewayAPI, clientAddress: String?) async throws(Failure) -> Response {
+    public func forward(
+        _ request: Request, to api: GatewayAPI, clientAddress: String?, changes: UpstreamRequestChanges = .init()
+    ) async throws(Failure) -> Response {
         var target = api.upstream.origin + api.upstreamPath(for: request.uri.path)
-        if let query = request.uri.query, !query.isEmpty { target += "?" + query }
+        if let query = changes.query ?? request.uri.query, !query.isEmpty { target += "?" + query }
         var upstreamRequest = HTTPClientRequest(url: target)
         upstreamRequest.method = HTTPMethod(rawValue: request.method.rawValue)
-        upstreamRequest.headers = Self.forwardedHeaders(request, clientAddress: clientAddress)
+        upstreamRequest.headers = Self.forwardedHeaders(request, clientAddress: clientAddress, changes: changes)
         if let length = request.headers[.contentLength].flatMap(Int64.init) {
             if length > 0 { upstreamRequest.body = .stream(request.body, length: .known(length)) }
         } else if request.headers[.transferEncoding] != nil {
@@ -81,7 +83,7 @@ public struct UpstreamProxy: Sendable {
             body: ResponseBody(asyncSequence: response.body))
     }
 
-    static func forwardedHeaders(_ request: Request, clientAddress: String?) -> HTTPHeaders {
+    static func forwardedHeaders(_ request: Request, clientAddress: String?, changes: UpstreamRequestChanges = .init()) -> HTTPHeaders {
         var connectionTokens = Set<String>()
         for value in request.headers[values: .connection] {
             for token in value.split(separator: ",") { connectionTokens.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
@@ -91,8 +93,10 @@ public struct UpstreamProxy: Sendable {
             let name = field.name.canonicalName
             if hopByHop.contains(name) || connectionTokens.contains(name) { continue }
             if name == "x-forwarded-for" || name == "x-forwarded-proto" || name == "x-forwarded-host" { continue }
+            if changes.removedHeaders.contains(name) { continue }
             headers.add(name: field.name.rawName, value: field.value)
         }
+        for (name, value) in changes.addedHeaders { headers.add(name: name, value: value) }
         let priorFor = request.headers[values: HeaderNames.forwardedFor].joined(separator: ", ")
         if let clientAddress {
             headers.add(name: "X-Forwarded-For", value: priorFor.isEmpty ? clientAddress : priorFor + ", " + clientAddress)
@@ -105,6 +109,17 @@ public struct UpstreamProxy: Sendable {
         }
         return headers
     }
+}
+
+/// What the gateway changes on the way upstream: credentials taken out, claims put in.
+public struct UpstreamRequestChanges: Sendable {
+    /// Lowercased names of client headers not to forward.
+    public var removedHeaders: Set<String> = []
+    public var addedHeaders: [(name: String, value: String)] = []
+    /// The query to send instead of the client's; `.some(nil)` sends none.
+    public var query: String?? = nil
+
+    public init() {}
 }
 
 /// Owns the upstream client's lifetime: shut down after the gateway stopped taking requests.

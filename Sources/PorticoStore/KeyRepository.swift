@@ -24,15 +24,16 @@ public struct KeyRepository: Sendable {
     }
 
     public func create(
-        userId: UUID, name: String, secret: GeneratedSecret, expiresAt: Date?, on connection: PostgresConnection
+        userId: UUID, name: String, secret: GeneratedSecret, expiresAt: Date?, disabledByModeSwitch: Bool = false,
+        on connection: PostgresConnection
     ) async throws -> APIKeyInfo {
         let hash = Data(secret.hash.bytes)
         let rows: PostgresRowSequence
         switch table {
         case .apiKeys:
             rows = try await connection.query("""
-                INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at)
-                VALUES (\(userId), \(name), \(secret.publicPrefix), \(hash), \(expiresAt)) RETURNING id
+                INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at, disabled_by_mode_switch)
+                VALUES (\(userId), \(name), \(secret.publicPrefix), \(hash), \(expiresAt), \(disabledByModeSwitch)) RETURNING id
                 """, logger: logger)
         case .adminTokens:
             rows = try await connection.query("""

@@ -32,7 +32,16 @@ public struct PolicyRepository: Sendable {
 
     private func load(on connection: PostgresConnection) async throws -> PolicySnapshot {
         let version = try await currentVersion(on: connection)
-        let mode = try await authMode(on: connection)
+        let stored = try await AuthSettingsRepository(logger: logger).load(on: connection)
+        let mode = stored.settings.mode
+        let auth: CompiledAuthSettings
+        do {
+            auth = try stored.settings.compiled()
+        } catch {
+            // Settings are checked before they are saved; this guards against a hand-edited row.
+            logger.error("stored auth settings are invalid; JWT verification is off", metadata: ["error": "\(error)"])
+            auth = CompiledAuthSettings(mode: mode, jwt: nil, mapping: CompiledAuthSettings.apiKeyDefault.mapping)
+        }
 
         var apis: [GatewayAPI] = []
         let apiRows = try await connection.query(
@@ -56,9 +65,11 @@ public struct PolicyRepository: Sendable {
             groupsByUser[userId, default: []].append(group)
         }
         var consumers: [ConsumerPolicy] = []
-        let userRows = try await connection.query("SELECT id, disabled FROM users", logger: logger)
-        for try await (id, disabled) in userRows.decode((UUID, Bool).self) {
+        var disabledExternalIds: Set<String> = []
+        let userRows = try await connection.query("SELECT id, disabled, external_id FROM users", logger: logger)
+        for try await (id, disabled, externalId) in userRows.decode((UUID, Bool, String?).self) {
             consumers.append(ConsumerPolicy(userId: id, disabled: disabled, groups: groupsByUser[id] ?? []))
+            if disabled, let externalId { disabledExternalIds.insert(externalId) }
         }
 
         var keys: [SecretHash: KeyGrant] = [:]
@@ -87,6 +98,8 @@ public struct PolicyRepository: Sendable {
             let rateLimit = limit.flatMap { limit in period.flatMap { try? RateLimit(limit: limit, periodSeconds: $0) } }
             grants.append(AccessGrant(name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: rateLimit))
         }
-        return PolicySnapshot(version: version, apis: apis, keys: keys, consumers: consumers, grants: grants)
+        return PolicySnapshot(
+            version: version, apis: apis, keys: keys, consumers: consumers, grants: grants,
+            auth: auth, authVersion: stored.version, disabledExternalIds: disabledExternalIds)
     }
 }

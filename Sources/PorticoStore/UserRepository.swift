@@ -25,7 +25,7 @@ public struct UserRepository: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     private static let columns = """
-        u.id, u.email, u.name, u.external_id, u.role, u.disabled, u.created_at, u.last_seen_at,
+        u.id, u.email, u.name, u.external_id, u.role, u.disabled, u.created_at, u.last_seen_at, u.token_name,
         coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM memberships m JOIN groups g ON g.id = m.group_id
                   WHERE m.user_id = u.id), '{}') AS groups
         """
@@ -100,15 +100,37 @@ public struct UserRepository: Sendable {
             """, logger: logger)
     }
 
+    /// Writes the token users the gateway has seen: a user is created the first time its external id appears
+    /// (with the email claim unless another account already has that email), later sightings only move
+    /// `last_seen_at` and the token name. Returns how many users were created.
+    public func recordSightings(_ sightings: [UserSighting], on connection: PostgresConnection) async throws -> Int {
+        var created = 0
+        for sighting in sightings {
+            let email = sighting.email ?? ""
+            let rows = try await connection.query("""
+                INSERT INTO users (email, external_id, token_name, last_seen_at)
+                VALUES (CASE WHEN \(email) = '' OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(\(email))) THEN ''
+                             ELSE \(email) END,
+                        \(sighting.externalId), \(sighting.tokenName), \(sighting.seenAt))
+                ON CONFLICT (external_id) DO UPDATE
+                    SET last_seen_at = greatest(users.last_seen_at, EXCLUDED.last_seen_at),
+                        token_name = coalesce(EXCLUDED.token_name, users.token_name)
+                RETURNING (xmax = 0)
+                """, logger: logger)
+            for try await inserted in rows.decode(Bool.self) where inserted { created += 1 }
+        }
+        return created
+    }
+
     private func fetch(_ query: PostgresQuery, on connection: PostgresConnection) async throws -> [User] {
         let rows = try await connection.query(query, logger: logger)
         var users: [User] = []
-        for try await (id, email, name, externalId, role, disabled, createdAt, lastSeenAt, groups) in rows.decode(
-            (UUID, String, String, String?, String, Bool, Date, Date?, [String]).self)
+        for try await (id, email, name, externalId, role, disabled, createdAt, lastSeenAt, tokenName, groups) in rows.decode(
+            (UUID, String, String, String?, String, Bool, Date, Date?, String?, [String]).self)
         {
             users.append(User(
                 id: id, email: email, name: name, externalId: externalId, role: Role(rawValue: role) ?? .consumer,
-                disabled: disabled, groups: groups, createdAt: createdAt, lastSeenAt: lastSeenAt))
+                disabled: disabled, groups: groups, createdAt: createdAt, lastSeenAt: lastSeenAt, tokenName: tokenName))
         }
         return users
     }

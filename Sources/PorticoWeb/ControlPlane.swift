@@ -9,10 +9,13 @@ import Prometheus
 public struct ControlPlaneConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// Seals JWT signing secrets given as literals (`PORTICO_SECRET_KEY`).
+    public var secretBox: SecretBox?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil) {
         self.host = host
         self.port = port
+        self.secretBox = secretBox
     }
 }
 
@@ -30,7 +33,7 @@ public func buildControlPlane(
     let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: AdminTokenService(store: store)))
     AdminAPIController(
         users: UserService(store: store), groups: GroupService(store: store), apis: APIService(store: store),
-        accesses: AccessService(store: store), keys: KeyService(store: store), authSettings: AuthSettingsService(store: store)
+        accesses: AccessService(store: store), keys: KeyService(store: store), authSettings: AuthSettingsService(store: store, secretBox: configuration.secretBox)
     ).addRoutes(to: api)
     return Application(
         router: router,

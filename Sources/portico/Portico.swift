@@ -7,6 +7,6 @@ struct Portico: AsyncParsableCommand {
         abstract: "Developer portal and embedded API gateway.",
         subcommands: [
             MigrateCommand.self, AdminCommand.self, ServeCommand.self, GatewayCommand.self, DemoUpstreamCommand.self,
-            DemoCommand.self,
+            DemoCommand.self, TokenCommand.self, SecretKeyCommand.self,
         ])
 }

@@ -30,13 +30,15 @@ struct GatewayOptions: ParsableArguments {
 struct Runtime {
     let services: [any Service]
 
-    init(url: DatabaseURL, gatewayOptions: GatewayOptions, adminPort: Int?, logger: Logger) {
+    init(url: DatabaseURL, gatewayOptions: GatewayOptions, adminPort: Int?, secretBox: SecretBox?, logger: Logger) {
         let client = PostgresClient(configuration: url.configuration, backgroundLogger: CLI.quiet(logger))
         let database = Database(client: client, logger: logger)
         let registry = PrometheusCollectorRegistry()
         let holder = PolicyHolder()
+        var gatewayConfiguration = gatewayOptions.configuration
+        gatewayConfiguration.secretBox = secretBox
         let gateway = Gateway(
-            configuration: gatewayOptions.configuration, policy: holder, database: database,
+            configuration: gatewayConfiguration, policy: holder, database: database,
             metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
         let metrics = gateway.metrics
         let feed = PolicyFeed(
@@ -47,7 +49,7 @@ struct Runtime {
         services.append(gateway.application)
         if let adminPort {
             services.append(buildControlPlane(
-                configuration: .init(host: gatewayOptions.host, port: adminPort), store: AdminStore(database: database),
+                configuration: .init(host: gatewayOptions.host, port: adminPort, secretBox: secretBox), store: AdminStore(database: database),
                 policy: holder, registry: registry, logger: logger))
         }
         self.services = services
@@ -67,6 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var secretKey: SecretKeyOptions
     @Option(name: .customLong("admin-port"), help: "Port of the admin API and dashboard.") var adminPort: Int = 8080
 
     func run() async throws {
@@ -76,7 +79,8 @@ struct ServeCommand: AsyncParsableCommand {
             "admin": "http://\(gateway.host):\(adminPort)", "gateway": "http://\(gateway.host):\(gateway.gatewayPort)",
             "database": "\(url)",
         ])
-        try await Runtime(url: url, gatewayOptions: gateway, adminPort: adminPort, logger: logger).run(logger: logger)
+        let box = try secretKey.box()
+        try await Runtime(url: url, gatewayOptions: gateway, adminPort: adminPort, secretBox: box, logger: logger).run(logger: logger)
     }
 }
 
@@ -87,11 +91,13 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var secretKey: SecretKeyOptions
 
     func run() async throws {
         let logger = logging.logger("portico.gateway")
         let url = try await database.reachableURL(logger: logger)
-        try await Runtime(url: url, gatewayOptions: gateway, adminPort: nil, logger: logger).run(logger: logger)
+        let box = try secretKey.box()
+        try await Runtime(url: url, gatewayOptions: gateway, adminPort: nil, secretBox: box, logger: logger).run(logger: logger)
     }
 }
 

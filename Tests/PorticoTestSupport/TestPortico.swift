@@ -22,11 +22,13 @@ public struct TestPortico: Sendable {
     public let adminToken: String
     public let policy: PolicyHolder
     public let registry: PrometheusCollectorRegistry
+    /// The PORTICO_SECRET_KEY of this Portico: literal JWT secrets are sealed with it.
+    public let secretBox: SecretBox
 
     public var actor: Actor { Actor(id: admin.id, label: admin.email) }
 
     public func controlPlane() -> some ApplicationProtocol {
-        buildControlPlane(configuration: .init(host: "127.0.0.1", port: 0), store: store, policy: policy, registry: registry, logger: TestDatabase.logger)
+        buildControlPlane(configuration: .init(host: "127.0.0.1", port: 0, secretBox: secretBox), store: store, policy: policy, registry: registry, logger: TestDatabase.logger)
     }
 
     /// Installs the current policy now (the feed does this on NOTIFY in a running process).
@@ -40,6 +42,15 @@ public struct TestPortico: Sendable {
         let user = try await UserService(store: store).create(UserInput(email: email, groups: groups), by: actor)
         let key = try await KeyService(store: store).create(for: user.id, name: "test", expiresAt: nil, by: actor)
         return (user, key.key)
+    }
+
+    /// Switches to JWT mode with `jwt` (JSON of the `jwt` settings object) through the same service the admin API uses.
+    @discardableResult
+    public func useJWT(_ jwt: [String: Any], claimsMapping: [String: Any]? = nil) async throws -> AuthSettingsUpdate {
+        var body: [String: Any] = ["mode": "jwt", "jwt": jwt]
+        if let claimsMapping { body["claimsMapping"] = claimsMapping }
+        let input = try JSONDecoder().decode(AuthSettingsInput.self, from: JSONSerialization.data(withJSONObject: body))
+        return try await AuthSettingsService(store: store, secretBox: secretBox).update(input, by: actor)
     }
 
     public func ensureGroups(_ groups: [String]) async throws {
@@ -71,7 +82,8 @@ public struct TestPortico: Sendable {
     ) async throws -> Result {
         let ports = PortReporter()
         let gateway = Gateway(
-            configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, usageFlushInterval: .milliseconds(200)),
+            configuration: .init(
+                host: "127.0.0.1", port: 0, timeouts: timeouts, usageFlushInterval: .milliseconds(200), secretBox: secretBox),
             policy: policy, database: database, metricsFactory: PrometheusMetricsFactory(registry: registry),
             logger: TestDatabase.logger, onServerRunning: ports.onServerRunning)
         let feed = PolicyFeed(database: database, holder: policy, pollInterval: .seconds(5))
@@ -154,7 +166,8 @@ public func withTestPortico<Result: Sendable>(_ body: (TestPortico) async throws
         let token = try await AdminTokenService(store: store).issue(forEmail: admin.email, name: "test", by: .cli)
         let portico = TestPortico(
             database: database, testDatabase: testDatabase, store: store, admin: admin, adminToken: token.key,
-            policy: PolicyHolder(), registry: PrometheusCollectorRegistry())
+            policy: PolicyHolder(), registry: PrometheusCollectorRegistry(),
+            secretBox: SecretBox(base64: SecretBox.generateKeyBase64())!)
         return try await body(portico)
     }
 }

@@ -108,5 +108,13 @@ struct AdminAPIController {
         }
 
         group.get("auth-settings") { _, _ in JSONResponse(try await authSettings.current()) }
+        group.put("auth-settings") { request, context in
+            let body = try await JSONCoding.decode(AuthSettingsInput.self, from: request, context: context)
+            return JSONResponse(try await authSettings.update(body, by: context.actor))
+        }
+        group.post("auth-settings/preview") { request, context in
+            let body = try await JSONCoding.decode(AuthSettingsInput.self, from: request, context: context)
+            return JSONResponse(try await authSettings.preview(body))
+        }
     }
 }

@@ -22,7 +22,10 @@ public struct KeyService: Sendable {
         let secret = SecretFormat.apiKey.generate()
         return try await store.write("key.create", entity: "api_key", by: actor) { connection in
             _ = try await store.users.require(userId, on: connection)
-            let info = try await store.keys.create(userId: userId, name: name, secret: secret, expiresAt: expiresAt, on: connection)
+            // In JWT mode keys are off; one made now comes on with the switch back, like the keys the switch turned off.
+            let jwtMode = try await store.policy.authMode(on: connection) == .jwt
+            let info = try await store.keys.create(
+                userId: userId, name: name, secret: secret, expiresAt: expiresAt, disabledByModeSwitch: jwtMode, on: connection)
             let issued = IssuedKey(id: info.id, key: secret.secret, prefix: info.prefix, name: info.name, expiresAt: info.expiresAt)
             return (AdminStore.Change<APIKeyInfo, APIKeyInfo>(before: nil, after: info, entityId: info.id.uuidString), issued)
         }
@@ -80,19 +83,5 @@ public struct AdminTokenService: Sendable {
             guard let owner = try await store.adminTokens.owner(ofSecretHash: hash, on: connection) else { return nil }
             return try await store.users.find(owner.userId, on: connection)
         }
-    }
-}
-
-public struct AuthSettingsView: Codable, Sendable {
-    public var mode: AuthMode
-}
-
-public struct AuthSettingsService: Sendable {
-    let store: AdminStore
-
-    public init(store: AdminStore) { self.store = store }
-
-    public func current() async throws -> AuthSettingsView {
-        AuthSettingsView(mode: try await store.read { try await store.policy.authMode(on: $0) })
     }
 }

@@ -1,0 +1,24 @@
+/// The JWS algorithms Portico accepts. `none` is not among them and never will be.
+public enum JWTAlgorithmName: String, Sendable, Hashable, CaseIterable, Codable {
+    case hs256 = "HS256", hs384 = "HS384", hs512 = "HS512"
+    case rs256 = "RS256", rs384 = "RS384", rs512 = "RS512"
+    case ps256 = "PS256", ps384 = "PS384", ps512 = "PS512"
+    case es256 = "ES256", es384 = "ES384", es512 = "ES512"
+    case eddsa = "EdDSA"
+
+    public enum Family: Sendable, Hashable {
+        case hmac, rsa, ecdsa, eddsa
+    }
+
+    public var family: Family {
+        switch self {
+        case .hs256, .hs384, .hs512: .hmac
+        case .rs256, .rs384, .rs512, .ps256, .ps384, .ps512: .rsa
+        case .es256, .es384, .es512: .ecdsa
+        case .eddsa: .eddsa
+        }
+    }
+
+    public static let hmac: [JWTAlgorithmName] = allCases.filter { $0.family == .hmac }
+    public static let asymmetric: [JWTAlgorithmName] = allCases.filter { $0.family != .hmac }
+}

@@ -1,0 +1,83 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import PorticoCore
+
+/// Fetches a JWK set over HTTP(S) with the IdP client settings: timeout, retries, CA bundle, and
+/// `insecureSkipVerify` (for tests only).
+struct JWKSFetcher: Sendable {
+    let client: JWTConfig.Client
+    let http: HTTPClient
+
+    struct Fetched: Sendable {
+        let body: Data
+        /// `Cache-Control: max-age`, when the response gave one.
+        let maxAgeSeconds: Int?
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case failed(String)
+        var description: String {
+            switch self { case .failed(let reason): reason }
+        }
+    }
+
+    func fetch(_ url: String) async throws(Failure) -> Fetched {
+        var lastError = "no attempt was made"
+        for attempt in 0...client.maxRetries {
+            if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 * (1 << min(attempt - 1, 4)))) }
+            do {
+                return try await fetchOnce(url)
+            } catch {
+                lastError = error.description
+                if case .failed(let reason) = error, reason.hasPrefix("HTTP 4") { break }
+            }
+        }
+        throw .failed("fetching \(url) failed: \(lastError)")
+    }
+
+    private func fetchOnce(_ url: String) async throws(Failure) -> Fetched {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
+        do {
+            request.tlsConfiguration = try tlsConfiguration()
+        } catch {
+            throw .failed("the CA bundle cannot be used: \(error)")
+        }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(Int64(client.timeoutSeconds)))
+            guard response.status == .ok else { throw Failure.failed("HTTP \(response.status.code)") }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return Fetched(body: Data(body.readableBytesView), maxAgeSeconds: Self.maxAge(response.headers[canonicalForm: "cache-control"]))
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw .failed(String(describing: error))
+        }
+    }
+
+    private func tlsConfiguration() throws -> TLSConfiguration? {
+        guard client.insecureSkipVerify || client.caBundle != nil else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if client.insecureSkipVerify { tls.certificateVerification = .none }
+        if let bundle = client.caBundle {
+            let certificates = bundle.hasPrefix("/")
+                ? try NIOSSLCertificate.fromPEMFile(bundle)
+                : try NIOSSLCertificate.fromPEMBytes(Array(bundle.utf8))
+            tls.trustRoots = .certificates(certificates)
+        }
+        return tls
+    }
+
+    static func maxAge(_ values: [Substring]) -> Int? {
+        for value in values {
+            for directive in value.split(separator: ",") {
+                let parts = directive.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].lowercased() == "max-age", let seconds = Int(parts[1]) { return seconds }
+            }
+        }
+        return nil
+    }
+}

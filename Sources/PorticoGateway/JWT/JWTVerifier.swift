@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import Foundation
+import JWTKit
+import Logging
+import PorticoCore
+
+/// Verifies tokens for one version of the JWT settings: the header's algorithm against the allow-list, the
+/// signature with a configured key (through jwt-kit), then the registered claims. Keys embedded in the token
+/// (`jwk`, `jku`, `x5u`) are never looked at.
+public final class JWTVerifier: Sendable {
+    public let config: JWTConfig
+    private let keys: KeySource
+
+    enum KeySource: Sendable {
+        case fixed(VerificationKeys)
+        case file(JWKSFileSource)
+        case remote(RemoteJWKS)
+        case remoteByIssuer(IssuerJWKSDirectory)
+    }
+
+    public enum Outcome: Sendable {
+        case verified([String: JSONValue])
+        case rejected(TokenRejection)
+        /// The keys cannot be had right now (the IdP is down and nothing was fetched yet).
+        case unavailable(String)
+    }
+
+    init(config: JWTConfig, keys: KeySource) {
+        self.config = config
+        self.keys = keys
+    }
+
+    /// `now` is seconds since 1970.
+    public func verify(_ token: some StringProtocol, now: Double) async -> Outcome {
+        let jws: CompactJWS
+        do { jws = try CompactJWS(token) } catch { return .rejected(error) }
+        if let critical = jws.header.crit, !critical.isEmpty {
+            return .rejected(.invalid("the token names critical header parameters Portico does not understand"))
+        }
+        guard let name = jws.header.alg else { return .rejected(.malformed("the token's header has no alg")) }
+        guard let algorithm = JWTAlgorithmName(rawValue: name), config.algorithms.contains(algorithm) else {
+            return .rejected(.invalid("the token's algorithm \(name) is not accepted"))
+        }
+
+        let candidates: [any JWTAlgorithm]
+        switch keys {
+        case .fixed(let fixed):
+            candidates = fixed.candidates(kid: jws.header.kid, algorithm: algorithm)
+        case .file(let file):
+            candidates = await file.currentKeys().candidates(kid: jws.header.kid, algorithm: algorithm)
+        case .remote(let remote):
+            switch await remote.candidates(kid: jws.header.kid, algorithm: algorithm) {
+            case .keys(let found): candidates = found
+            case .unavailable(let reason): return .unavailable(reason)
+            }
+        case .remoteByIssuer(let directory):
+            // Only a trusted issuer may choose where keys are fetched from.
+            guard let issuer = jws.unverifiedIssuer(), config.rules.issuers.contains(issuer) else {
+                return .rejected(.invalid("the token's issuer is not trusted"))
+            }
+            switch await directory.source(forIssuer: issuer).candidates(kid: jws.header.kid, algorithm: algorithm) {
+            case .keys(let found): candidates = found
+            case .unavailable(let reason): return .unavailable(reason)
+            }
+        }
+        guard !candidates.isEmpty else {
+            return .rejected(.invalid(jws.header.kid.map { "no key with kid '\($0)' is known" } ?? "no key for algorithm \(name) is configured"))
+        }
+        guard candidates.contains(where: { (try? $0.verify(jws.signature, signs: jws.signingInput)) == true }) else {
+            return .rejected(.invalid("the token's signature is not valid"))
+        }
+        let claims: [String: JSONValue]
+        do { claims = try jws.claims() } catch { return .rejected(error) }
+        if let failure = config.rules.failure(in: claims, now: now) { return .rejected(.invalid(failure)) }
+        return .verified(claims)
+    }
+
+    /// Fetches a remote JWK set now (every trusted issuer's, for a path); for checking settings before they are saved.
+    func loadRemoteKeys() async throws(VerificationKeys.BuildError) {
+        switch keys {
+        case .fixed, .file:
+            return
+        case .remote(let remote):
+            try await remote.load()
+        case .remoteByIssuer(let directory):
+            for issuer in config.rules.issuers { try await directory.source(forIssuer: issuer).load() }
+        }
+    }
+}
+
+/// Builds verifiers from settings: resolves the secret, parses PEM keys and JWK sets through jwt-kit.
+public struct JWTVerifierFactory: Sendable {
+    let resolver: SecretResolver
+    let http: HTTPClient
+    let logger: Logger
+
+    public init(resolver: SecretResolver, http: HTTPClient = .shared, logger: Logger) {
+        self.resolver = resolver
+        self.http = http
+        self.logger = logger
+    }
+
+    /// Every failure names the setting at fault, for a 422 at save time.
+    public func make(_ config: JWTConfig) async throws(PorticoError) -> JWTVerifier {
+        let fetcher = JWKSFetcher(client: config.client, http: http)
+        let algorithms = config.algorithms
+        switch config.keySource {
+        case .signingSecret(let reference, let base64Encoded):
+            let secret = try resolver.signingKey(reference, base64Encoded: base64Encoded)
+            let keys = try await built("jwt.signingSecret") { try await VerificationKeys.hmac(secret: secret, algorithms: algorithms) }
+            return JWTVerifier(config: config, keys: .fixed(keys))
+        case .publicKey(let pem):
+            let keys = try await built("jwt.publicKey") { try await VerificationKeys.publicKey(pem: pem, algorithms: algorithms) }
+            return JWTVerifier(config: config, keys: .fixed(keys))
+        case .jwksFile(let pathOrJSON):
+            if pathOrJSON.hasPrefix("{") {
+                let keys = try await built("jwt.jwksFile") { try await VerificationKeys.jwks(json: Data(pathOrJSON.utf8), algorithms: algorithms) }
+                return JWTVerifier(config: config, keys: .fixed(keys))
+            }
+            let source = try await built("jwt.jwksFile") { try await JWKSFileSource.load(path: pathOrJSON, algorithms: algorithms, logger: logger) }
+            return JWTVerifier(config: config, keys: .file(source))
+        case .jwksURL(let url):
+            let cacheSeconds = config.jwksCacheSeconds
+            let logger = self.logger
+            let make: @Sendable (String) -> RemoteJWKS = { url in
+                RemoteJWKS(url: url, fetcher: fetcher, algorithms: algorithms, cacheSeconds: cacheSeconds, logger: logger)
+            }
+            if url.hasPrefix("/") {
+                return JWTVerifier(config: config, keys: .remoteByIssuer(IssuerJWKSDirectory(path: url, make: make)))
+            }
+            return JWTVerifier(config: config, keys: .remote(make(url)))
+        }
+    }
+
+    /// `make`, and for a JWKS URL a fetch now, so that unreachable or invalid key sets are refused at save time.
+    public func makeChecked(_ config: JWTConfig) async throws(PorticoError) -> JWTVerifier {
+        let verifier = try await make(config)
+        do {
+            try await verifier.loadRemoteKeys()
+        } catch {
+            throw PorticoError.invalid(field: "jwt.jwksUrl", reason: error.description)
+        }
+        return verifier
+    }
+
+    private func built<Value>(_ field: String, _ body: () async throws -> Value) async throws(PorticoError) -> Value {
+        do {
+            return try await body()
+        } catch let error as VerificationKeys.BuildError {
+            throw PorticoError.invalid(field: field, reason: error.description)
+        } catch {
+            throw PorticoError.invalid(field: field, reason: String(describing: error))
+        }
+    }
+}

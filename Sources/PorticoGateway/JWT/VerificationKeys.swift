@@ -1,0 +1,139 @@
+import Foundation
+import JWTKit
+import PorticoCore
+
+/// Verification keys by key id and algorithm, made by jwt-kit. Looking a key up is a dictionary read: no actor,
+/// no network. A key from a single-key source (secret or PEM) has no id and answers tokens with or without `kid`.
+struct VerificationKeys: Sendable {
+    private let byKid: [String: [JWTAlgorithmName: any JWTAlgorithm]]
+    private let unkeyed: [JWTAlgorithmName: [any JWTAlgorithm]]
+
+    static let empty = VerificationKeys(byKid: [:], unkeyed: [:])
+
+    var isEmpty: Bool { byKid.isEmpty && unkeyed.isEmpty }
+    var count: Int { byKid.count + unkeyed.values.map(\.count).reduce(0, +) }
+
+    /// The keys that may have signed a token with this header. A token naming an unknown `kid` gets none.
+    func candidates(kid: String?, algorithm: JWTAlgorithmName) -> [any JWTAlgorithm] {
+        if let kid, !byKid.isEmpty {
+            return byKid[kid]?[algorithm].map { [$0] } ?? []
+        }
+        if let fixed = unkeyed[algorithm] { return fixed }
+        return byKid.values.compactMap { $0[algorithm] }
+    }
+
+    func knows(kid: String) -> Bool { byKid[kid] != nil }
+
+    // MARK: building
+
+    enum BuildError: Error, CustomStringConvertible {
+        case unusable(String)
+        var description: String {
+            switch self { case .unusable(let reason): reason }
+        }
+    }
+
+    static func hmac(secret: [UInt8], algorithms: [JWTAlgorithmName]) async throws -> VerificationKeys {
+        guard !secret.isEmpty else { throw BuildError.unusable("the signing secret is empty") }
+        var unkeyed: [JWTAlgorithmName: [any JWTAlgorithm]] = [:]
+        for algorithm in algorithms {
+            let digest: DigestAlgorithm
+            switch algorithm {
+            case .hs256: digest = .sha256
+            case .hs384: digest = .sha384
+            case .hs512: digest = .sha512
+            default: continue
+            }
+            let collection = JWTKeyCollection()
+            await collection.add(hmac: HMACKey(from: secret), digestAlgorithm: digest)
+            unkeyed[algorithm] = [try await collection.getKey()]
+        }
+        return VerificationKeys(byKid: [:], unkeyed: unkeyed)
+    }
+
+    /// An RSA, EC (P-256/384/521) or Ed25519 public key in PEM, or an X.509 certificate holding one.
+    static func publicKey(pem: String, algorithms: [JWTAlgorithmName]) async throws -> VerificationKeys {
+        var unkeyed: [JWTAlgorithmName: [any JWTAlgorithm]] = [:]
+        let family: String
+        if let rsa = (try? Insecure.RSA.PublicKey(pem: pem)) ?? (try? Insecure.RSA.PublicKey(certificatePEM: pem)) {
+            family = "an RSA key (RS256…PS512)"
+            for algorithm in algorithms {
+                let collection = JWTKeyCollection()
+                switch algorithm {
+                case .rs256: await collection.add(rsa: rsa, digestAlgorithm: .sha256)
+                case .rs384: await collection.add(rsa: rsa, digestAlgorithm: .sha384)
+                case .rs512: await collection.add(rsa: rsa, digestAlgorithm: .sha512)
+                case .ps256: await collection.add(pss: rsa, digestAlgorithm: .sha256)
+                case .ps384: await collection.add(pss: rsa, digestAlgorithm: .sha384)
+                case .ps512: await collection.add(pss: rsa, digestAlgorithm: .sha512)
+                default: continue
+                }
+                unkeyed[algorithm] = [try await collection.getKey()]
+            }
+        } else if let key = try? ES256PublicKey(pem: pem) {
+            family = "a P-256 key (ES256)"
+            if algorithms.contains(.es256) { unkeyed[.es256] = [try await single { await $0.add(ecdsa: key) }] }
+        } else if let key = try? ES384PublicKey(pem: pem) {
+            family = "a P-384 key (ES384)"
+            if algorithms.contains(.es384) { unkeyed[.es384] = [try await single { await $0.add(ecdsa: key) }] }
+        } else if let key = try? ES512PublicKey(pem: pem) {
+            family = "a P-521 key (ES512)"
+            if algorithms.contains(.es512) { unkeyed[.es512] = [try await single { await $0.add(ecdsa: key) }] }
+        } else if let key = try? EdDSA.PublicKey(pem: pem) {
+            family = "an Ed25519 key (EdDSA)"
+            if algorithms.contains(.eddsa) { unkeyed[.eddsa] = [try await single { await $0.add(eddsa: key) }] }
+        } else {
+            throw BuildError.unusable("publicKey is not an RSA, EC or Ed25519 public key in PEM form")
+        }
+        guard !unkeyed.isEmpty else {
+            throw BuildError.unusable(
+                "the public key is \(family), but algorithms allow only \(algorithms.map(\.rawValue).joined(separator: ", "))")
+        }
+        return VerificationKeys(byKid: [:], unkeyed: unkeyed)
+    }
+
+    /// A JWK set. Keys that are for encryption, of an unsupported type, or unusable with every allowed algorithm
+    /// are skipped; a set left with no key at all is an error.
+    static func jwks(json: Data, algorithms: [JWTAlgorithmName]) async throws -> VerificationKeys {
+        guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: json),
+              case .array(let entries)? = document["keys"]
+        else { throw BuildError.unusable("not a JWK set: expected a JSON object with a \"keys\" array") }
+        var byKid: [String: [JWTAlgorithmName: any JWTAlgorithm]] = [:]
+        for (index, entry) in entries.enumerated() {
+            guard case .object(let fields) = entry, fields["use"]?.scalarText != "enc",
+                  let data = try? JSONEncoder().encode(entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data)
+            else { continue }
+            let kid = fields["kid"]?.scalarText ?? "#\(index)"
+            jwk.keyIdentifier = JWKIdentifier(string: kid)
+            let family: JWTAlgorithmName.Family? = switch fields["kty"]?.scalarText {
+                case "RSA": .rsa
+                case "EC": .ecdsa
+                case "OKP": .eddsa
+                default: nil
+            }
+            let declared = fields["alg"]?.scalarText.flatMap(JWTAlgorithmName.init(rawValue:))
+            var keys: [JWTAlgorithmName: any JWTAlgorithm] = [:]
+            for algorithm in algorithms where algorithm.family == family && (declared == nil || declared == algorithm) {
+                guard let jwkAlgorithm = JWK.Algorithm(rawValue: algorithm.rawValue) else { continue }
+                jwk.algorithm = jwkAlgorithm
+                let collection = JWTKeyCollection()
+                guard (try? await collection.add(jwk: jwk)) != nil,
+                      let key = try? await collection.getKey(for: JWKIdentifier(string: kid), alg: algorithm.rawValue)
+                else { continue }
+                keys[algorithm] = key
+            }
+            if !keys.isEmpty { byKid[kid] = keys }
+        }
+        guard !byKid.isEmpty else {
+            throw BuildError.unusable(
+                "the JWK set holds no signing key usable with \(algorithms.map(\.rawValue).joined(separator: ", "))")
+        }
+        return VerificationKeys(byKid: byKid, unkeyed: [:])
+    }
+
+    private static func single(_ add: (JWTKeyCollection) async -> Void) async throws -> any JWTAlgorithm {
+        let collection = JWTKeyCollection()
+        await add(collection)
+        return try await collection.getKey()
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+import PostgresNIO
+
+/// What `PUT /auth-settings` takes. A field left out keeps its current value (`"jwt": null` clears the JWT
+/// settings), and `"signingSecret": "set"` keeps the stored secret, so a read can be edited and written back.
+public struct AuthSettingsInput: Decodable, Sendable {
+    public var mode: AuthMode?
+    public var jwt: JWTSettings??
+    public var claimsMapping: ClaimsMapping?
+
+    public init(mode: AuthMode? = nil, jwt: JWTSettings?? = nil, claimsMapping: ClaimsMapping? = nil) {
+        self.mode = mode
+        self.jwt = jwt
+        self.claimsMapping = claimsMapping
+    }
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case mode, jwt, claimsMapping
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try container.decodeIfPresent(AuthMode.self, forKey: .mode)
+        if container.contains(.jwt) {
+            jwt = .some(try container.decodeIfPresent(JWTSettings.self, forKey: .jwt))
+        }
+        claimsMapping = try container.decodeIfPresent(ClaimsMapping.self, forKey: .claimsMapping)
+    }
+}
+
+/// The settings as a read shows them: secrets only as "set".
+public struct AuthSettingsView: Codable, Sendable, Equatable {
+    public var mode: AuthMode
+    public var jwt: JWTSettings?
+    public var claimsMapping: ClaimsMapping
+    public var version: Int
+    public var updatedAt: Date
+    /// Keys currently off because of the switch to JWT mode; a switch back turns them on.
+    public var keysDisabledByModeSwitch: Int
+}
+
+public struct AuthSettingsUpdate: Codable, Sendable {
+    public var settings: AuthSettingsView
+    /// Set when the mode changed: how many API keys the switch turned off or back on.
+    public var keysTurnedOff: Int?
+    public var keysTurnedOn: Int?
+}
+
+/// What a proposed change would do, without doing it.
+public struct AuthSwitchPreview: Codable, Sendable {
+    public var currentMode: AuthMode
+    public var proposedMode: AuthMode
+    public var modeChanges: Bool
+    public var keysToTurnOff: Int
+    public var keysToTurnOn: Int
+    /// Up to 100 of the keys concerned.
+    public var keys: [AuthSettingsRepository.AffectedKey]
+    public var usersLosingAccess: Int
+    /// Up to 100 of them.
+    public var users: [AuthSettingsRepository.AffectedUser]
+}
+
+public struct AuthSettingsService: Sendable {
+    let store: AdminStore
+    let secretBox: SecretBox?
+    let verifiers: JWTVerifierFactory
+    let repository: AuthSettingsRepository
+
+    static let previewSampleSize = 100
+
+    public init(store: AdminStore, secretBox: SecretBox?) {
+        self.store = store
+        self.secretBox = secretBox
+        self.verifiers = JWTVerifierFactory(resolver: SecretResolver(box: secretBox), logger: store.database.logger)
+        self.repository = AuthSettingsRepository(logger: store.database.logger)
+    }
+
+    public func current() async throws -> AuthSettingsView {
+        try await store.read { connection in try await view(of: repository.load(on: connection), on: connection) }
+    }
+
+    /// Validates fully (including reading the key source: a bad PEM, an unreadable file or an unreachable JWKS URL
+    /// is a 422 and the old settings stay), then saves in one audited transaction. A mode switch turns API keys
+    /// off or back on in the same transaction.
+    public func update(_ input: AuthSettingsInput, by actor: Actor) async throws -> AuthSettingsUpdate {
+        let stored = try await store.read { try await repository.load(on: $0) }
+        let proposed = try await validated(input, over: stored.settings)
+        return try await store.write("auth_settings.update", entity: "auth_settings", by: actor) { connection in
+            let before = try await repository.load(on: connection)
+            try await repository.save(proposed, on: connection)
+            var turnedOff: Int?
+            var turnedOn: Int?
+            switch (before.settings.mode, proposed.mode) {
+            case (.apiKey, .jwt): turnedOff = try await repository.turnKeysOff(on: connection)
+            case (.jwt, .apiKey): turnedOn = try await repository.turnKeysOn(on: connection)
+            default: break
+            }
+            let after = try await view(of: repository.load(on: connection), on: connection)
+            let beforeView = try await view(of: before, on: connection)
+            let update = AuthSettingsUpdate(settings: after, keysTurnedOff: turnedOff, keysTurnedOn: turnedOn)
+            return (AdminStore.Change(before: beforeView, after: after, entityId: nil), update)
+        }
+    }
+
+    /// What `update` would do with the same body, changing nothing; invalid settings are the same 422.
+    public func preview(_ input: AuthSettingsInput) async throws -> AuthSwitchPreview {
+        let stored = try await store.read { try await repository.load(on: $0) }
+        let proposed = try await validated(input, over: stored.settings)
+        let current = stored.settings.mode
+        return try await store.read { connection in
+            let limit = Self.previewSampleSize
+            switch (current, proposed.mode) {
+            case (.apiKey, .jwt):
+                let keys = try await repository.keysAffected(bySwitchingOn: false, limit: limit, on: connection)
+                let users = try await repository.usersOnlyWithKeys(limit: limit, on: connection)
+                return AuthSwitchPreview(
+                    currentMode: current, proposedMode: proposed.mode, modeChanges: true, keysToTurnOff: keys.total, keysToTurnOn: 0,
+                    keys: keys.sample, usersLosingAccess: users.total, users: users.sample)
+            case (.jwt, .apiKey):
+                let keys = try await repository.keysAffected(bySwitchingOn: true, limit: limit, on: connection)
+                let users = try await repository.tokenUsersWithoutKeys(limit: limit, on: connection)
+                return AuthSwitchPreview(
+                    currentMode: current, proposedMode: proposed.mode, modeChanges: true, keysToTurnOff: 0, keysToTurnOn: keys.total,
+                    keys: keys.sample, usersLosingAccess: users.total, users: users.sample)
+            default:
+                return AuthSwitchPreview(
+                    currentMode: current, proposedMode: proposed.mode, modeChanges: false, keysToTurnOff: 0, keysToTurnOn: 0,
+                    keys: [], usersLosingAccess: 0, users: [])
+            }
+        }
+    }
+
+    /// The input merged over the stored settings, the secret sealed, everything checked.
+    private func validated(_ input: AuthSettingsInput, over stored: AuthSettings) async throws -> AuthSettings {
+        var settings = stored
+        if let mode = input.mode { settings.mode = mode }
+        if let mapping = input.claimsMapping { settings.claimsMapping = mapping }
+        if let jwt = input.jwt {
+            settings.jwt = try jwt.map { proposed in try sealingSecret(of: proposed, stored: stored.jwt) }
+        }
+        let compiled = try settings.compiled()
+        if let config = compiled.jwt { _ = try await verifiers.makeChecked(config) }
+        return settings
+    }
+
+    private func sealingSecret(of proposed: JWTSettings, stored: JWTSettings?) throws -> JWTSettings {
+        var settings = proposed
+        guard let secret = proposed.signingSecret, !secret.isEmpty else { return settings }
+        if secret == "set" {
+            guard let kept = stored?.signingSecret else {
+                throw PorticoError.invalid(field: "jwt.signingSecret", reason: "\"set\" keeps the stored secret, but none is stored")
+            }
+            settings.signingSecret = kept
+        } else if secret.hasPrefix(SecretBox.storedPrefix) {
+            throw PorticoError.invalid(field: "jwt.signingSecret", reason: "give the secret itself or a reference (env:NAME, file:/path)")
+        } else if SecretReference(stored: secret) == nil {
+            guard let secretBox else {
+                throw PorticoError.invalid(
+                    field: "jwt.signingSecret",
+                    reason: "a literal secret is stored encrypted, which needs PORTICO_SECRET_KEY; or give env:NAME or file:/path")
+            }
+            settings.signingSecret = try secretBox.seal(secret)
+        }
+        return settings
+    }
+
+    private func view(of stored: AuthSettingsRepository.Stored, on connection: PostgresConnection) async throws -> AuthSettingsView {
+        let off = try await repository.keysAffected(bySwitchingOn: true, limit: 0, on: connection).total
+        return AuthSettingsView(
+            mode: stored.settings.mode, jwt: stored.settings.jwt?.shown, claimsMapping: stored.settings.claimsMapping,
+            version: stored.version, updatedAt: stored.updatedAt, keysDisabledByModeSwitch: off)
+    }
+}

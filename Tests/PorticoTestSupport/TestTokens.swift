@@ -1,0 +1,103 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import JWTKit
+import PorticoCore
+import PorticoGateway
+
+/// Signing keys made fresh for a test run, with their public halves as PEM and as JWKs, and a signer that can
+/// also put arbitrary header fields in (for attack tokens).
+public struct TestSigningKey: Sendable {
+    public let algorithm: String
+    public let publicPEM: String
+    /// The public key as a JWK (without `kid`/`alg`; `jwk(kid:)` adds them).
+    let publicJWK: [String: String]
+    private let add: @Sendable (JWTKeyCollection) async -> Void
+
+    public func jwk(kid: String, declareAlgorithm: Bool = true) -> [String: String] {
+        var jwk = publicJWK
+        jwk["kid"] = kid
+        if declareAlgorithm { jwk["alg"] = algorithm }
+        jwk["use"] = "sig"
+        return jwk
+    }
+
+    public func sign(_ claims: [String: JSONValue], kid: String? = nil, header: [String: JWTHeaderField] = [:]) async throws -> String {
+        let keys = JWTKeyCollection()
+        await add(keys)
+        var fields = header
+        fields["typ"] = .string("JWT")
+        return try await keys.sign(ClaimsPayload(claims), kid: kid.map { JWKIdentifier(string: $0) }, header: JWTHeader(fields: fields))
+    }
+
+    public static func rsa(_ algorithm: String = "RS256") throws -> TestSigningKey {
+        let backing = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let key = try Insecure.RSA.PrivateKey(backing: backing)
+        let primitives = try backing.publicKey.getKeyPrimitives()
+        let digest: DigestAlgorithm = algorithm.hasSuffix("384") ? .sha384 : algorithm.hasSuffix("512") ? .sha512 : .sha256
+        let pss = algorithm.hasPrefix("PS")
+        return TestSigningKey(
+            algorithm: algorithm, publicPEM: backing.publicKey.pemRepresentation,
+            publicJWK: ["kty": "RSA", "n": Base64URL.encode(primitives.modulus), "e": Base64URL.encode(primitives.publicExponent)],
+            add: { keys in
+                if pss { await keys.add(pss: key, digestAlgorithm: digest) } else { await keys.add(rsa: key, digestAlgorithm: digest) }
+            })
+    }
+
+    public static func es256() throws -> TestSigningKey {
+        let key = ES256PrivateKey()
+        return ecdsa(key, algorithm: "ES256", curve: "P-256", pem: key.publicKey.pemRepresentation, parameters: key.parameters)
+    }
+
+    public static func es384() throws -> TestSigningKey {
+        let key = ES384PrivateKey()
+        return ecdsa(key, algorithm: "ES384", curve: "P-384", pem: key.publicKey.pemRepresentation, parameters: key.parameters)
+    }
+
+    private static func ecdsa(
+        _ key: some ECDSAKey, algorithm: String, curve: String, pem: String, parameters: ECDSAParameters?
+    ) -> TestSigningKey {
+        TestSigningKey(
+            algorithm: algorithm, publicPEM: pem,
+            publicJWK: ["kty": "EC", "crv": curve, "x": parameters?.x ?? "", "y": parameters?.y ?? ""],
+            add: { await $0.add(ecdsa: key) })
+    }
+
+    public static func ed25519() throws -> TestSigningKey {
+        let key = try EdDSA.PrivateKey(curve: .ed25519)
+        return TestSigningKey(
+            algorithm: "EdDSA", publicPEM: key.publicKey.pemRepresentation,
+            publicJWK: ["kty": "OKP", "crv": "Ed25519", "x": Base64URL.encode(key.publicKey.rawRepresentation)],
+            add: { await $0.add(eddsa: key) })
+    }
+
+    public static func hmac(_ secret: String, algorithm: String = "HS256") -> TestSigningKey {
+        let digest: DigestAlgorithm = algorithm == "HS384" ? .sha384 : algorithm == "HS512" ? .sha512 : .sha256
+        return TestSigningKey(
+            algorithm: algorithm, publicPEM: "", publicJWK: [:],
+            add: { await $0.add(hmac: HMACKey(from: secret), digestAlgorithm: digest) })
+    }
+}
+
+public enum TestJWKS {
+    public static func json(_ keys: [[String: String]]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: ["keys": keys], options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Claims for a test token: `sub`, `groups`, and `exp` an hour ahead unless given.
+public func testClaims(sub: String = "user-1", groups: [String]? = ["buyers"], extra: [String: JSONValue] = [:]) -> [String: JSONValue] {
+    var claims: [String: JSONValue] = ["sub": .string(sub), "exp": .number(Date().timeIntervalSince1970.rounded() + 3600)]
+    if let groups { claims["groups"] = .array(groups.map(JSONValue.string)) }
+    for (key, value) in extra { claims[key] = value }
+    return claims
+}
+
+/// A token signed with an HMAC over any header and payload text, for attack tokens no library would make.
+public func handMadeToken(header: String, payload: String, hmacSecret: [UInt8]?) -> String {
+    let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(payload.utf8))
+    guard let hmacSecret else { return input + "." }
+    let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: hmacSecret))
+    return input + "." + Base64URL.encode(Array(mac))
+}
