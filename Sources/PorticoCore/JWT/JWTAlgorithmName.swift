@@ -19,6 +19,15 @@ public enum JWTAlgorithmName: String, Sendable, Hashable, CaseIterable, Codable 
         }
     }
 
+    /// RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
+    public var minimumHMACKeyBytes: Int {
+        switch self {
+        case .hs384: 48
+        case .hs512: 64
+        default: 32
+        }
+    }
+
     public static let hmac: [JWTAlgorithmName] = allCases.filter { $0.family == .hmac }
     public static let asymmetric: [JWTAlgorithmName] = allCases.filter { $0.family != .hmac }
 }

@@ -143,6 +143,8 @@ public struct JWTConfig: Sendable, Hashable {
 
     public let keySource: KeySource
     public let algorithms: [JWTAlgorithmName]
+    /// Whether `algorithms` was given, rather than the default for the key source.
+    public let algorithmsGiven: Bool
     public let rules: RegisteredClaimRules
     public let jwksCacheSeconds: Int
     public let tokenSources: [TokenSource]
@@ -186,7 +188,7 @@ private struct JWTSettingsCompiler {
         let anonymousGroup = settings.anonymousGroup ?? "anonymous"
         do { _ = try Validation.name(anonymousGroup) } catch { throw PorticoError.invalid(field: "jwt.anonymousGroup", reason: "must be a group name") }
         return JWTConfig(
-            keySource: keySource, algorithms: algorithms,
+            keySource: keySource, algorithms: algorithms, algorithmsGiven: settings.algorithms != nil,
             rules: RegisteredClaimRules(issuers: issuers, audiences: audiences, leewaySeconds: Double(leeway)),
             jwksCacheSeconds: cacheSeconds, tokenSources: try tokenSources(), forwardHeaders: try forwardHeaders(),
             stripAuthorizationHeader: settings.stripAuthorizationHeader ?? false, expression: expression,

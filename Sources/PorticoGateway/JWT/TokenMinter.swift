@@ -30,6 +30,11 @@ public enum TokenMinter {
         case .hs512: digest = .sha512
         default: throw PorticoError.invalid(field: "algorithm", reason: "\(algorithm.rawValue) is not an HMAC algorithm")
         }
+        guard secret.count >= algorithm.minimumHMACKeyBytes else {
+            throw PorticoError.invalid(
+                field: "jwt.signingSecret",
+                reason: "the signing secret is \(secret.count) bytes; \(algorithm.rawValue) needs at least \(algorithm.minimumHMACKeyBytes)")
+        }
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: digest)
         return try await keys.sign(ClaimsPayload(claims))

@@ -33,10 +33,16 @@ struct VerificationKeys: Sendable {
         }
     }
 
-    static func hmac(secret: [UInt8], algorithms: [JWTAlgorithmName]) async throws -> VerificationKeys {
-        guard !secret.isEmpty else { throw BuildError.unusable("the signing secret is empty") }
+    /// RFC 7518 §3.2: an HMAC key at least as long as the hash output. Algorithms the secret is too short for
+    /// are left out when the list is the default, and refused when it was given.
+    static func hmac(secret: [UInt8], algorithms: [JWTAlgorithmName], algorithmsGiven: Bool) async throws -> VerificationKeys {
+        let fitting = algorithms.filter { secret.count >= $0.minimumHMACKeyBytes }
+        if let tooLong = algorithms.first(where: { !fitting.contains($0) }), algorithmsGiven || fitting.isEmpty {
+            throw BuildError.unusable(
+                "the signing secret is \(secret.count) bytes; \(tooLong.rawValue) needs at least \(tooLong.minimumHMACKeyBytes)")
+        }
         var unkeyed: [JWTAlgorithmName: [any JWTAlgorithm]] = [:]
-        for algorithm in algorithms {
+        for algorithm in fitting {
             let digest: DigestAlgorithm
             switch algorithm {
             case .hs256: digest = .sha256
