@@ -57,7 +57,11 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let lifetime: Int
-            do { lifetime = try RateLimit.parsePeriod(exp) } catch { throw CLI.fail(CLIFailure("--exp: \(error.message)")) }
+            do {
+                lifetime = try RateLimit.parsePeriod(exp)
+            } catch {
+                throw CLI.fail(CLIFailure("--exp: '\(exp)' is not a lifetime; use 30m, 12h, 7d or a number of seconds"))
+            }
             let extra = try claim.map(Self.parseClaim)
             let box = try secretKey.box()
             let stored = try await CLI.withDatabase(database, logger: logging.logger("portico.token")) { database in

@@ -24,6 +24,8 @@ public struct TestPortico: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// The PORTICO_SECRET_KEY of this Portico: literal JWT secrets are sealed with it.
     public let secretBox: SecretBox
+    /// The same key as `PORTICO_SECRET_KEY` holds it, for `portico` processes.
+    public let secretKeyBase64: String
 
     public var actor: Actor { Actor(id: admin.id, label: admin.email) }
 
@@ -164,10 +166,11 @@ public func withTestPortico<Result: Sendable>(_ body: (TestPortico) async throws
         let admin = try await UserService(store: store).create(
             UserInput(email: "admin@example.com", name: "Admin", role: .admin), passwordHash: nil, by: .cli)
         let token = try await AdminTokenService(store: store).issue(forEmail: admin.email, name: "test", by: .cli)
+        let secretKey = SecretBox.generateKeyBase64()
         let portico = TestPortico(
             database: database, testDatabase: testDatabase, store: store, admin: admin, adminToken: token.key,
             policy: PolicyHolder(), registry: PrometheusCollectorRegistry(),
-            secretBox: SecretBox(base64: SecretBox.generateKeyBase64())!)
+            secretBox: SecretBox(base64: secretKey)!, secretKeyBase64: secretKey)
         return try await body(portico)
     }
 }
