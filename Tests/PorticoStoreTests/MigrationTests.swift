@@ -30,7 +30,8 @@ import Testing
         try await withEmptyDatabase { database in
             let runner = MigrationRunner(client: database.client, files: try projectFiles, logger: database.logger)
             let applied = try await runner.migrate()
-            #expect(applied == ["0001_initial.sql"])
+            #expect(applied == (try projectFiles).map(\.name))
+            #expect(applied.first == "0001_initial.sql")
             let tables = try await tables(database)
             for table in ["users", "groups", "memberships", "apis", "api_access", "api_access_groups", "api_access_apis",
                           "api_keys", "admin_tokens", "auth_settings", "audit_log", "policy_state", "schema_migrations"] {
@@ -48,17 +49,18 @@ import Testing
             let again = try await runner.migrate()
             #expect(again == [])
             let status = try await runner.status()
-            #expect(status.applied.map(\.name) == ["0001_initial.sql"])
+            #expect(status.applied.map(\.name) == (try projectFiles).map(\.name))
             #expect(status.pending.isEmpty)
         }
     }
 
     @Test func statusListsPendingFiles() async throws {
         try await withEmptyDatabase { database in
-            let files = try projectFiles + [MigrationFile(name: "0002_extra.sql", sql: "CREATE TABLE extra (id int);")]
-            _ = try await MigrationRunner(client: database.client, files: Array(files.prefix(1)), logger: database.logger).migrate()
+            let project = try projectFiles
+            let files = project + [MigrationFile(name: "9001_extra.sql", sql: "CREATE TABLE extra (id int);")]
+            _ = try await MigrationRunner(client: database.client, files: project, logger: database.logger).migrate()
             let status = try await MigrationRunner(client: database.client, files: files, logger: database.logger).status()
-            #expect(status.pending == ["0002_extra.sql"])
+            #expect(status.pending == ["9001_extra.sql"])
         }
     }
 
@@ -91,16 +93,16 @@ import Testing
         try await withEmptyDatabase { database in
             let files = try projectFiles
             // A slow second file widens the window in which the two runners overlap.
-            let all = files + [MigrationFile(name: "0002_slow.sql", sql: "SELECT pg_sleep(0.3); CREATE TABLE slow (id int);")]
+            let all = files + [MigrationFile(name: "9001_slow.sql", sql: "SELECT pg_sleep(0.3); CREATE TABLE slow (id int);")]
             async let first = MigrationRunner(client: database.client, files: all, logger: database.logger).migrate()
             async let second = MigrationRunner(client: database.client, files: all, logger: database.logger).migrate()
             let (a, b) = try await (first, second)
-            #expect((a + b).sorted() == ["0001_initial.sql", "0002_slow.sql"])
+            #expect((a + b).sorted() == all.map(\.name))
             let count = try await database.read { connection in
                 try await connection.query("SELECT count(*) FROM schema_migrations", logger: database.logger)
                     .decode(Int.self).reduce(0) { $0 + $1 }
             }
-            #expect(count == 2)
+            #expect(count == all.count)
         }
     }
 }
