@@ -5,6 +5,13 @@ cd "$(dirname "$0")/.."
 bin=.build/debug/portico
 scripts/pg.sh createdb portico
 export DATABASE_URL=${DATABASE_URL:-$(scripts/pg.sh url portico)}
+# The key that seals JWT signing secrets given as literals; made once, kept with the local data.
+if [ -z "${PORTICO_SECRET_KEY:-}" ]; then
+  mkdir -p .data
+  [ -s .data/secret.key ] || (umask 077 && "$bin" secret-key > .data/secret.key)
+  PORTICO_SECRET_KEY=$(cat .data/secret.key)
+  export PORTICO_SECRET_KEY
+fi
 "$bin" migrate
 "$bin" demo-upstream --port "${PORTICO_DEMO_UPSTREAM_PORT:-9000}" &
 upstream=$!

@@ -68,6 +68,9 @@ struct TokenAdmission {
         case .success(let built): verifier = built
         case .failure: return refuse(.authUnavailable)
         }
+        if SecretFormat.apiKey.matches(found.token) {
+            return refuse(.invalidCredential("API keys are turned off while Portico is in JWT mode; present a JWT"))
+        }
         let claims: [String: JSONValue]
         switch await verifier.verify(found.token, now: Date().timeIntervalSince1970) {
         case .rejected(let rejection):

@@ -44,6 +44,9 @@ public struct GatewayResponder: HTTPResponder {
         if api.status == .deprecated { response.headers[HeaderNames.deprecation] = "true" }
         metrics.recordRequest(api: api.name, status: response.status.code, duration: ContinuousClock.now - started)
         if let user = consumer?.label { metrics.recordUserRequest(api: api.name, user: user) }
+        context.logger.debug("request", metadata: [
+            "api": "\(api.name)", "status": "\(response.status.code)", "user": "\(consumer?.label ?? "-")",
+        ])
         return response
     }
 

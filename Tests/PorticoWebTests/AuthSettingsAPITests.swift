@@ -136,6 +136,7 @@ private func json(_ object: [String: Any]) -> String {
                 try await portico.withGateway { gateway in
                     let refused = try await gateway.get("/orders", key: activeKey)
                     #expect(refused.status == 401)
+                    #expect(refused.text.contains("API keys are turned off while Portico is in JWT mode"))
                 }
             }
 
