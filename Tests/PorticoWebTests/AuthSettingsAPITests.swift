@@ -67,6 +67,7 @@ private func json(_ object: [String: Any]) -> String {
                 (["claimsMapping": ["groups": "a..b"]], "claimsMapping.groups: claim path 'a..b' has an empty segment"),
                 (["mode": "jwt", "jwt": NSNull()], "jwt: JWT mode needs JWT settings"),
                 (["mode": "oidc"], ""),
+                (["mod": "jwt"], "mod: is not an auth setting (mode, jwt, claimsMapping)"),
             ]
             for (body, message) in cases {
                 let response = try await admin.call(.put, "/auth-settings", json(body))
@@ -188,5 +189,30 @@ private func json(_ object: [String: Any]) -> String {
 extension AuthSettingsRepository {
     func load(on store: AdminStore) async throws -> Stored {
         try await store.read { try await self.load(on: $0) }
+    }
+}
+
+@Suite struct IdentityProviderTLSTests {
+    @Test func anHTTPSJWKSIsTrustedThroughTheCABundleOrNotAtAll() async throws {
+        let certificate = try SelfSignedCertificate.make()
+        let server = JWKSServer(keys: [try TestSigningKey.es256().jwk(kid: "k")])
+        try await withHTTPSJWKSServer(server, certificate: certificate) { base in
+            try await withAdminAPI { admin, _ in
+                let url = "\(base)/certs"
+                let untrusted = try await admin.call(.put, "/auth-settings", json(["jwt": ["jwksUrl": url, "clientConfig": ["maxRetries": 0]]]))
+                #expect(untrusted.status == .unprocessableContent)
+                #expect(untrusted.message.hasPrefix("jwt.jwksUrl: fetching \(url) failed"))
+
+                let viaBundle = try await admin.call(.put, "/auth-settings", json([
+                    "jwt": ["jwksUrl": url, "clientConfig": ["caBundle": certificate.certificatePEM]],
+                ]))
+                #expect(viaBundle.status == .ok, "\(viaBundle.message)")
+
+                let skipping = try await admin.call(.put, "/auth-settings", json([
+                    "jwt": ["jwksUrl": url, "clientConfig": ["insecureSkipVerify": true]],
+                ]))
+                #expect(skipping.status == .ok, "\(skipping.message)")
+            }
+        }
     }
 }

@@ -59,11 +59,8 @@ public struct JWTSettings: Codable, Sendable, Equatable {
     public init() {}
 
     public init(from decoder: any Decoder) throws {
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        if let unknown = any.allKeys.map(\.stringValue).first(where: { !known.contains($0) }) {
-            throw PorticoError.invalid(field: "jwt.\(unknown)", reason: "is not a JWT setting")
-        }
+        try StrictDecoding.rejectUnknownFields(
+            in: decoder, known: CodingKeys.allCases.map(\.stringValue), prefix: "jwt.", reason: "is not a JWT setting")
         let container = try decoder.container(keyedBy: CodingKeys.self)
         signingSecret = try container.decodeIfPresent(String.self, forKey: .signingSecret)
         signingSecretBase64Encoded = try container.decodeIfPresent(Bool.self, forKey: .signingSecretBase64Encoded)
@@ -90,13 +87,6 @@ public struct JWTSettings: Codable, Sendable, Equatable {
         case signingSecret, signingSecretBase64Encoded, publicKey, jwksFile, jwksUrl, algorithms, issuer, issuers, audiences
         case leewaySeconds, jwksCacheSeconds, tokenSources, forwardHeaders, stripAuthorizationHeader, claims, strictness
         case anonymousGroup, usernameClaim, clientConfig
-    }
-
-    private struct AnyKey: CodingKey {
-        let stringValue: String
-        init?(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
     }
 
     /// The settings as a read shows them: a stored encrypted secret appears only as "set".

@@ -17,6 +17,15 @@ struct JWKSFetcher: Sendable {
         let maxAgeSeconds: Int?
     }
 
+    /// One client for every identity-provider fetch, living as long as the process. It does not retry a failed
+    /// connection (refused, TLS refused) by itself until the deadline: `maxRetries` decides, with a short back-off.
+    static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     enum Failure: Error, CustomStringConvertible {
         case failed(String)
         var description: String {

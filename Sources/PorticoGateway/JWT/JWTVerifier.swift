@@ -94,9 +94,9 @@ public struct JWTVerifierFactory: Sendable {
     let http: HTTPClient
     let logger: Logger
 
-    public init(resolver: SecretResolver, http: HTTPClient = .shared, logger: Logger) {
+    public init(resolver: SecretResolver, logger: Logger) {
         self.resolver = resolver
-        self.http = http
+        self.http = JWKSFetcher.sharedClient
         self.logger = logger
     }
 

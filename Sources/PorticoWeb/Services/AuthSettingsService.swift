@@ -22,6 +22,8 @@ public struct AuthSettingsInput: Decodable, Sendable {
     }
 
     public init(from decoder: any Decoder) throws {
+        try StrictDecoding.rejectUnknownFields(
+            in: decoder, known: CodingKeys.allCases.map(\.rawValue), reason: "is not an auth setting (mode, jwt, claimsMapping)")
         let container = try decoder.container(keyedBy: CodingKeys.self)
         mode = try container.decodeIfPresent(AuthMode.self, forKey: .mode)
         if container.contains(.jwt) {
