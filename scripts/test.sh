@@ -8,6 +8,7 @@ run_id="portico_t_$$"
 export PORTICO_TEST_DATABASE_URL=${PORTICO_TEST_DATABASE_URL:-$(scripts/pg.sh url postgres)}
 export PORTICO_TEST_DB_PREFIX=$run_id
 export PORTICO_MIGRATIONS=$PWD/sql
+export PORTICO_TEMPLATES=$PWD/templates
 trap 'scripts/pg.sh dropprefix "$run_id" >/dev/null 2>&1 || true' EXIT
 swift build --build-tests ${SWIFT_BUILD_FLAGS:-}
 export PORTICO_BIN=$PWD/.build/debug/portico

@@ -109,6 +109,12 @@ public struct RateLimitView: Codable, Sendable, Equatable {
 
 public enum KeyState: String, Codable, Sendable {
     case active, revoked, expired, disabledByModeSwitch = "disabled_by_mode_switch"
+
+    public static func of(revokedAt: Date?, expiresAt: Date?, disabledByModeSwitch: Bool, now: Date = Date()) -> KeyState {
+        if revokedAt != nil { return .revoked }
+        if let expiresAt, expiresAt <= now { return .expired }
+        return disabledByModeSwitch ? .disabledByModeSwitch : .active
+    }
 }
 
 /// An API key's metadata; the secret itself is never stored nor shown again.

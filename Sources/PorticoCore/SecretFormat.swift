@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 
-/// The format of Portico's secrets: API keys (`pk_…`) and admin tokens (`pat_…`).
+/// The format of Portico's secrets: API keys (`pk_…`), admin tokens (`pat_…`), session cookies, form tokens
+/// and invitation links.
 ///
 /// A secret is a recognisable type prefix followed by 32 random bytes (256 bits) in base64url. Only the
 /// SHA-256 of the whole secret is stored; its first characters are kept as a public prefix so that people
@@ -11,6 +12,12 @@ public struct SecretFormat: Sendable {
 
     public static let apiKey = SecretFormat(typePrefix: "pk_")
     public static let adminToken = SecretFormat(typePrefix: "pat_")
+    /// Dashboard and portal session cookies.
+    public static let session = SecretFormat(typePrefix: "ps_")
+    /// Per-session (or, before sign-in, per-browser) form tokens.
+    public static let csrf = SecretFormat(typePrefix: "csrf_")
+    /// Invitation links.
+    public static let invitation = SecretFormat(typePrefix: "inv_")
 
     public static let publicPrefixLength = 8
 

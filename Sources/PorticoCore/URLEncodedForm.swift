@@ -19,7 +19,7 @@ public enum URLEncodedForm {
         return kept.isEmpty ? nil : kept.joined(separator: "&")
     }
 
-    static func decode(_ text: some StringProtocol) -> String {
+    public static func decode(_ text: some StringProtocol) -> String {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced
     }

@@ -9,6 +9,7 @@ public enum HeaderNames {
     public static let rateLimitPeriod = named("X-RateLimit-Period")
     public static let deprecation = named("Deprecation")
     public static let forwardedFor = named("X-Forwarded-For")
+    public static let forwardedProto = named("X-Forwarded-Proto")
     public static let upstreamMethod = named("X-Upstream-Method")
     public static let upstreamPath = named("X-Upstream-Path")
     public static let upstreamQuery = named("X-Upstream-Query")

@@ -87,15 +87,10 @@ public struct KeyRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIKeyInfo] {
         var keys: [APIKeyInfo] = []
-        let now = Date()
         for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt) in rows.decode(
             (UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?).self)
         {
-            let state: KeyState =
-                if revokedAt != nil { .revoked }
-                else if let expiresAt, expiresAt <= now { .expired }
-                else if modeSwitched { .disabledByModeSwitch }
-                else { .active }
+            let state = KeyState.of(revokedAt: revokedAt, expiresAt: expiresAt, disabledByModeSwitch: modeSwitched)
             keys.append(APIKeyInfo(
                 id: id, userId: userId, name: name, prefix: prefix, state: state, createdAt: createdAt,
                 lastUsedAt: lastUsedAt, expiresAt: expiresAt, revokedAt: revokedAt))

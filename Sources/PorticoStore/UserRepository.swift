@@ -66,8 +66,21 @@ public struct UserRepository: Sendable {
         return try await fetch("""
             SELECT \(unescaped: Self.columns) FROM users u
             WHERE \(pattern)::text IS NULL OR lower(u.email) LIKE \(pattern) OR lower(u.name) LIKE \(pattern)
-            ORDER BY lower(u.email) LIMIT \(limit) OFFSET \(offset)
+               OR lower(coalesce(u.external_id, '')) LIKE \(pattern)
+            ORDER BY lower(u.email), u.external_id LIMIT \(limit) OFFSET \(offset)
             """, on: connection)
+    }
+
+    /// How many users `list` pages through for the same search.
+    public func count(search: String?, on connection: PostgresConnection) async throws -> Int {
+        let pattern = search.map { "%" + Self.escapeLike($0.lowercased()) + "%" }
+        let rows = try await connection.query("""
+            SELECT count(*) FROM users u
+            WHERE \(pattern)::text IS NULL OR lower(u.email) LIKE \(pattern) OR lower(u.name) LIKE \(pattern)
+               OR lower(coalesce(u.external_id, '')) LIKE \(pattern)
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
     }
 
     public func count(on connection: PostgresConnection) async throws -> Int {

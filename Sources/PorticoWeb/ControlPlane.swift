@@ -11,19 +11,33 @@ public struct ControlPlaneConfiguration: Sendable {
     public var port: Int
     /// Seals JWT signing secrets given as literals (`PORTICO_SECRET_KEY`).
     public var secretBox: SecretBox?
+    /// Marks session cookies `Secure` even when the request did not say it came over TLS (`X-Forwarded-Proto`).
+    public var secureCookies: Bool
+    /// Where consumers reach the gateway, for the portal's curl examples.
+    public var gatewayURL: String
+    public var sessions: SignInService.SessionPolicy
+    public var signInThrottle: SignInThrottle
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
+        gatewayURL: String = "http://127.0.0.1:8000", sessions: SignInService.SessionPolicy = .init(),
+        signInThrottle: SignInThrottle = .standard
+    ) {
         self.host = host
         self.port = port
         self.secretBox = secretBox
+        self.secureCookies = secureCookies
+        self.gatewayURL = gatewayURL
+        self.sessions = sessions
+        self.signInThrottle = signInThrottle
     }
 }
 
-/// Builds the control plane (admin JSON API, probes, metrics) so that `portico serve` and the tests run
-/// the very same application.
+/// Builds the control plane (admin JSON API, dashboard, portal, probes, metrics) so that `portico serve` and the
+/// tests run the very same application.
 public func buildControlPlane(
-    configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry, logger: Logger,
-    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry,
+    pages: PageRenderer, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> Application<RouterResponder<AdminRequestContext>> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
@@ -31,10 +45,27 @@ public func buildControlPlane(
     health.addRoutes(to: router.group())
     health.addRoutes(to: router.group("api/v1"))
     let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: AdminTokenService(store: store)))
+    let authSettings = AuthSettingsService(store: store, secretBox: configuration.secretBox)
     AdminAPIController(
         users: UserService(store: store), groups: GroupService(store: store), apis: APIService(store: store),
-        accesses: AccessService(store: store), keys: KeyService(store: store), authSettings: AuthSettingsService(store: store, secretBox: configuration.secretBox)
+        accesses: AccessService(store: store), keys: KeyService(store: store), authSettings: authSettings
     ).addRoutes(to: api)
+
+    let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
+    let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies)
+    let dashboard = DashboardController(
+        renderer: pages, store: store, signIn: signIn, users: UserService(store: store), groups: GroupService(store: store),
+        apis: APIService(store: store), accesses: AccessService(store: store), keys: KeyService(store: store),
+        invitations: InvitationService(store: store), authSettings: authSettings, policy: policy, registry: registry)
+    dashboard.addRoutes(to: router.group("admin").add(middleware: HTMLErrorMiddleware(renderer: pages)).add(middleware: sessionMiddleware))
+    PortalController(
+        renderer: pages, dashboard: dashboard, apis: APIService(store: store), accesses: AccessService(store: store),
+        keys: KeyService(store: store), invitations: InvitationService(store: store), authSettings: authSettings,
+        gatewayURL: configuration.gatewayURL
+    ).addRoutes(to: router.group("portal").add(middleware: HTMLErrorMiddleware(renderer: pages)).add(middleware: sessionMiddleware))
+    router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }
+    router.get("assets/portico.js") { _, _ in pages.scriptResponse }
+    router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),

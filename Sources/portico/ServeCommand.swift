@@ -30,7 +30,14 @@ struct GatewayOptions: ParsableArguments {
 struct Runtime {
     let services: [any Service]
 
-    init(url: DatabaseURL, gatewayOptions: GatewayOptions, adminPort: Int?, secretBox: SecretBox?, logger: Logger) {
+    struct ControlPlaneSetup {
+        let port: Int
+        let pages: PageRenderer
+        let secureCookies: Bool
+        let sessionIdleMinutes: Int
+    }
+
+    init(url: DatabaseURL, gatewayOptions: GatewayOptions, controlPlane: ControlPlaneSetup?, secretBox: SecretBox?, logger: Logger) {
         let client = PostgresClient(configuration: url.configuration, backgroundLogger: CLI.quiet(logger))
         let database = Database(client: client, logger: logger)
         let registry = PrometheusCollectorRegistry()
@@ -47,10 +54,14 @@ struct Runtime {
         var services: [any Service] = [client, feed]
         services.append(contentsOf: gateway.services)
         services.append(gateway.application)
-        if let adminPort {
+        if let controlPlane {
+            let configuration = ControlPlaneConfiguration(
+                host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
+                gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
+                sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60))
             services.append(buildControlPlane(
-                configuration: .init(host: gatewayOptions.host, port: adminPort, secretBox: secretBox), store: AdminStore(database: database),
-                policy: holder, registry: registry, logger: logger))
+                configuration: configuration, store: AdminStore(database: database), policy: holder, registry: registry,
+                pages: controlPlane.pages, logger: logger))
         }
         self.services = services
     }
@@ -71,6 +82,11 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var gateway: GatewayOptions
     @OptionGroup var secretKey: SecretKeyOptions
     @Option(name: .customLong("admin-port"), help: "Port of the admin API and dashboard.") var adminPort: Int = 8080
+    @Option(help: "Folder of the dashboard's templates (or PORTICO_TEMPLATES).") var templates: String?
+    @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (behind a TLS-terminating proxy).")
+    var secureCookies = false
+    @Option(name: .customLong("session-idle-minutes"), help: "Dashboard and portal sessions end after this much inactivity.")
+    var sessionIdleMinutes = 30
 
     func run() async throws {
         let logger = logging.logger("portico")
@@ -80,7 +96,16 @@ struct ServeCommand: AsyncParsableCommand {
             "database": "\(url)",
         ])
         let box = try secretKey.box()
-        try await Runtime(url: url, gatewayOptions: gateway, adminPort: adminPort, secretBox: box, logger: logger).run(logger: logger)
+        let folder = templates ?? ProcessInfo.processInfo.environment["PORTICO_TEMPLATES"] ?? "templates"
+        let pages: PageRenderer
+        do {
+            pages = try await PageRenderer.load(directory: folder)
+        } catch {
+            throw CLI.fail(CLIFailure("the dashboard's templates cannot be loaded: \(error)"))
+        }
+        let controlPlane = Runtime.ControlPlaneSetup(
+            port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1))
+        try await Runtime(url: url, gatewayOptions: gateway, controlPlane: controlPlane, secretBox: box, logger: logger).run(logger: logger)
     }
 }
 
@@ -97,7 +122,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = logging.logger("portico.gateway")
         let url = try await database.reachableURL(logger: logger)
         let box = try secretKey.box()
-        try await Runtime(url: url, gatewayOptions: gateway, adminPort: nil, secretBox: box, logger: logger).run(logger: logger)
+        try await Runtime(url: url, gatewayOptions: gateway, controlPlane: nil, secretBox: box, logger: logger).run(logger: logger)
     }
 }
 

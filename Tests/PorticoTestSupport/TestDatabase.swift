@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PorticoCore
 import PorticoStore
+import PorticoWeb
 import PostgresNIO
 
 /// A fresh PostgreSQL database per test, cloned from a template migrated once per test process.
@@ -29,6 +30,18 @@ public struct TestDatabase: Sendable {
         if let path = ProcessInfo.processInfo.environment["PORTICO_MIGRATIONS"] { return URL(fileURLWithPath: path) }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../sql").standardized
     }
+
+    public static var templatesFolder: URL {
+        if let path = ProcessInfo.processInfo.environment["PORTICO_TEMPLATES"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../templates").standardized
+    }
+
+    /// The dashboard's templates, loaded once per test run.
+    public static func pages() async throws -> PageRenderer {
+        try await loadedPages.value
+    }
+
+    private static let loadedPages = Task { try await PageRenderer.load(directory: templatesFolder.path) }
 
     /// A URL like the admin one but for database `name`.
     public static func url(for name: String) throws -> DatabaseURL {

@@ -29,8 +29,15 @@ public struct TestPortico: Sendable {
 
     public var actor: Actor { Actor(id: admin.id, label: admin.email) }
 
-    public func controlPlane() -> some ApplicationProtocol {
-        buildControlPlane(configuration: .init(host: "127.0.0.1", port: 0, secretBox: secretBox), store: store, policy: policy, registry: registry, logger: TestDatabase.logger)
+    /// The dashboard's and portal's templates.
+    public let pages: PageRenderer
+
+    public func controlPlane(
+        sessions: SignInService.SessionPolicy = .init(), throttle: SignInThrottle = .init(delayStepSeconds: 0.05, maxDelaySeconds: 0.2)
+    ) -> some ApplicationProtocol {
+        buildControlPlane(
+            configuration: .init(host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle),
+            store: store, policy: policy, registry: registry, pages: pages, logger: TestDatabase.logger)
     }
 
     /// Installs the current policy now (the feed does this on NOTIFY in a running process).
@@ -170,7 +177,7 @@ public func withTestPortico<Result: Sendable>(_ body: (TestPortico) async throws
         let portico = TestPortico(
             database: database, testDatabase: testDatabase, store: store, admin: admin, adminToken: token.key,
             policy: PolicyHolder(), registry: PrometheusCollectorRegistry(),
-            secretBox: SecretBox(base64: secretKey)!, secretKeyBase64: secretKey)
+            secretBox: SecretBox(base64: secretKey)!, secretKeyBase64: secretKey, pages: try await TestDatabase.pages())
         return try await body(portico)
     }
 }

@@ -25,7 +25,7 @@ import Testing
         try await withUnreachableDatabase { database in
             let app = buildControlPlane(
                 configuration: .init(port: 0), store: AdminStore(database: database), policy: PolicyHolder(),
-                registry: PrometheusCollectorRegistry(), logger: TestDatabase.logger)
+                registry: PrometheusCollectorRegistry(), pages: try await TestDatabase.pages(), logger: TestDatabase.logger)
             try await app.test(.router) { client in
                 try await client.execute(
                     uri: "/api/v1/users", method: .get, headers: [.authorization: "Bearer \(SecretFormat.adminToken.generate().secret)"]

@@ -1,19 +1,25 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import PorticoCore
 
-public struct AdminRequestContext: RequestContext {
+public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
     /// The signed-in admin, set by `AdminAuthMiddleware`.
     public var admin: User?
+    /// The dashboard's and portal's state for this request, set by `WebSessionMiddleware`.
+    public var web: WebState
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
         self.admin = nil
+        self.web = WebState()
     }
 
     public var actor: Actor {
-        admin.map { Actor(id: $0.id, label: $0.email) } ?? Actor(id: nil, label: "anonymous")
+        (admin ?? web.user).map { Actor(id: $0.id, label: $0.email) } ?? Actor(id: nil, label: "anonymous")
     }
 
     /// The `{name}` path parameter as a UUID; anything else names no entity, so it is a 404.

@@ -1,0 +1,158 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+import PorticoStore
+
+extension DashboardController {
+    func addUserRoutes(to group: RouterGroup<Context>) {
+        group.get("users") { request, context in try await userList(request, context: context) }
+        group.post("users") { request, context in try await userCreated(request, context: context) }
+        group.get("users/{id}") { _, context in try await userDetail(try context.id(of: "user"), context: context) }
+        group.post("users/{id}") { _, context in try await userEdited(try context.id(of: "user"), context: context) }
+        group.get("users/{id}/delete") { _, context in try await userDeleteConfirm(try context.id(of: "user"), context: context) }
+        group.post("users/{id}/delete") { _, context in
+            _ = try context.requireAdmin()
+            let id = try context.id(of: "user")
+            let user = try await users.get(id)
+            try await users.delete(id, by: context.actor)
+            return PageRenderer.redirect(to: "/admin/users", flash: "Deleted user \(user.email).", context: context)
+        }
+        group.post("users/{id}/keys") { _, context in try await keyCreated(for: try context.id(of: "user"), context: context) }
+        group.post("users/{id}/invite") { _, context in
+            _ = try context.requireAdmin()
+            let id = try context.id(of: "user")
+            let user = try await users.get(id)
+            let token = try await invitations.invite(id, by: context.actor)
+            return renderer.page("shown-once", title: "Invitation link", [
+                "what": "invitation link for \(user.email)", "secret": "/portal/invite/\(token)", "isLink": true,
+                "back": "/admin/users/\(id)", "note": "Send this link to \(user.email). It lets them set a password once, within 7 days.",
+            ], context: context, section: "users")
+        }
+    }
+
+    func userList(_ request: Request, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+        _ = try context.requireAdmin()
+        let search = request.uri.queryParameters.get("search").flatMap { $0.isEmpty ? nil : $0 }
+        let total = try await store.read { try await store.users.count(search: search, on: $0) }
+        let paging = Paging(page: context.pageNumber(request), total: total)
+        let list = try await users.list(search: search, limit: Paging.size, offset: paging.offset)
+        let allGroups = try await groups.list()
+        let chosen = Set(context.web.form.all("groups"))
+        var values = feedback?.dictionary ?? [:]
+        values["users"] = list.map(userRow)
+        values["search"] = search ?? ""
+        values["paging"] = paging.dictionary { "/admin/users?page=\($0)" + (search.map { "&search=\(Format.query($0))" } ?? "") }
+        values["groups"] = allGroups.map { ["name": $0.name, "checked": chosen.contains($0.name)] }
+        return renderer.page("users", title: "Users", values, context: context, section: "users", status: feedback == nil ? .ok : .unprocessableContent)
+    }
+
+    func userRow(_ user: User) -> [String: Any] {
+        [
+            "id": user.id.uuidString, "email": user.email.isEmpty ? "(no email)" : user.email, "name": user.name,
+            "role": user.role.rawValue, "groups": user.groups.joined(separator: ", "), "disabled": user.disabled,
+            "externalId": user.externalId ?? "", "lastSeen": Format.date(user.lastSeenAt),
+        ]
+    }
+
+    func userCreated(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAdmin()
+        let form = context.web.form
+        let input = UserInput(
+            email: form.text("email") ?? "", name: form.text("name"), groups: form.all("groups"),
+            role: form.text("role").flatMap(Role.init(rawValue:)))
+        do {
+            let user = try await users.create(input, by: context.actor)
+            return PageRenderer.redirect(to: "/admin/users/\(user.id)", flash: "Created user \(user.email).", context: context)
+        } catch {
+            guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
+            return try await userList(request, context: context, feedback: feedback)
+        }
+    }
+
+    /// `feedback` is for the edit form, `keyFeedback` for the new-key form.
+    func userDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil, keyFeedback: FormFeedback? = nil) async throws -> Response {
+        _ = try context.requireAdmin()
+        let user = try await users.get(id)
+        let userKeys = try await keys.list(for: id)
+        let allGroups = try await groups.list()
+        let memberOf = feedback == nil ? Set(user.groups) : Set(context.web.form.all("groups"))
+        var values = feedback?.dictionary ?? [:]
+        if feedback == nil {
+            values["values"] = ["email": user.email, "name": user.name]
+        }
+        if let keyFeedback {
+            values["keyValues"] = keyFeedback.values
+            values["keyErrors"] = keyFeedback.errors
+            values["errors"] = ["form": keyFeedback.errors["form"] ?? ""]
+        }
+        values["user"] = userRow(user)
+        values["isAdminRole"] = user.role == .admin
+        values["groups"] = allGroups.map { ["name": $0.name, "checked": memberOf.contains($0.name)] }
+        values["keys"] = userKeys.map(keyRow)
+        values["tokenName"] = user.tokenName ?? ""
+        return renderer.page(
+            "user", title: user.email.isEmpty ? (user.externalId ?? "User") : user.email, values, context: context, section: "users",
+            status: feedback == nil && keyFeedback == nil ? .ok : .unprocessableContent)
+    }
+
+    func keyRow(_ key: APIKeyInfo) -> [String: Any] {
+        [
+            "id": key.id.uuidString, "name": key.name, "prefix": key.prefix, "state": key.state.rawValue.replacingOccurrences(of: "_", with: " "),
+            "active": key.state == .active || key.state == .disabledByModeSwitch, "created": Format.date(key.createdAt),
+            "lastUsed": Format.date(key.lastUsedAt), "expires": Format.date(key.expiresAt),
+        ]
+    }
+
+    func userEdited(_ id: UUID, context: Context) async throws -> Response {
+        _ = try context.requireAdmin()
+        let form = context.web.form
+        let patch = UserPatch(
+            email: form.text("email"), name: form["name"]?.trimmingCharacters(in: .whitespaces), groups: form.all("groups"),
+            role: form.text("role").flatMap(Role.init(rawValue:)), disabled: form.isChecked("disabled"))
+        do {
+            let user = try await users.update(id, patch, by: context.actor)
+            return PageRenderer.redirect(to: "/admin/users/\(id)", flash: "Saved \(user.email.isEmpty ? "the user" : user.email).", context: context)
+        } catch {
+            guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
+            return try await userDetail(id, context: context, feedback: feedback)
+        }
+    }
+
+    func userDeleteConfirm(_ id: UUID, context: Context) async throws -> Response {
+        _ = try context.requireAdmin()
+        let user = try await users.get(id)
+        return renderer.page("confirm", title: "Delete user?", [
+            "question": "Delete \(user.email.isEmpty ? (user.externalId ?? "this user") : user.email)? Their keys and memberships go too; the audit log keeps the record.",
+            "action": "/admin/users/\(id)/delete", "button": "Delete user", "back": "/admin/users/\(id)",
+        ], context: context, section: "users")
+    }
+
+    func keyCreated(for userId: UUID, context: Context) async throws -> Response {
+        _ = try context.requireAdmin()
+        let form = context.web.form
+        do {
+            let expires = try form.text("expiresAt").map(Self.parseDate)
+            let issued = try await keys.create(for: userId, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
+            return renderer.page("shown-once", title: "New API key", [
+                "what": "API key \(issued.name)", "secret": issued.key, "back": "/admin/users/\(userId)",
+                "note": "Copy the key now: Portico keeps only its hash and cannot show it again.",
+            ], context: context, section: "users")
+        } catch {
+            guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
+            return try await userDetail(userId, context: context, keyFeedback: feedback)
+        }
+    }
+
+    /// A date from an `<input type="date">` (end of that day, UTC) or a full ISO 8601 time.
+    static func parseDate(_ text: String) throws(PorticoError) -> Date {
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        guard let day = formatter.date(from: text) else {
+            throw PorticoError.invalid(field: "expiresAt", reason: "'\(text)' is not a date such as 2030-01-31")
+        }
+        return day.addingTimeInterval(86_399)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+extension AdminRequestContext {
+    /// The signed-in admin; without a session the visitor is sent to sign in, a consumer gets a 403 page.
+    func requireAdmin() throws -> User {
+        guard let user = web.user else { throw WebError.signInRequired("/admin/sign-in") }
+        guard user.role == .admin else { throw PorticoError.forbidden("this page is for admins; consumers have the portal at /portal") }
+        return user
+    }
+
+    /// Any signed-in user, for the portal.
+    func requirePortalUser() throws -> User {
+        guard let user = web.user else { throw WebError.signInRequired("/portal/sign-in") }
+        return user
+    }
+
+    func pageNumber(_ request: Request) -> Int {
+        max(request.uri.queryParameters.get("page", as: Int.self) ?? 1, 1)
+    }
+}
+
+/// What a form shows when it comes back: the values entered and a message next to each wrong field.
+struct FormFeedback {
+    var values: [String: String]
+    var errors: [String: String] = [:]
+
+    /// The field key a template uses (`rateLimit.period` → `rateLimit_period`).
+    static func key(_ field: String) -> String { field.replacingOccurrences(of: ".", with: "_") }
+
+    /// The feedback for a service error; nil when the error is not about the input (it becomes an error page).
+    static func from(_ error: Error, values: [String: String]) -> FormFeedback? {
+        guard let error = error as? PorticoError else { return nil }
+        var feedback = FormFeedback(values: values)
+        switch error {
+        case .invalid(let field, let reason):
+            for name in field.split(separator: ",") { feedback.errors[key(name.trimmingCharacters(in: .whitespaces))] = reason }
+            feedback.errors["form"] = error.message
+        case .duplicate, .conflict, .malformed:
+            feedback.errors["form"] = error.message
+        default:
+            return nil
+        }
+        return feedback
+    }
+
+    var dictionary: [String: Any] { ["values": values, "errors": errors, "hasErrors": !errors.isEmpty] }
+}
+
+/// Paging at 50 rows.
+struct Paging {
+    static let size = 50
+    let page: Int
+    let total: Int
+
+    var offset: Int { (page - 1) * Self.size }
+    var pages: Int { max(1, (total + Self.size - 1) / Self.size) }
+
+    func dictionary(link: (Int) -> String) -> [String: Any] {
+        var values: [String: Any] = ["page": page, "pages": pages, "total": total]
+        if page > 1 { values["previous"] = link(page - 1) }
+        if page < pages { values["next"] = link(page + 1) }
+        return values
+    }
+}
+
+enum Format {
+    static func date(_ date: Date?) -> String {
+        guard let date else { return "—" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+
+    static func limit(_ limit: RateLimitView?) -> String {
+        guard let limit else { return "unlimited" }
+        return "\(limit.limit) per \(period(limit.period))"
+    }
+
+    static func period(_ seconds: Int) -> String {
+        switch seconds {
+        case 1: "second"
+        case 60: "minute"
+        case 3600: "hour"
+        case 86400: "day"
+        default: seconds % 3600 == 0 ? "\(seconds / 3600) h" : seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds) s"
+        }
+    }
+
+    static func query(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+#"))) ?? ""
+    }
+}

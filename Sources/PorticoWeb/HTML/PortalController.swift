@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+import PorticoStore
+
+/// The consumer portal under `/portal`: my APIs, my keys, and in JWT mode what the gateway expects of a token.
+struct PortalController {
+    typealias Context = AdminRequestContext
+
+    let renderer: PageRenderer
+    let dashboard: DashboardController
+    let apis: APIService
+    let accesses: AccessService
+    let keys: KeyService
+    let invitations: InvitationService
+    let authSettings: AuthSettingsService
+    let gatewayURL: String
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("sign-in") { _, context in dashboard.signInPage(context: context, area: "portal") }
+        group.post("sign-in") { request, context in try await dashboard.signInSubmitted(request, context: context, home: "/portal") }
+        group.post("sign-out") { request, context in try await dashboard.signOut(request, context: context, to: "/portal/sign-in") }
+        group.get("invite/{token}") { _, context in try await invitationPage(context: context) }
+        group.post("invite/{token}") { _, context in
+            let token = context.parameters.get("token") ?? ""
+            do {
+                let user = try await invitations.accept(token: token, password: context.web.form["password"] ?? "")
+                return PageRenderer.redirect(to: "/portal/sign-in", flash: "Password set for \(user.email). Sign in with it.", context: context)
+            } catch {
+                guard let feedback = FormFeedback.from(error, values: [:]) else { throw error }
+                return try await invitationPage(context: context, feedback: feedback)
+            }
+        }
+        group.get { _, context in try await myAPIs(context: context) }
+        group.get("keys") { _, context in try await myKeys(context: context) }
+        group.post("keys") { _, context in
+            let user = try context.requirePortalUser()
+            let form = context.web.form
+            do {
+                let expires = try form.text("expiresAt").map(DashboardController.parseDate)
+                let issued = try await keys.create(for: user.id, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
+                return renderer.page("portal-key-created", title: "Your new API key", [
+                    "name": issued.name, "secret": issued.key,
+                ], context: context, section: "portalKeys")
+            } catch {
+                guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
+                return try await myKeys(context: context, feedback: feedback)
+            }
+        }
+        group.post("keys/{id}/revoke") { _, context in
+            let user = try context.requirePortalUser()
+            let id = try context.id(of: "key")
+            // Only one's own keys; another user's key id is answered as if it did not exist.
+            guard try await keys.list(for: user.id).contains(where: { $0.id == id }) else { throw PorticoError.notFound("key \(id)") }
+            let key = try await keys.revoke(id, by: context.actor)
+            return PageRenderer.redirect(to: "/portal/keys", flash: "Revoked key \(key.name).", context: context)
+        }
+        group.get("token") { _, context in try await tokenPage(context: context) }
+    }
+
+    func invitationPage(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        guard let user = try await invitations.invitedUser(token: token) else {
+            throw PorticoError.notFound("invitation (the link was used already or has expired)")
+        }
+        var values = feedback?.dictionary ?? [:]
+        values["email"] = user.email
+        values["action"] = "/portal/invite/\(token)"
+        return renderer.page("portal-invite", title: "Set your password", values, context: context, status: feedback == nil ? .ok : .unprocessableContent)
+    }
+
+    func myAPIs(context: Context) async throws -> Response {
+        let user = try context.requirePortalUser()
+        let mode = try await authSettings.current().mode
+        let catalog = try await apis.list()
+        let grants = try await accesses.list()
+        let idsByName = Dictionary(catalog.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
+        let snapshot = PolicySnapshot(
+            version: 0, apis: catalog.compactMap(Self.gatewayAPI), keys: [:], consumers: [],
+            grants: grants.map { grant in
+                AccessGrant(
+                    name: grant.name, groups: grant.groups, apiIds: grant.allApis ? nil : (grant.apis ?? []).compactMap { idsByName[$0] },
+                    rateLimit: grant.rateLimit.flatMap { try? RateLimit(limit: $0.limit, periodSeconds: $0.period) })
+            })
+        let credential = mode == .jwt ? "$JWT" : "$PORTICO_KEY"
+        let rows: [[String: Any]] = catalog.filter { $0.status != .disabled }.compactMap { api in
+            guard let limit = snapshot.access(groups: user.groups, api: api.id) else { return nil }
+            let limitText: String = switch limit {
+            case .unlimited: "unlimited"
+            case .limited(let rate): Format.limit(RateLimitView(rate))
+            }
+            return [
+                "name": api.name, "path": api.pathPrefix, "host": api.host ?? "", "limit": limitText, "deprecated": api.status == .deprecated,
+                "curl": "curl -H 'Authorization: Bearer \(credential)' \(gatewayURL)\(api.pathPrefix)",
+            ]
+        }
+        return renderer.page("portal-apis", title: "My APIs", [
+            "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
+        ], context: context, section: "portalAPIs")
+    }
+
+    static func gatewayAPI(_ api: APIDefinition) -> GatewayAPI? {
+        guard let upstream = try? Upstream(api.upstream) else { return nil }
+        return GatewayAPI(
+            id: api.id, name: api.name, pathPrefix: api.pathPrefix, host: api.host, upstream: upstream, stripPrefix: api.stripPrefix,
+            status: api.status)
+    }
+
+    func myKeys(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+        let user = try context.requirePortalUser()
+        let mode = try await authSettings.current().mode
+        var values = feedback?.dictionary ?? [:]
+        values["keys"] = try await keys.list(for: user.id).map(dashboard.keyRow)
+        values["jwtMode"] = mode == .jwt
+        return renderer.page(
+            "portal-keys", title: "My API keys", values, context: context, section: "portalKeys",
+            status: feedback == nil ? .ok : .unprocessableContent)
+    }
+
+    func tokenPage(context: Context) async throws -> Response {
+        let user = try context.requirePortalUser()
+        let settings = try await authSettings.current()
+        let jwt = settings.jwt
+        let sources = [
+            jwt?.tokenSources?.header.map { "the \($0) header" + ($0.lowercased() == "authorization" ? " (Bearer <token>)" : "") },
+            jwt?.tokenSources?.query.map { "the query parameter \($0)" }, jwt?.tokenSources?.form.map { "the form field \($0)" },
+            jwt?.tokenSources?.cookie.map { "the cookie \($0)" },
+        ].compactMap { $0 }
+        return renderer.page("portal-token", title: "Tokens", [
+            "jwtMode": settings.mode == .jwt,
+            "userIdClaim": settings.claimsMapping.userId, "groupsClaim": settings.claimsMapping.groups,
+            "emailClaim": settings.claimsMapping.email ?? "—", "tokenNameClaim": settings.claimsMapping.tokenName ?? "—",
+            "issuers": ([jwt?.issuer].compactMap { $0 } + (jwt?.issuers ?? [])).joined(separator: ", "),
+            "audiences": (jwt?.audiences ?? []).joined(separator: ", "),
+            "algorithms": jwt?.algorithms?.joined(separator: ", ") ?? "",
+            "sources": sources.isEmpty ? "the Authorization header (Bearer <token>)" : sources.joined(separator: ", then "),
+            "claims": jwt?.claims ?? "",
+            "seen": [
+                "externalId": user.externalId ?? "", "tokenName": user.tokenName ?? "", "lastSeen": Format.date(user.lastSeenAt),
+                "email": user.email,
+            ],
+            "seenByToken": user.externalId != nil,
+        ], context: context, section: "portalToken")
+    }
+}

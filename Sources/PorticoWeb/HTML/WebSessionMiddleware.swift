@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+import PorticoGateway
+
+/// For the dashboard and the portal: finds the session behind the cookie, reads a posted form, and refuses a POST
+/// whose form does not carry this session's CSRF token (before sign-in, the token of a per-browser cookie: the
+/// double-submit pattern), so no other site can post on a signed-in admin's behalf.
+struct WebSessionMiddleware: RouterMiddleware {
+    typealias Context = AdminRequestContext
+    let signIn: SignInService
+    let secureCookies: Bool
+
+    static let formLimit = 1 << 20
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        var request = request
+        context.web.secureCookies = secureCookies || request.headers[values: HeaderNames.forwardedProto].contains("https")
+        if let secret = request.cookies[WebCookies.session]?.value {
+            context.web.signedIn = try await signIn.session(cookieSecret: secret)
+        }
+        var newBrowserToken: String?
+        if let session = context.web.signedIn {
+            context.web.csrfToken = session.csrfToken
+        } else if let browserToken = request.cookies[WebCookies.csrf]?.value, SecretFormat.csrf.matches(browserToken) {
+            context.web.csrfToken = browserToken
+        } else {
+            let token = SecretFormat.csrf.generate().secret
+            newBrowserToken = token
+            context.web.csrfToken = token
+        }
+        let flashCookie = request.cookies[WebCookies.flash]?.value
+        if let flashCookie, let bytes = Base64URL.decode(Array(flashCookie.utf8)) {
+            context.web.flash = String(decoding: bytes, as: UTF8.self)
+        }
+
+        if request.method == .post {
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: Self.formLimit)
+            } catch {
+                throw PorticoError.malformed("the form is larger than 1 MiB")
+            }
+            context.web.form = FormValues(String(buffer: body))
+            let sent = context.web.form["_csrf"] ?? ""
+            guard newBrowserToken == nil, SecretHash(of: sent).constantTimeEquals(SecretHash(of: context.web.csrfToken)) else {
+                throw WebError.csrfRefused
+            }
+        }
+
+        var response = try await next(request, context)
+        if let newBrowserToken {
+            response.setCookie(WebCookies.make(WebCookies.csrf, value: newBrowserToken, secure: context.web.secureCookies))
+        }
+        if flashCookie != nil, response.status != .seeOther {
+            response.setCookie(WebCookies.clear(WebCookies.flash, secure: context.web.secureCookies))
+        }
+        return response
+    }
+}
+
+enum WebError: Error {
+    /// A POST without this session's form token.
+    case csrfRefused
+    /// A page that needs a signed-in user; carries where to sign in.
+    case signInRequired(String)
+}
+
+/// The dashboard's and portal's one place where errors become pages: the status of the JSON API's mapping, as HTML.
+struct HTMLErrorMiddleware: RouterMiddleware {
+    typealias Context = AdminRequestContext
+    let renderer: PageRenderer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch WebError.signInRequired(let location) {
+            return PageRenderer.redirect(to: location, context: context)
+        } catch WebError.csrfRefused {
+            return renderer.page(
+                "error", title: "Form refused",
+                ["message": "This form expired or did not come from Portico. Go back, reload the page and try again."],
+                context: context, status: .forbidden)
+        } catch let error as PorticoError {
+            let status = JSONErrorMiddleware<Context>.status(of: error)
+            return renderer.page("error", title: status.reasonPhrase, ["message": error.message], context: context, status: status)
+        } catch let error as HTTPError {
+            return renderer.page("error", title: error.status.reasonPhrase, ["message": error.body ?? error.status.reasonPhrase], context: context, status: error.status)
+        } catch {
+            context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))"])
+            return renderer.page(
+                "error", title: "Something went wrong", ["message": "The page failed; the server log has the details."],
+                context: context, status: .internalServerError)
+        }
+    }
+}

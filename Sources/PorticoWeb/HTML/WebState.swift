@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// What the dashboard and the portal know about a request: who is signed in, the form it posted, the token
+/// its forms must carry, and a message left by the previous page.
+public struct WebState: Sendable {
+    public var signedIn: SignInService.SignedIn?
+    public var form = FormValues()
+    public var csrfToken = ""
+    public var flash: String?
+    public var secureCookies = false
+
+    public var user: User? { signedIn?.user }
+}
+
+/// A posted `application/x-www-form-urlencoded` body; a name may repeat (checkboxes, multi-selects).
+public struct FormValues: Sendable {
+    private var pairs: [(String, String)] = []
+
+    public init() {}
+
+    public init(_ text: String) {
+        pairs = text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (URLEncodedForm.decode(parts[0]), parts.count > 1 ? URLEncodedForm.decode(parts[1]) : "")
+        }
+    }
+
+    public subscript(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
+
+    /// The trimmed value, nil when absent or empty.
+    public func text(_ name: String) -> String? {
+        guard let value = self[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        return value
+    }
+
+    public func all(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1).filter { !$0.isEmpty } }
+
+    public func isChecked(_ name: String) -> Bool { self[name] != nil }
+
+    /// Every value, for re-filling a form that came back with errors.
+    public var values: [String: String] { Dictionary(pairs, uniquingKeysWith: { first, _ in first }) }
+}
+
+enum WebCookies {
+    static let session = "portico_session"
+    static let csrf = "portico_csrf"
+    static let flash = "portico_flash"
+
+    static func make(_ name: String, value: String, secure: Bool, maxAge: Int? = nil) -> Cookie {
+        Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+
+    static func clear(_ name: String, secure: Bool) -> Cookie {
+        Cookie(name: name, value: "", maxAge: 0, path: "/", secure: secure, httpOnly: true, sameSite: .lax)
+    }
+}
