@@ -16,9 +16,16 @@ log=.build/test-output.log
 set +e
 swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The real-browser test runs with the whole suite (not with a --filter of Swift tests).
+browser_total=0 browser_failed=0
+if [ $# -eq 0 ]; then
+  browser_total=1
+  if ! scripts/browser-test.sh; then browser_failed=1; status=1; fi
+fi
 set -e
-# One plain summary line, whatever the runner printed before it.
+# One plain summary line, whatever the runners printed before it.
 total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
 failed=$(grep -cE '^✘ Test .* failed after' "$log" || true)
-echo "tests: $((${total:-0} - ${failed:-0})) passed, ${failed:-0} failed"
+total=$((${total:-0} + browser_total)) failed=$((${failed:-0} + browser_failed))
+echo "tests: $((total - failed)) passed, ${failed} failed"
 exit "$status"

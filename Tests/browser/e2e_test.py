@@ -1,0 +1,215 @@
+"""Portico in a real browser: headless Chromium, driven by Selenium, through the dashboard, the gateway and the
+portal. Every page visited is saved as a PNG in PORTICO_SCREENSHOTS. Exits non-zero at the first failed check."""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ADMIN = os.environ["PORTICO_ADMIN_URL"]
+GATEWAY = os.environ["PORTICO_GATEWAY_URL"]
+UPSTREAM = os.environ["PORTICO_UPSTREAM"]
+SHOTS = os.environ["PORTICO_SCREENSHOTS"]
+ADMIN_EMAIL = os.environ["PORTICO_ADMIN_EMAIL"]
+ADMIN_PASSWORD = os.environ["PORTICO_ADMIN_PASSWORD"]
+CONSUMER_EMAIL = "ann@e2e.example"
+CONSUMER_PASSWORD = "ann's e2e password"
+
+step = 0
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+
+
+def shot(driver, name):
+    global step
+    step += 1
+    driver.save_screenshot(os.path.join(SHOTS, f"{step:02d}-{name}.png"))
+
+
+def visit(driver, path, name):
+    driver.get(ADMIN + path)
+    shot(driver, name)
+    return driver
+
+
+def fill(driver, fields):
+    for field_id, value in fields.items():
+        element = driver.find_element(By.ID, field_id)
+        element.clear()
+        element.send_keys(value)
+
+
+def click_and_wait(driver, element):
+    """Clicks a button that loads a new page and waits until the old page is gone."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+
+
+def submit(driver, form_css="main form.card button[type=submit]"):
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, form_css))
+
+
+def flash(driver):
+    found = driver.find_elements(By.CSS_SELECTOR, ".flash")
+    return found[0].text if found else ""
+
+
+def gateway_get(path, key):
+    request = urllib.request.Request(GATEWAY + path, headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def main():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.implicitly_wait(2)
+    try:
+        run(driver)
+    except Exception:
+        driver.save_screenshot(os.path.join(SHOTS, "failure.png"))
+        print(f"browser: the failing page was {driver.current_url}; see failure.png", file=sys.stderr)
+        raise
+    finally:
+        driver.quit()
+
+
+def run(driver):
+    # Admin signs in.
+    visit(driver, "/admin", "admin-sign-in")
+    check(driver.current_url.endswith("/admin/sign-in"), "/admin without a session shows the sign-in form")
+    fill(driver, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    submit(driver)
+    check(driver.current_url.endswith("/admin"), "signed in, on the overview")
+    shot(driver, "admin-overview")
+
+    # An API, a group, a consumer, an access grant.
+    visit(driver, "/admin/apis", "admin-apis-empty")
+    fill(driver, {"api-name": "orders", "api-prefix": "/orders", "api-upstream": UPSTREAM})
+    driver.find_element(By.NAME, "stripPrefix").click()
+    submit(driver)
+    check("Created API orders at /orders." in flash(driver), "the API was created")
+    shot(driver, "admin-apis")
+
+    visit(driver, "/admin/groups", "admin-groups-empty")
+    fill(driver, {"group-name": "buyers"})
+    submit(driver)
+    check("Created group buyers." in flash(driver), "the group was created")
+    shot(driver, "admin-group")
+
+    visit(driver, "/admin/users", "admin-users")
+    fill(driver, {"new-email": CONSUMER_EMAIL, "new-name": "Ann <b>E2E</b>"})
+    driver.find_element(By.CSS_SELECTOR, "input[name=groups][value=buyers]").click()
+    submit(driver)
+    check("Created user ann@e2e.example." in flash(driver), "the consumer was created")
+    check("Ann <b>E2E</b>" in driver.find_element(By.ID, "name").get_attribute("value"), "markup in a name stays text")
+    user_url = driver.current_url
+    shot(driver, "admin-user")
+
+    visit(driver, "/admin/accesses", "admin-accesses-empty")
+    fill(driver, {"access-name": "buyers-orders", "access-limit": "5", "access-period": "1m"})
+    driver.find_element(By.CSS_SELECTOR, "input[name=groups][value=buyers]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=apis][value=orders]").click()
+    submit(driver)
+    check("Created access buyers-orders." in flash(driver), "the access grant was created")
+    shot(driver, "admin-accesses")
+
+    # A key for the consumer, shown once, works at the gateway.
+    driver.get(user_url)
+    fill(driver, {"key-name": "e2e"})
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form[action$='/keys'] button"))
+    key = driver.find_element(By.ID, "secret").get_attribute("value")
+    check(key.startswith("pk_"), "the new key is shown")
+    shot(driver, "admin-key-created")
+    status, headers = 0, {}
+    for _ in range(50):
+        status, headers, _ = gateway_get("/orders/42", key)
+        if status == 200:
+            break
+        time.sleep(0.1)
+    check(status == 200, f"the gateway answers 200 with the new key (got {status})")
+    check(headers.get("X-RateLimit-Limit") == "5", "rate-limit headers come back")
+    check(headers.get("X-RateLimit-Remaining") == "4", "one request was counted")
+
+    visit(driver, "/admin", "admin-overview-traffic")
+    check("Gateway requests by status" in driver.page_source and "<td>200</td>" in driver.page_source, "the overview counts the 200")
+    for path, name in [("/admin/keys", "admin-keys"), ("/admin/auth", "admin-auth"), ("/admin/audit", "admin-audit")]:
+        visit(driver, path, name)
+
+    # An invitation link for the consumer.
+    driver.get(user_url)
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form[action$='/invite'] button"))
+    link = driver.find_element(By.ID, "secret").get_attribute("value")
+    check(link.startswith("/portal/invite/inv_"), "an invitation link is shown")
+    shot(driver, "admin-invitation")
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form.sign-out button"))
+    check(driver.current_url.endswith("/admin/sign-in"), "signed out")
+
+    visit(driver, link, "portal-invite")
+    fill(driver, {"password": CONSUMER_PASSWORD})
+    submit(driver)
+    check("Password set" in flash(driver), "the password was set")
+    shot(driver, "portal-sign-in")
+    fill(driver, {"email": CONSUMER_EMAIL, "password": CONSUMER_PASSWORD})
+    submit(driver)
+    check(driver.current_url.endswith("/portal"), "the consumer is in the portal")
+    check("/orders" in driver.page_source and "5 per minute" in driver.page_source, "my APIs lists orders with its limit")
+    shot(driver, "portal-apis")
+
+    # The consumer makes a key, copies it, and revokes it.
+    visit(driver, "/portal/keys", "portal-keys")
+    fill(driver, {"key-name": "laptop"})
+    submit(driver)
+    own_key = driver.find_element(By.ID, "secret").get_attribute("value")
+    check(own_key.startswith("pk_"), "the consumer's new key is shown once")
+    driver.find_element(By.CSS_SELECTOR, "[data-copy]").click()
+    shot(driver, "portal-key-created")
+    status, _, _ = gateway_get("/orders/1", own_key)
+    check(status == 200, "the consumer's own key works")
+    driver.get(ADMIN + "/portal/keys")
+    rows = [row for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr") if "laptop" in row.text]
+    check(rows, "the key is listed")
+    click_and_wait(driver, rows[0].find_element(By.CSS_SELECTOR, "button"))
+    check("Revoked key laptop." in flash(driver), "the key was revoked")
+    shot(driver, "portal-key-revoked")
+    status, _, _ = gateway_get("/orders/1", own_key)
+    for _ in range(50):
+        if status == 401:
+            break
+        time.sleep(0.1)
+        status, _, _ = gateway_get("/orders/1", own_key)
+    check(status == 401, "a revoked key is refused by the gateway")
+    visit(driver, "/portal/token", "portal-token")
+
+    # Consumers are kept out of the dashboard; the layout reads on a phone.
+    visit(driver, "/admin/users", "portal-user-refused-from-admin")
+    check("this page is for admins" in driver.page_source, "a consumer gets the 403 page")
+    driver.set_window_size(390, 844)
+    visit(driver, "/portal", "portal-apis-phone")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as error:  # one line, then the exit code for make test
+        print(f"browser: FAILED at step {step}: {error}", file=sys.stderr)
+        sys.exit(1)
+    print(f"browser: passed ({step} screenshots in {SHOTS})")
