@@ -4,7 +4,7 @@ PG := scripts/pg.sh
 export PORTICO_PG_PORT ?= 54329
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: build run test test-only pg-start pg-stop migrate clean
+.PHONY: build run test test-only bench bench-dashboard pg-start pg-stop migrate clean
 
 # Tests and the binary share one build: `--build-tests` everywhere keeps switching between them incremental.
 build:
@@ -17,6 +17,13 @@ run: build pg-start
 ## The whole suite against a real PostgreSQL; each test gets a fresh database, all dropped after.
 test: pg-start
 	scripts/test.sh
+
+## Benchmarks (release build); results in bench/results/.
+bench: bench-dashboard
+
+## Each dashboard page against a 10 000-user database, median time against the 200 ms target.
+bench-dashboard: pg-start
+	bench/dashboard.sh
 
 pg-start:
 	$(PG) start

@@ -71,6 +71,14 @@ public struct UserRepository: Sendable {
             """, on: connection)
     }
 
+    /// One page of a group's members, by email.
+    public func members(of groupId: UUID, limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [User] {
+        try await fetch("""
+            SELECT \(unescaped: Self.columns) FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = \(groupId)
+            ORDER BY lower(u.email), u.external_id LIMIT \(limit) OFFSET \(offset)
+            """, on: connection)
+    }
+
     /// How many users `list` pages through for the same search.
     public func count(search: String?, on connection: PostgresConnection) async throws -> Int {
         let pattern = search.map { "%" + Self.escapeLike($0.lowercased()) + "%" }

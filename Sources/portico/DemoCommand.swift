@@ -27,8 +27,10 @@ struct DemoCommand: AsyncParsableCommand {
             if let password = result.adminPassword {
                 print("Admin:        admin@portico.local / \(password)   (password shown once)")
             } else {
-                print("Admin:        admin@portico.local (existing)")
+                print("Admin:        admin@portico.local (existing; a new password: \(admin)/portal/invite/\(result.adminInvitation))")
             }
+            print("Dashboard:    \(admin)/admin")
+            print("Portal:       \(admin)/portal   (consumer@portico.local sets a password at \(admin)/portal/invite/\(result.consumerInvitation))")
             print("Admin token:  \(result.adminToken)")
             print("Consumer key: \(result.consumerKey)")
             print("")
@@ -42,6 +44,8 @@ struct DemoCommand: AsyncParsableCommand {
 
 struct DemoSeedResult: Sendable {
     var adminPassword: String?
+    var adminInvitation: String
+    var consumerInvitation: String
     var adminToken: String
     var consumerKey: String
 }
@@ -79,7 +83,13 @@ struct DemoSeeder {
         }
         let key = try await KeyService(store: store).create(for: consumer.id, name: "demo \(Date())", expiresAt: nil, by: actor)
         let token = try await AdminTokenService(store: store).issue(forEmail: "admin@portico.local", name: "demo", by: actor)
-        return DemoSeedResult(adminPassword: password, adminToken: token.key, consumerKey: key.key)
+        let invitations = InvitationService(store: store)
+        guard let admin = try await store.read({ try await store.users.find(email: "admin@portico.local", on: $0) }) else {
+            throw PorticoError.notFound("user admin@portico.local")
+        }
+        return DemoSeedResult(
+            adminPassword: password, adminInvitation: try await invitations.invite(admin.id, by: actor),
+            consumerInvitation: try await invitations.invite(consumer.id, by: actor), adminToken: token.key, consumerKey: key.key)
     }
 
     private func ignoringDuplicate(_ body: () async throws -> Void) async throws {

@@ -17,7 +17,7 @@ extension DashboardController {
                 return try await groupList(context: context, feedback: feedback)
             }
         }
-        group.get("groups/{id}") { _, context in try await groupDetail(try context.id(of: "group"), context: context) }
+        group.get("groups/{id}") { request, context in try await groupDetail(try context.id(of: "group"), request: request, context: context) }
         group.post("groups/{id}/members") { _, context in
             _ = try context.requireAdmin()
             let id = try context.id(of: "group")
@@ -25,7 +25,7 @@ extension DashboardController {
             guard let user = try await store.read({ try await store.users.find(email: email, on: $0) }) else {
                 var feedback = FormFeedback(values: ["email": email])
                 feedback.errors["email"] = "no user has the email '\(email)'"
-                return try await groupDetail(id, context: context, feedback: feedback)
+                return try await groupDetail(id, request: nil, context: context, feedback: feedback)
             }
             try await groups.addMember(user.id, to: id, by: context.actor)
             return PageRenderer.redirect(to: "/admin/groups/\(id)", flash: "Added \(user.email).", context: context)
@@ -59,18 +59,17 @@ extension DashboardController {
         return renderer.page("groups", title: "Groups", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
-    func groupDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+    func groupDetail(_ id: UUID, request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         _ = try context.requireAdmin()
         let found = try await groups.get(id)
-        let memberIds = try await groups.members(of: id)
+        let paging = Paging(page: request.map(context.pageNumber) ?? 1, total: found.memberCount)
         let members = try await store.read { connection in
-            var users: [User] = []
-            for memberId in memberIds { if let user = try await store.users.find(memberId, on: connection) { users.append(user) } }
-            return users
+            try await store.users.members(of: id, limit: Paging.size, offset: paging.offset, on: connection)
         }
         var values = feedback?.dictionary ?? [:]
         values["group"] = ["id": found.id.uuidString, "name": found.name]
         values["members"] = members.map(userRow)
+        values["paging"] = paging.dictionary { "/admin/groups/\(id)?page=\($0)" }
         return renderer.page("group", title: "Group \(found.name)", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
