@@ -52,17 +52,17 @@ public func buildControlPlane(
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
-    let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies)
+    let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)
     let dashboard = DashboardController(
         renderer: pages, store: store, signIn: signIn, users: UserService(store: store), groups: GroupService(store: store),
         apis: APIService(store: store), accesses: AccessService(store: store), keys: KeyService(store: store),
         invitations: InvitationService(store: store), authSettings: authSettings, policy: policy, registry: registry)
-    dashboard.addRoutes(to: router.group("admin").add(middleware: HTMLErrorMiddleware(renderer: pages)).add(middleware: sessionMiddleware))
+    dashboard.addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
         renderer: pages, dashboard: dashboard, apis: APIService(store: store), accesses: AccessService(store: store),
         keys: KeyService(store: store), invitations: InvitationService(store: store), authSettings: authSettings,
         gatewayURL: configuration.gatewayURL
-    ).addRoutes(to: router.group("portal").add(middleware: HTMLErrorMiddleware(renderer: pages)).add(middleware: sessionMiddleware))
+    ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }
     router.get("assets/portico.js") { _, _ in pages.scriptResponse }
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }

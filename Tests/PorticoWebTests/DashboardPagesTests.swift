@@ -49,8 +49,11 @@ import Testing
             #expect(keys.contains("ann@example.com"))
             let userId = try #require(UUID(uuidString: String(userPath.dropFirst("/admin/users/".count))))
             let keyId = try #require(try await KeyService(store: portico.store).list(for: userId).first?.id)
-            let revoked = try await web.post("/admin/keys/\(keyId)/revoke")
-            #expect(revoked.location == "/admin/keys")
+            let confirm = try await web.get("/admin/keys/\(keyId)/revoke?back=/admin/users/\(userId)")
+            #expect(confirm.contains("Revoke key laptop"))
+            #expect(confirm.contains(#"name="back" value="/admin/users/\#(userId)""#))
+            let revoked = try await web.post("/admin/keys/\(keyId)/revoke", [("back", "//evil.example/admin/")])
+            #expect(revoked.location == "/admin/keys", "no redirect off the dashboard")
             #expect(try await web.get("/admin/keys").contains("revoked"))
 
             let audit = try await web.get("/admin/audit")
@@ -72,7 +75,7 @@ import Testing
                 ("/admin/users/\(user.id)/delete", "Delete user"), ("/admin/groups", "New group"), ("/admin/groups/\(group.id)", "Add a member"),
                 ("/admin/apis", "New API"), ("/admin/apis/\(api.id)", "Delete API…"), ("/admin/accesses", "New access grant"),
                 ("/admin/accesses/\(access.id)", "Delete access…"), ("/admin/keys", "test"), ("/admin/auth", "Claims mapping"),
-                ("/admin/audit", "user.create"),
+                ("/admin/audit", "user.create"), ("/admin/groups/\(group.id)/members/\(user.id)/remove", "Remove member"),
             ]
             for (path, text) in pages {
                 let page = try await web.get(path)
@@ -80,7 +83,10 @@ import Testing
                 #expect(page.contains(text), "\(path) shows \(text)")
                 #expect(page.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
             }
-            #expect(try await web.get("/admin/users/\(UUID())").status == 404)
+            let missing = try await web.get("/admin/users/\(UUID())")
+            #expect(missing.status == 404)
+            #expect(missing.contains("not found"))
+            #expect(missing.contains("Sign out"), "an error page keeps the signed-in layout")
             #expect(try await web.get("/assets/portico.css").status == 200)
         }
     }
@@ -190,7 +196,7 @@ import Testing
             #expect(created.contains(#"data-copy="secret""#))
             let keys = try await KeyService(store: portico.store).list(for: ann.id)
             #expect(keys.count == 1)
-            try await web.get("/portal/keys")
+            #expect(try await web.get("/portal/keys/\(keys[0].id)/revoke").contains("Revoke your key cli"))
             #expect(try await web.post("/portal/keys/\(keys[0].id)/revoke").location == "/portal/keys")
             #expect(try await KeyService(store: portico.store).list(for: ann.id).first?.state == .revoked)
 
@@ -199,6 +205,7 @@ import Testing
             let bob = try #require(try await UserService(store: portico.store).list(search: "bob").first)
             let bobsKey = try #require(try await KeyService(store: portico.store).list(for: bob.id).first)
             try await web.get("/portal/keys")
+            #expect(try await web.get("/portal/keys/\(bobsKey.id)/revoke").status == 404)
             #expect(try await web.post("/portal/keys/\(bobsKey.id)/revoke").status == 404)
 
             let tokenPage = try await web.get("/portal/token")

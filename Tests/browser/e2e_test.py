@@ -187,7 +187,10 @@ def run(driver):
     driver.get(ADMIN + "/portal/keys")
     rows = [row for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr") if "laptop" in row.text]
     check(rows, "the key is listed")
-    click_and_wait(driver, rows[0].find_element(By.CSS_SELECTOR, "button"))
+    click_and_wait(driver, rows[0].find_element(By.CSS_SELECTOR, "a.danger"))
+    check("Revoke your key laptop" in driver.page_source, "revoking asks to confirm")
+    shot(driver, "portal-key-revoke-confirm")
+    submit(driver)
     check("Revoked key laptop." in flash(driver), "the key was revoked")
     shot(driver, "portal-key-revoked")
     status, _, _ = gateway_get("/orders/1", own_key)

@@ -30,6 +30,16 @@ extension DashboardController {
             try await groups.addMember(user.id, to: id, by: context.actor)
             return PageRenderer.redirect(to: "/admin/groups/\(id)", flash: "Added \(user.email).", context: context)
         }
+        group.get("groups/{id}/members/{userId}/remove") { _, context in
+            _ = try context.requireAdmin()
+            let found = try await groups.get(try context.id(of: "group"))
+            let member = try await users.get(try context.id("userId", of: "user"))
+            return renderer.page("confirm", title: "Remove member?", [
+                "question": "Remove \(member.email) from \(found.name)? They lose what the group grants at once.",
+                "action": "/admin/groups/\(found.id)/members/\(member.id)/remove", "button": "Remove member",
+                "back": "/admin/groups/\(found.id)",
+            ], context: context, section: "groups")
+        }
         group.post("groups/{id}/members/{userId}/remove") { _, context in
             _ = try context.requireAdmin()
             let id = try context.id(of: "group")

@@ -17,12 +17,27 @@ extension DashboardController {
                 "paging": paging.dictionary { "/admin/keys?page=\($0)" },
             ], context: context, section: "keys")
         }
+        group.get("keys/{id}/revoke") { request, context in
+            _ = try context.requireAdmin()
+            let key = try await store.read { try await store.keys.require(try context.id(of: "key"), on: $0) }
+            let back = Self.localBack(request.uri.queryParameters.get("back"))
+            return renderer.page("confirm", title: "Revoke key?", [
+                "question": "Revoke key \(key.name) (\(key.prefix)…)? The gateway refuses it at once; this cannot be undone.",
+                "action": "/admin/keys/\(key.id)/revoke", "button": "Revoke key", "back": back, "backField": back,
+            ], context: context, section: "keys")
+        }
         group.post("keys/{id}/revoke") { _, context in
             _ = try context.requireAdmin()
             let key = try await keys.revoke(try context.id(of: "key"), by: context.actor)
-            let back = context.web.form.text("back").flatMap { $0.hasPrefix("/admin/") ? $0 : nil } ?? "/admin/keys"
+            let back = Self.localBack(context.web.form.text("back"))
             return PageRenderer.redirect(to: back, flash: "Revoked key \(key.name) (\(key.prefix)…).", context: context)
         }
+    }
+
+    /// Where to go back to: only a dashboard path, never another site.
+    static func localBack(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/admin/"), !path.hasPrefix("//") else { return "/admin/keys" }
+        return path
     }
 
     func addAuditRoutes(to group: RouterGroup<Context>) {

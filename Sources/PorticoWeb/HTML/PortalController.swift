@@ -47,15 +47,27 @@ struct PortalController {
                 return try await myKeys(context: context, feedback: feedback)
             }
         }
+        group.get("keys/{id}/revoke") { _, context in
+            let key = try await ownKey(context: context)
+            return renderer.page("confirm", title: "Revoke key?", [
+                "question": "Revoke your key \(key.name) (\(key.prefix)…)? Calls with it are refused at once; this cannot be undone.",
+                "action": "/portal/keys/\(key.id)/revoke", "button": "Revoke key", "back": "/portal/keys",
+            ], context: context, section: "portalKeys")
+        }
         group.post("keys/{id}/revoke") { _, context in
-            let user = try context.requirePortalUser()
-            let id = try context.id(of: "key")
-            // Only one's own keys; another user's key id is answered as if it did not exist.
-            guard try await keys.list(for: user.id).contains(where: { $0.id == id }) else { throw PorticoError.notFound("key \(id)") }
+            let id = try await ownKey(context: context).id
             let key = try await keys.revoke(id, by: context.actor)
             return PageRenderer.redirect(to: "/portal/keys", flash: "Revoked key \(key.name).", context: context)
         }
         group.get("token") { _, context in try await tokenPage(context: context) }
+    }
+
+    /// A key of the signed-in user; another user's key id is answered as if it did not exist.
+    func ownKey(context: Context) async throws -> APIKeyInfo {
+        let user = try context.requirePortalUser()
+        let id = try context.id(of: "key")
+        guard let key = try await keys.list(for: user.id).first(where: { $0.id == id }) else { throw PorticoError.notFound("key \(id)") }
+        return key
     }
 
     func invitationPage(context: Context, feedback: FormFeedback? = nil) async throws -> Response {

@@ -10,6 +10,7 @@ struct WebSessionMiddleware: RouterMiddleware {
     typealias Context = AdminRequestContext
     let signIn: SignInService
     let secureCookies: Bool
+    let renderer: PageRenderer
 
     static let formLimit = 1 << 20
 
@@ -35,21 +36,26 @@ struct WebSessionMiddleware: RouterMiddleware {
             context.web.flash = String(decoding: bytes, as: UTF8.self)
         }
 
-        if request.method == .post {
-            let body: ByteBuffer
-            do {
-                body = try await request.collectBody(upTo: Self.formLimit)
-            } catch {
-                throw PorticoError.malformed("the form is larger than 1 MiB")
+        var response: Response
+        do {
+            if request.method == .post {
+                let body: ByteBuffer
+                do {
+                    body = try await request.collectBody(upTo: Self.formLimit)
+                } catch {
+                    throw PorticoError.malformed("the form is larger than 1 MiB")
+                }
+                context.web.form = FormValues(String(buffer: body))
+                let sent = context.web.form["_csrf"] ?? ""
+                guard newBrowserToken == nil, SecretHash(of: sent).constantTimeEquals(SecretHash(of: context.web.csrfToken)) else {
+                    throw WebError.csrfRefused
+                }
             }
-            context.web.form = FormValues(String(buffer: body))
-            let sent = context.web.form["_csrf"] ?? ""
-            guard newBrowserToken == nil, SecretHash(of: sent).constantTimeEquals(SecretHash(of: context.web.csrfToken)) else {
-                throw WebError.csrfRefused
-            }
+            response = try await next(request, context)
+        } catch {
+            // Pages for errors are rendered here, inside the session, so they keep the navigation and form token.
+            response = ErrorPage.page(for: error, renderer: renderer, context: context)
         }
-
-        var response = try await next(request, context)
         if let newBrowserToken {
             response.setCookie(WebCookies.make(WebCookies.csrf, value: newBrowserToken, secure: context.web.secureCookies))
         }
@@ -67,27 +73,23 @@ enum WebError: Error {
     case signInRequired(String)
 }
 
-/// The dashboard's and portal's one place where errors become pages: the status of the JSON API's mapping, as HTML.
-struct HTMLErrorMiddleware: RouterMiddleware {
-    typealias Context = AdminRequestContext
-    let renderer: PageRenderer
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch WebError.signInRequired(let location) {
+/// The dashboard's and portal's one place where errors become pages: the JSON API's status mapping, as HTML.
+enum ErrorPage {
+    static func page(for error: Error, renderer: PageRenderer, context: AdminRequestContext) -> Response {
+        switch error {
+        case WebError.signInRequired(let location):
             return PageRenderer.redirect(to: location, context: context)
-        } catch WebError.csrfRefused {
+        case WebError.csrfRefused:
             return renderer.page(
                 "error", title: "Form refused",
                 ["message": "This form expired or did not come from Portico. Go back, reload the page and try again."],
                 context: context, status: .forbidden)
-        } catch let error as PorticoError {
-            let status = JSONErrorMiddleware<Context>.status(of: error)
+        case let error as PorticoError:
+            let status = JSONErrorMiddleware<AdminRequestContext>.status(of: error)
             return renderer.page("error", title: status.reasonPhrase, ["message": error.message], context: context, status: status)
-        } catch let error as HTTPError {
+        case let error as HTTPError:
             return renderer.page("error", title: error.status.reasonPhrase, ["message": error.body ?? error.status.reasonPhrase], context: context, status: error.status)
-        } catch {
+        default:
             context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))"])
             return renderer.page(
                 "error", title: "Something went wrong", ["message": "The page failed; the server log has the details."],
