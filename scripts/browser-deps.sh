@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-browser test needs, when missing: Chromium and its driver from Debian, and Selenium
-# (< 4.52: 4.52 wants a newer certifi than the registry here serves) in a virtualenv under .build/.
+# (< 4.52: 4.52 wants a newer certifi than the registry here serves) into .build/browser-python (no virtualenv
+# needed, so Debian's python3 without python3-venv works too). Prints the PYTHONPATH to use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -9,9 +10,15 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   apt-get update -qq >/dev/null
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-venv=.build/browser-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import selenium' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'selenium<4.52'
+target=$PWD/.build/browser-python
+if ! PYTHONPATH="$target" python3 -c 'import selenium' 2>/dev/null; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq python3-pip >/dev/null
+  fi
+  # The target folder is the project's own, so an "externally managed" system Python may install into it.
+  PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
+    python3 -m pip install -q --disable-pip-version-check --target "$target" 'selenium<4.52'
 fi
-echo "$venv/bin/python"
+echo "$target"

@@ -4,7 +4,7 @@
 # go to .build/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=$(scripts/browser-deps.sh)
+pythonpath=$(scripts/browser-deps.sh)
 bin=${PORTICO_BIN:-.build/debug/portico}
 db="portico_e2e_$$"
 scripts/pg.sh createdb "$db" >/dev/null
@@ -36,4 +36,4 @@ done
 mkdir -p .build/screenshots
 PORTICO_ADMIN_URL="http://127.0.0.1:$admin_port" PORTICO_GATEWAY_URL="http://127.0.0.1:$gateway_port" \
 PORTICO_UPSTREAM="http://127.0.0.1:$upstream_port" PORTICO_ADMIN_EMAIL=admin@e2e.example PORTICO_ADMIN_PASSWORD="$admin_password" \
-PORTICO_SCREENSHOTS="$PWD/.build/screenshots" "$python" Tests/browser/e2e_test.py
+PORTICO_SCREENSHOTS="$PWD/.build/screenshots" PYTHONPATH="$pythonpath" python3 Tests/browser/e2e_test.py
