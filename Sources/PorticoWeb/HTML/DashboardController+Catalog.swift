@@ -46,20 +46,9 @@ extension DashboardController {
             try await groups.removeMember(try context.id("userId", of: "user"), from: id, by: context.actor)
             return PageRenderer.redirect(to: "/admin/groups/\(id)", flash: "Removed the member.", context: context)
         }
-        group.get("groups/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let found = try await groups.get(try context.id(of: "group"))
-            return renderer.page("confirm", title: "Delete group?", [
-                "question": "Delete group \(found.name)? Its \(found.memberCount) members lose what it granted them.",
-                "action": "/admin/groups/\(found.id)/delete", "button": "Delete group", "back": "/admin/groups/\(found.id)",
-            ], context: context, section: "groups")
-        }
-        group.post("groups/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let found = try await groups.get(try context.id(of: "group"))
-            try await groups.delete(found.id, by: context.actor)
-            return PageRenderer.redirect(to: "/admin/groups", flash: "Deleted group \(found.name).", context: context)
-        }
+        addDeleteRoutes(to: group, Deletion(
+            path: "groups", entity: "group", load: groups.get, delete: groups.delete,
+            describe: { ($0.name, "Delete group \($0.name)? Its \($0.memberCount) members lose what it granted them.") }))
     }
 
     func groupList(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
@@ -118,20 +107,9 @@ extension DashboardController {
                 return try await apiDetail(id, context: context, feedback: feedback)
             }
         }
-        group.get("apis/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let api = try await apis.get(try context.id(of: "API"))
-            return renderer.page("confirm", title: "Delete API?", [
-                "question": "Delete API \(api.name) (\(api.pathPrefix))? The gateway stops routing it at once.",
-                "action": "/admin/apis/\(api.id)/delete", "button": "Delete API", "back": "/admin/apis/\(api.id)",
-            ], context: context, section: "apis")
-        }
-        group.post("apis/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let api = try await apis.get(try context.id(of: "API"))
-            try await apis.delete(api.id, by: context.actor)
-            return PageRenderer.redirect(to: "/admin/apis", flash: "Deleted API \(api.name).", context: context)
-        }
+        addDeleteRoutes(to: group, Deletion(
+            path: "apis", entity: "API", load: apis.get, delete: apis.delete,
+            describe: { ($0.name, "Delete API \($0.name) (\($0.pathPrefix))? The gateway stops routing it at once.") }))
     }
 
     func apiRow(_ api: APIDefinition) -> [String: Any] {
@@ -200,20 +178,9 @@ extension DashboardController {
                 return try await accessDetail(id, context: context, feedback: feedback)
             }
         }
-        group.get("accesses/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let access = try await accesses.get(try context.id(of: "access"))
-            return renderer.page("confirm", title: "Delete access?", [
-                "question": "Delete access \(access.name)? Its groups lose these APIs at once.",
-                "action": "/admin/accesses/\(access.id)/delete", "button": "Delete access", "back": "/admin/accesses/\(access.id)",
-            ], context: context, section: "accesses")
-        }
-        group.post("accesses/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let access = try await accesses.get(try context.id(of: "access"))
-            try await accesses.delete(access.id, by: context.actor)
-            return PageRenderer.redirect(to: "/admin/accesses", flash: "Deleted access \(access.name).", context: context)
-        }
+        addDeleteRoutes(to: group, Deletion(
+            path: "accesses", entity: "access", load: accesses.get, delete: accesses.delete,
+            describe: { ($0.name, "Delete access \($0.name)? Its groups lose these APIs at once.") }))
     }
 
     /// The rate-limit fields: both empty means no limit.
@@ -260,5 +227,47 @@ extension DashboardController {
     private func addChoices(to values: inout [String: Any], groups chosenGroups: Set<String>, apis chosenAPIs: Set<String>) async throws {
         values["groupChoices"] = try await groups.list().map { ["name": $0.name, "checked": chosenGroups.contains($0.name)] }
         values["apiChoices"] = try await apis.list().map { ["name": $0.name, "pathPrefix": $0.pathPrefix, "checked": chosenAPIs.contains($0.name)] }
+    }
+}
+
+/// A delete that first asks: `GET …/{id}/delete` shows the question, `POST` deletes and goes back to the list.
+struct Deletion<Item: Sendable>: Sendable {
+    let path: String
+    let entity: String
+    let load: @Sendable (UUID) async throws -> Item
+    let delete: @Sendable (UUID, Actor) async throws -> Void
+    /// The item's name for the message, and the question to ask.
+    let describe: @Sendable (Item) -> (name: String, question: String)
+
+    init(
+        path: String, entity: String, load: @escaping @Sendable (UUID) async throws -> Item,
+        delete: @escaping @Sendable (UUID, Actor) async throws -> Void, describe: @escaping @Sendable (Item) -> (name: String, question: String)
+    ) {
+        self.path = path
+        self.entity = entity
+        self.load = load
+        self.delete = delete
+        self.describe = describe
+    }
+}
+
+extension DashboardController {
+    func addDeleteRoutes<Item>(to group: RouterGroup<Context>, _ deletion: Deletion<Item>) {
+        group.get("\(deletion.path)/{id}/delete") { _, context in
+            _ = try context.requireAdmin()
+            let id = try context.id(of: deletion.entity)
+            let (_, question) = deletion.describe(try await deletion.load(id))
+            return renderer.page("confirm", title: "Delete \(deletion.entity)?", [
+                "question": question, "action": "/admin/\(deletion.path)/\(id)/delete", "button": "Delete \(deletion.entity)",
+                "back": "/admin/\(deletion.path)/\(id)",
+            ], context: context, section: deletion.path)
+        }
+        group.post("\(deletion.path)/{id}/delete") { _, context in
+            _ = try context.requireAdmin()
+            let id = try context.id(of: deletion.entity)
+            let (name, _) = deletion.describe(try await deletion.load(id))
+            try await deletion.delete(id, context.actor)
+            return PageRenderer.redirect(to: "/admin/\(deletion.path)", flash: "Deleted \(deletion.entity) \(name).", context: context)
+        }
     }
 }

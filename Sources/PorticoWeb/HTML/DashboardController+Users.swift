@@ -9,14 +9,12 @@ extension DashboardController {
         group.post("users") { request, context in try await userCreated(request, context: context) }
         group.get("users/{id}") { _, context in try await userDetail(try context.id(of: "user"), context: context) }
         group.post("users/{id}") { _, context in try await userEdited(try context.id(of: "user"), context: context) }
-        group.get("users/{id}/delete") { _, context in try await userDeleteConfirm(try context.id(of: "user"), context: context) }
-        group.post("users/{id}/delete") { _, context in
-            _ = try context.requireAdmin()
-            let id = try context.id(of: "user")
-            let user = try await users.get(id)
-            try await users.delete(id, by: context.actor)
-            return PageRenderer.redirect(to: "/admin/users", flash: "Deleted user \(user.email).", context: context)
-        }
+        addDeleteRoutes(to: group, Deletion(
+            path: "users", entity: "user", load: users.get, delete: users.delete,
+            describe: { user in
+                let name = user.email.isEmpty ? (user.externalId ?? "this user") : user.email
+                return (name, "Delete \(name)? Their keys and memberships go too; the audit log keeps the record.")
+            }))
         group.post("users/{id}/keys") { _, context in try await keyCreated(for: try context.id(of: "user"), context: context) }
         group.post("users/{id}/invite") { _, context in
             _ = try context.requireAdmin()
@@ -116,15 +114,6 @@ extension DashboardController {
             guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
             return try await userDetail(id, context: context, feedback: feedback)
         }
-    }
-
-    func userDeleteConfirm(_ id: UUID, context: Context) async throws -> Response {
-        _ = try context.requireAdmin()
-        let user = try await users.get(id)
-        return renderer.page("confirm", title: "Delete user?", [
-            "question": "Delete \(user.email.isEmpty ? (user.externalId ?? "this user") : user.email)? Their keys and memberships go too; the audit log keeps the record.",
-            "action": "/admin/users/\(id)/delete", "button": "Delete user", "back": "/admin/users/\(id)",
-        ], context: context, section: "users")
     }
 
     func keyCreated(for userId: UUID, context: Context) async throws -> Response {
