@@ -91,6 +91,26 @@ import Testing
         }
     }
 
+    @Test func listsPageAt50Rows() async throws {
+        try await withDashboard { web, portico in
+            try await portico.ensureGroups((1...51).map { String(format: "group-%02d", $0) })
+            for index in 1...51 {
+                _ = try await UserService(store: portico.store).create(UserInput(email: String(format: "u%02d@example.com", index)), by: portico.actor)
+            }
+            _ = try await web.signIn()
+            let firstGroups = try await web.get("/admin/groups")
+            #expect(firstGroups.contains("Page 1 of 2 (51 in all)"))
+            #expect(firstGroups.contains("group-50") && !firstGroups.contains("group-51"))
+            #expect(try await web.get("/admin/groups?page=2").contains("group-51"))
+            let users = try await web.get("/admin/users")
+            #expect(users.contains("Page 1 of 2 (52 in all)"), "51 users and the admin")
+            #expect(users.contains(#"href="/admin/users?page=2" rel="next""#))
+            let secondUsers = try await web.get("/admin/users?page=2")
+            #expect(secondUsers.contains("u51@example.com"))
+            #expect(try await web.get("/admin/users?search=u5").contains("u51@example.com"))
+        }
+    }
+
     @Test func userInputIsEscapedEverywhere() async throws {
         try await withDashboard { web, portico in
             _ = try await web.signIn()

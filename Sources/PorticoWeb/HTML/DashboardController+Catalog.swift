@@ -6,7 +6,7 @@ import PorticoStore
 /// Groups, APIs and access grants.
 extension DashboardController {
     func addGroupRoutes(to group: RouterGroup<Context>) {
-        group.get("groups") { _, context in try await groupList(context: context) }
+        group.get("groups") { request, context in try await groupList(request: request, context: context) }
         group.post("groups") { _, context in
             _ = try context.requireAdmin()
             do {
@@ -14,7 +14,7 @@ extension DashboardController {
                 return PageRenderer.redirect(to: "/admin/groups/\(created.id)", flash: "Created group \(created.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: context.web.form.values) else { throw error }
-                return try await groupList(context: context, feedback: feedback)
+                return try await groupList(request: nil, context: context, feedback: feedback)
             }
         }
         group.get("groups/{id}") { request, context in try await groupDetail(try context.id(of: "group"), request: request, context: context) }
@@ -51,10 +51,12 @@ extension DashboardController {
             describe: { ($0.name, "Delete group \($0.name)? Its \($0.memberCount) members lose what it granted them.") }))
     }
 
-    func groupList(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+    func groupList(request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         _ = try context.requireAdmin()
         var values = feedback?.dictionary ?? [:]
-        values["groups"] = try await groups.list().map { ["id": $0.id.uuidString, "name": $0.name, "members": $0.memberCount] }
+        let page = Paging.slice(try await groups.list(), request: request, context: context, link: "/admin/groups")
+        values["groups"] = page.rows.map { ["id": $0.id.uuidString, "name": $0.name, "members": $0.memberCount] }
+        values["paging"] = page.paging
         return renderer.page("groups", title: "Groups", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
@@ -75,7 +77,7 @@ extension DashboardController {
     // MARK: APIs
 
     func addAPIRoutes(to group: RouterGroup<Context>) {
-        group.get("apis") { _, context in try await apiList(context: context) }
+        group.get("apis") { request, context in try await apiList(request: request, context: context) }
         group.post("apis") { _, context in
             _ = try context.requireAdmin()
             let form = context.web.form
@@ -87,7 +89,7 @@ extension DashboardController {
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Created API \(api.name) at \(api.pathPrefix).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
-                return try await apiList(context: context, feedback: feedback)
+                return try await apiList(request: nil, context: context, feedback: feedback)
             }
         }
         group.get("apis/{id}") { _, context in try await apiDetail(try context.id(of: "API"), context: context) }
@@ -119,10 +121,12 @@ extension DashboardController {
         ]
     }
 
-    func apiList(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+    func apiList(request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         _ = try context.requireAdmin()
         var values = feedback?.dictionary ?? [:]
-        values["apis"] = try await apis.list().map(apiRow)
+        let page = Paging.slice(try await apis.list(), request: request, context: context, link: "/admin/apis")
+        values["apis"] = page.rows.map(apiRow)
+        values["paging"] = page.paging
         values["statuses"] = Self.statusOptions(selected: feedback?.values["status"] ?? "published")
         return renderer.page("apis", title: "APIs", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
     }
@@ -147,7 +151,7 @@ extension DashboardController {
     // MARK: access grants
 
     func addAccessRoutes(to group: RouterGroup<Context>) {
-        group.get("accesses") { _, context in try await accessList(context: context) }
+        group.get("accesses") { request, context in try await accessList(request: request, context: context) }
         group.post("accesses") { _, context in
             _ = try context.requireAdmin()
             let form = context.web.form
@@ -159,7 +163,7 @@ extension DashboardController {
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Created access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
-                return try await accessList(context: context, feedback: feedback)
+                return try await accessList(request: nil, context: context, feedback: feedback)
             }
         }
         group.get("accesses/{id}") { _, context in try await accessDetail(try context.id(of: "access"), context: context) }
@@ -190,10 +194,12 @@ extension DashboardController {
         return RateLimitInput(limit: limit, period: form.text("period") ?? "1m")
     }
 
-    func accessList(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+    func accessList(request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         _ = try context.requireAdmin()
         var values = feedback?.dictionary ?? [:]
-        values["accesses"] = try await accesses.list().map { access in
+        let page = Paging.slice(try await accesses.list(), request: request, context: context, link: "/admin/accesses")
+        values["paging"] = page.paging
+        values["accesses"] = page.rows.map { access in
             [
                 "id": access.id.uuidString, "name": access.name, "groups": access.groups.joined(separator: ", "),
                 "apis": access.allApis ? "all APIs" : (access.apis ?? []).joined(separator: ", "), "limit": Format.limit(access.rateLimit),

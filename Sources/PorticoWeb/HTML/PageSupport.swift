@@ -57,6 +57,14 @@ struct Paging {
     var offset: Int { (page - 1) * Self.size }
     var pages: Int { max(1, (total + Self.size - 1) / Self.size) }
 
+    /// One page of a list that is small enough to read whole (groups, APIs, grants); a form that comes back with
+    /// errors shows the first page.
+    static func slice<Row>(_ rows: [Row], request: Request?, context: AdminRequestContext, link: String) -> (rows: ArraySlice<Row>, paging: [String: Any]) {
+        let paging = Paging(page: request.map(context.pageNumber) ?? 1, total: rows.count)
+        let start = min(paging.offset, rows.count)
+        return (rows[start..<min(start + size, rows.count)], paging.dictionary { "\(link)?page=\($0)" })
+    }
+
     func dictionary(link: (Int) -> String) -> [String: Any] {
         var values: [String: Any] = ["page": page, "pages": pages, "total": total]
         if page > 1 { values["previous"] = link(page - 1) }
