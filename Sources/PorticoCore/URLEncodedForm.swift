@@ -2,13 +2,17 @@ import Foundation
 
 /// `application/x-www-form-urlencoded` text, as in query strings and form bodies.
 public enum URLEncodedForm {
-    /// The first value of `name`, decoded (`+` is a space).
-    public static func value(of name: String, in text: some StringProtocol) -> String? {
-        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+    /// Every name and value, decoded (`+` is a space), in order; a name may repeat.
+    public static func pairs(in text: some StringProtocol) -> [(name: String, value: String)] {
+        text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if decode(parts[0]) == name { return parts.count > 1 ? decode(parts[1]) : "" }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
-        return nil
+    }
+
+    /// The first value of `name`.
+    public static func value(of name: String, in text: some StringProtocol) -> String? {
+        pairs(in: text).first { $0.name == name }?.value
     }
 
     /// `text` without any pair named `name`, other pairs byte for byte as they were; nil when nothing is left.
@@ -19,7 +23,7 @@ public enum URLEncodedForm {
         return kept.isEmpty ? nil : kept.joined(separator: "&")
     }
 
-    public static func decode(_ text: some StringProtocol) -> String {
+    static func decode(_ text: some StringProtocol) -> String {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced
     }

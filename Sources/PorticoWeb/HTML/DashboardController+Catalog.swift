@@ -244,17 +244,6 @@ struct Deletion<Item: Sendable>: Sendable {
     let delete: @Sendable (UUID, Actor) async throws -> Void
     /// The item's name for the message, and the question to ask.
     let describe: @Sendable (Item) -> (name: String, question: String)
-
-    init(
-        path: String, entity: String, load: @escaping @Sendable (UUID) async throws -> Item,
-        delete: @escaping @Sendable (UUID, Actor) async throws -> Void, describe: @escaping @Sendable (Item) -> (name: String, question: String)
-    ) {
-        self.path = path
-        self.entity = entity
-        self.load = load
-        self.delete = delete
-        self.describe = describe
-    }
 }
 
 extension DashboardController {

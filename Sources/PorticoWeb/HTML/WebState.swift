@@ -21,10 +21,7 @@ public struct FormValues: Sendable {
     public init() {}
 
     public init(_ text: String) {
-        pairs = text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (URLEncodedForm.decode(parts[0]), parts.count > 1 ? URLEncodedForm.decode(parts[1]) : "")
-        }
+        pairs = URLEncodedForm.pairs(in: text).map { ($0.name, $0.value) }
     }
 
     public subscript(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
