@@ -39,6 +39,7 @@ def shot(driver, name):
 
 def visit(driver, path, name):
     driver.get(ADMIN + path)
+    wait_until_loaded(driver)
     shot(driver, name)
     return driver
 
@@ -50,11 +51,16 @@ def fill(driver, fields):
         element.send_keys(value)
 
 
+def wait_until_loaded(driver):
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def click_and_wait(driver, element):
-    """Clicks a button that loads a new page and waits until the old page is gone."""
+    """Clicks a button that loads a new page and waits until the old page is gone and the new one complete."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
     WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+    wait_until_loaded(driver)
 
 
 def submit(driver, form_css="main form.card button[type=submit]"):
