@@ -1,5 +1,6 @@
 import Foundation
-import Hummingbird
+import Logging
+import NIOHTTP1
 import PorticoCore
 
 /// Who is calling, as far as access and rate limits are concerned.
@@ -10,18 +11,18 @@ struct Consumer: Sendable {
     let label: String?
 }
 
-enum Admission {
+enum Admission: Sendable {
     case admitted(Consumer, UpstreamRequestChanges)
     case refused(GatewayError)
 }
 
 /// API-key mode: the bearer credential must be an active key of an enabled user.
-struct KeyAdmission {
+struct KeyAdmission: Sendable {
     let usage: KeyUsageRecorder
 
-    func admit(_ request: Request, snapshot: PolicySnapshot) -> Admission {
-        guard let credential = BearerCredential(request.headers[.authorization]) else { return .refused(.missingCredential) }
-        switch snapshot.authenticate(apiKey: credential.token, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
+    func admit(_ request: GatewayRequest, snapshot: PolicySnapshot, nowMillis: Int64) -> Admission {
+        guard let credential = BearerCredential(request.headers.first(name: "authorization")) else { return .refused(.missingCredential) }
+        switch snapshot.authenticate(apiKey: credential.token, nowMillis: nowMillis) {
         case .rejected(let reason):
             return .refused(.invalidCredential(reason))
         case .accepted(let consumer, let keyId):
@@ -33,63 +34,110 @@ struct KeyAdmission {
 
 /// JWT mode: token from the configured sources, verified, mapped onto a principal, checked against the claims
 /// expression, with claims forwarded as headers. `strictness` decides what a missing or bad token means.
-struct TokenAdmission {
+///
+/// `admitNow` decides without suspending when it can (the verifier is built and the token was verified before);
+/// otherwise it says what it needs: the form body, or `admit`, which may fetch keys and verify.
+struct TokenAdmission: Sendable {
     let verifiers: JWTVerifierCache
     let sightings: SightingRecorder
 
-    func admit(_ request: inout Request, snapshot: PolicySnapshot, context: GatewayRequestContext) async -> Admission {
-        guard let config = snapshot.auth.jwt else { return .refused(.authUnavailable) }
-        var changes = UpstreamRequestChanges()
-        // Whatever the outcome, a client cannot send a header the gateway sets from claims.
-        for forward in config.forwardHeaders { changes.removedHeaders.insert(forward.header.lowercased()) }
+    enum Step {
+        case done(Admission)
+        case needsFormBody
+        case needsVerification
+    }
 
-        let found: TokenExtractor.Found?
-        do {
-            found = try await TokenExtractor(sources: config.tokenSources).extract(from: &request, context: context)
-        } catch {
-            return .refused(.formTooLarge)
-        }
-        if let found {
-            if case .query(let name) = found.source { changes.query = .some(URLEncodedForm.removing(name, from: request.uri.query ?? "")) }
-            if config.stripAuthorizationHeader, case .header(let name) = found.source { changes.removedHeaders.insert(name.lowercased()) }
-        }
-        let anonymous = Consumer(
-            id: JWTPrincipal.anonymousConsumerId(address: context.remoteAddress?.ipAddress ?? "unknown"),
-            groups: [config.anonymousGroup], label: nil)
-        func refuse(_ error: GatewayError) -> Admission {
-            config.strictness == .permissive ? .admitted(anonymous, changes) : .refused(error)
-        }
-        guard let found else {
-            return config.strictness == .strict ? .refused(.missingCredential) : .admitted(anonymous, changes)
-        }
+    /// The token and what it changes upstream, or a decision already (no token, or a form body to read first).
+    private enum Prepared {
+        case token(TokenExtractor.Found, JWTConfig, UpstreamRequestChanges)
+        case decided(Admission)
+        case needsFormBody
+    }
 
+    func admitNow(_ request: GatewayRequest, snapshot: PolicySnapshot, now: Double) -> Step {
+        let found: TokenExtractor.Found
+        let config: JWTConfig
+        var changes: UpstreamRequestChanges
+        switch prepare(request, snapshot: snapshot) {
+        case .decided(let admission): return .done(admission)
+        case .needsFormBody: return .needsFormBody
+        case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
+        }
+        guard let verifier = verifiers.readyVerifier(version: snapshot.authVersion) else { return .needsVerification }
+        if SecretFormat.apiKey.matches(found.token) { return .done(refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes)) }
+        guard let claims = verifier.remembered(found.token, now: now) else { return .needsVerification }
+        return .done(admitted(claims, config: config, snapshot: snapshot, request: request, changes: &changes))
+    }
+
+    func admit(_ request: GatewayRequest, snapshot: PolicySnapshot, now: Double, logger: Logger) async -> Admission {
+        let found: TokenExtractor.Found
+        let config: JWTConfig
+        var changes: UpstreamRequestChanges
+        switch prepare(request, snapshot: snapshot) {
+        case .decided(let admission): return admission
+        case .needsFormBody: return .refused(.formTooLarge)
+        case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
+        }
         let verifier: JWTVerifier
         switch await verifiers.verifier(version: snapshot.authVersion, config: config) {
         case .success(let built): verifier = built
-        case .failure: return refuse(.authUnavailable)
+        case .failure: return refuse(.authUnavailable, config, request, changes)
         }
-        if SecretFormat.apiKey.matches(found.token) {
-            return refuse(.invalidCredential("API keys are turned off while Portico is in JWT mode; present a JWT"))
-        }
-        let claims: [String: JSONValue]
-        switch await verifier.verify(found.token, now: Date().timeIntervalSince1970) {
+        if SecretFormat.apiKey.matches(found.token) { return refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes) }
+        switch await verifier.verify(found.token, now: now) {
         case .rejected(let rejection):
-            return refuse(.invalidCredential(rejection.reason))
+            return refuse(.invalidCredential(rejection.reason), config, request, changes)
         case .unavailable(let reason):
-            context.logger.warning("token keys unavailable", metadata: ["reason": "\(reason)"])
-            return refuse(.authUnavailable)
-        case .verified(let verified):
-            claims = verified
+            logger.warning("token keys unavailable", metadata: ["reason": "\(reason)"])
+            return refuse(.authUnavailable, config, request, changes)
+        case .verified(let claims):
+            return admitted(claims, config: config, snapshot: snapshot, request: request, changes: &changes)
         }
+    }
+
+    private func prepare(_ request: GatewayRequest, snapshot: PolicySnapshot) -> Prepared {
+        guard let config = snapshot.auth.jwt else { return .decided(.refused(.authUnavailable)) }
+        var changes = UpstreamRequestChanges()
+        // Whatever the outcome, a client cannot send a header the gateway sets from claims.
+        for forward in config.forwardHeaders { changes.removedHeaders.insert(forward.header.lowercased()) }
+        let found: TokenExtractor.Found
+        switch TokenExtractor(sources: config.tokenSources).extract(from: request) {
+        case .needsFormBody:
+            return .needsFormBody
+        case .none:
+            return .decided(config.strictness == .strict ? .refused(.missingCredential) : .admitted(anonymous(config, request), changes))
+        case .found(let token):
+            found = token
+        }
+        if case .query(let name) = found.source { changes.query = .some(URLEncodedForm.removing(name, from: request.query ?? "")) }
+        if config.stripAuthorizationHeader, case .header(let name) = found.source { changes.removedHeaders.insert(name.lowercased()) }
+        return .token(found, config, changes)
+    }
+
+    private func anonymous(_ config: JWTConfig, _ request: GatewayRequest) -> Consumer {
+        Consumer(
+            id: JWTPrincipal.anonymousConsumerId(address: request.clientAddress ?? "unknown"), groups: [config.anonymousGroup], label: nil)
+    }
+
+    private func refuse(_ error: GatewayError, _ config: JWTConfig, _ request: GatewayRequest, _ changes: UpstreamRequestChanges) -> Admission {
+        config.strictness == .permissive ? .admitted(anonymous(config, request), changes) : .refused(error)
+    }
+
+    private func admitted(
+        _ claims: [String: JSONValue], config: JWTConfig, snapshot: PolicySnapshot, request: GatewayRequest, changes: inout UpstreamRequestChanges
+    ) -> Admission {
         let principal: JWTPrincipal
         switch snapshot.auth.mapping.principal(from: claims) {
-        case .noUserId(let claim): return refuse(.invalidCredential("the token has no '\(claim)' claim"))
+        case .noUserId(let claim): return refuse(.invalidCredential("the token has no '\(claim)' claim"), config, request, changes)
         case .mapped(let mapped): principal = mapped
         }
-        if let expression = config.expression, !expression.evaluate(claims) { return refuse(.claimsMismatch) }
-        if snapshot.isDisabled(externalUserId: principal.userId) { return refuse(.invalidCredential("the token's user is disabled")) }
-        guard !principal.groups.isEmpty else { return refuse(.noGroups(claim: snapshot.auth.mapping.groups.description)) }
-
+        if let expression = config.expression, !expression.evaluate(claims) { return refuse(.claimsMismatch, config, request, changes) }
+        if snapshot.isDisabled(externalUserId: principal.userId) {
+            return refuse(.invalidCredential("the token's user is disabled"), config, request, changes)
+        }
+        guard !principal.groups.isEmpty else {
+            return refuse(.noGroups(claim: snapshot.auth.mapping.groups.description), config, request, changes)
+        }
         for forward in config.forwardHeaders {
             let value = forward.claim.value(in: claims)?.scalarTexts.joined(separator: ",") ?? ""
             // A claim cannot smuggle a second header line in.

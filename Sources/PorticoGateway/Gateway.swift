@@ -1,8 +1,5 @@
 import Foundation
-import AsyncHTTPClient
 import CoreMetrics
-import HTTPTypes
-import Hummingbird
 import Logging
 import NIOCore
 import PorticoCore
@@ -31,42 +28,39 @@ public struct GatewayConfiguration: Sendable {
 
 /// The embedded gateway and the services it needs, ready to be run by a service group.
 public struct Gateway: Sendable {
-    public let application: Application<GatewayResponder>
+    public let server: GatewayServer
     public let policy: PolicyHolder
     public let limiter: RateLimiter
     public let metrics: GatewayMetrics
     public let usage: KeyUsageRecorder
     public let sightings: SightingRecorder
-    /// Run these beside the application: the upstream client's owner and the maintenance loop.
+    /// Run these beside the server: the maintenance loop.
     public let services: [any Service]
 
     public init(
         configuration: GatewayConfiguration, policy: PolicyHolder, database: Database, metricsFactory: any MetricsFactory, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
-        let client = UpstreamProxy.makeClient(timeouts: configuration.timeouts)
         let limiter = RateLimiter()
         let usage = KeyUsageRecorder()
         let metrics = GatewayMetrics(factory: metricsFactory)
         let sightings = SightingRecorder()
         let verifiers = JWTVerifierCache(factory: JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger))
-        let responder = GatewayResponder(
-            policy: policy, limiter: limiter, proxy: UpstreamProxy(client: client), usage: usage, verifiers: verifiers,
-            sightings: sightings, metrics: metrics)
-        self.application = Application(
-            responder: responder,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: onServerRunning,
+        let decider = GatewayDecider(
+            policy: policy, limiter: limiter, keys: KeyAdmission(usage: usage), tokens: TokenAdmission(verifiers: verifiers, sightings: sightings),
             logger: logger)
+        self.server = GatewayServer(
+            host: configuration.host, port: configuration.port, decider: decider, metrics: metrics,
+            pools: UpstreamPools(timeouts: configuration.timeouts), readTimeout: configuration.timeouts.read, logger: logger,
+            onServerRunning: onServerRunning)
         self.policy = policy
         self.limiter = limiter
         self.metrics = metrics
         self.usage = usage
         self.sightings = sightings
         self.services = [
-            HTTPClientService(client: client),
             GatewayMaintenance(
-                database: database, usage: usage, sightings: sightings, limiter: limiter, interval: configuration.usageFlushInterval),
+                database: database, usage: usage, sightings: sightings, limiter: limiter, interval: configuration.usageFlushInterval)
         ]
     }
 }

@@ -1,10 +1,9 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// Every answer the gateway gives of its own (DESIGN.md, "Errors at the gateway"), in one place.
-enum GatewayError {
+enum GatewayError: Error, Sendable {
     case noRoute(path: String)
     case missingCredential
     case invalidCredential(String)
@@ -18,13 +17,13 @@ enum GatewayError {
     case upstreamTimeout(api: String)
     case policyNotLoaded
 
-    var status: HTTPResponse.Status {
+    var status: HTTPResponseStatus {
         switch self {
         case .noRoute: .notFound
         case .missingCredential, .invalidCredential: .unauthorized
         case .noAccess, .claimsMismatch, .noGroups: .forbidden
         case .authUnavailable: .serviceUnavailable
-        case .formTooLarge: .contentTooLarge
+        case .formTooLarge: .payloadTooLarge
         case .rateLimited: .tooManyRequests
         case .upstreamUnreachable: .badGateway
         case .upstreamTimeout: .gatewayTimeout
@@ -66,20 +65,22 @@ enum GatewayError {
         }
     }
 
-    var response: Response {
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+    static let apiKeyInJWTMode = "API keys are turned off while Portico is in JWT mode; present a JWT"
+
+    var answer: GatewayAnswer {
+        var headers = HTTPHeaders([("Content-Type", "application/json; charset=utf-8")])
         switch self {
         case .missingCredential:
-            headers[.wwwAuthenticate] = #"Bearer realm="portico""#
+            headers.add(name: "WWW-Authenticate", value: #"Bearer realm="portico""#)
         case .invalidCredential(let reason):
-            headers[.wwwAuthenticate] = #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#
+            headers.add(name: "WWW-Authenticate", value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
         case .rateLimited(_, let retryAfter):
-            headers[.retryAfter] = String(retryAfter)
+            headers.add(name: "Retry-After", value: String(retryAfter))
         default:
             break
         }
         let body = (try? JSONEncoder().encode(["error": code, "message": message])) ?? Data()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body))
     }
 
     /// An RFC 7235 quoted-string may not hold `"` or `\` unescaped.

@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 
 @main
 struct Portico: AsyncParsableCommand {
@@ -9,4 +11,11 @@ struct Portico: AsyncParsableCommand {
             MigrateCommand.self, AdminCommand.self, ServeCommand.self, GatewayCommand.self, DemoUpstreamCommand.self,
             DemoCommand.self, TokenCommand.self, SecretKeyCommand.self,
         ])
+
+    static func main() async {
+        // Request handlers then run on the NIO event loop that owns their connection: no hop to Swift's
+        // cooperative pool and back for every request. Portico never blocks an event loop (no `.wait()`).
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await Self.main(nil)
+    }
 }

@@ -53,7 +53,7 @@ struct Runtime {
             onReload: { metrics.recordReload(version: $0.version) })
         var services: [any Service] = [client, feed]
         services.append(contentsOf: gateway.services)
-        services.append(gateway.application)
+        services.append(gateway.server)
         if let controlPlane {
             let configuration = ControlPlaneConfiguration(
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,

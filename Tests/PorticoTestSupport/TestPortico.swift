@@ -97,7 +97,7 @@ public struct TestPortico: Sendable {
             logger: TestDatabase.logger, onServerRunning: ports.onServerRunning)
         let feed = PolicyFeed(database: database, holder: policy, pollInterval: .seconds(5))
         await feed.reload()
-        return try await withServices([feed] + gateway.services + [gateway.application]) {
+        return try await withServices([feed] + gateway.services + [gateway.server]) {
             let port = await ports.next()
             return try await body(GatewayHandle(port: port, gateway: gateway))
         }

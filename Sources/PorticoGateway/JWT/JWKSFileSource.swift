@@ -18,6 +18,8 @@ final class JWKSFileSource: Sendable {
         var keys: VerificationKeys
         var signature: FileSignature?
         var checkedAt: ContinuousClock.Instant
+        /// Counts re-reads that installed new keys.
+        var generation = 0
     }
 
     private struct FileSignature: Equatable {
@@ -47,6 +49,11 @@ final class JWKSFileSource: Sendable {
         }
     }
 
+    /// Which keys are current, without touching the file; nil when the file is due to be looked at again.
+    func checkedGeneration() -> Int? {
+        state.withLock { ContinuousClock.now - $0.checkedAt >= Self.checkInterval ? nil : $0.generation }
+    }
+
     func currentKeys() async -> VerificationKeys {
         let (keys, due) = state.withLock { state in
             let now = ContinuousClock.now
@@ -63,6 +70,7 @@ final class JWKSFileSource: Sendable {
             state.withLock {
                 $0.keys = reloaded
                 $0.signature = signature
+                $0.generation += 1
             }
             logger.info("JWK set file re-read", metadata: ["path": "\(path)", "keys": "\(reloaded.count)"])
             return reloaded

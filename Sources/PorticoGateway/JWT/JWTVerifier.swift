@@ -25,13 +25,38 @@ public final class JWTVerifier: Sendable {
         case unavailable(String)
     }
 
+    private let memory = VerifiedTokenMemory()
+
     init(config: JWTConfig, keys: KeySource) {
         self.config = config
         self.keys = keys
     }
 
+    /// The claims of a token this verifier verified lately, with the time-bound claims checked again for `now`;
+    /// nil when it must be verified (`verify`).
+    public func remembered(_ token: String, now: Double) -> [String: JSONValue]? {
+        guard let generation = keyGeneration(), let claims = memory.claims(of: token, now: now, keyGeneration: generation) else {
+            return nil
+        }
+        if config.rules.failure(in: claims, now: now) != nil { return nil }
+        return claims
+    }
+
+    /// Which key set is current, so that remembered tokens end with the keys that verified them; nil when it
+    /// cannot be told without waiting (a key file due for a look, keys chosen by issuer).
+    private func keyGeneration() -> Int? {
+        switch keys {
+        case .fixed: 0
+        case .file(let file): file.checkedGeneration()
+        case .remote(let remote): remote.currentGeneration()
+        case .remoteByIssuer: nil
+        }
+    }
+
     /// `now` is seconds since 1970.
     public func verify(_ token: some StringProtocol, now: Double) async -> Outcome {
+        // Read before the keys are: a set replaced meanwhile makes the entry stale rather than trusted.
+        let generation = keyGeneration()
         let jws: CompactJWS
         do { jws = try CompactJWS(token) } catch { return .rejected(error) }
         if let critical = jws.header.crit, !critical.isEmpty {
@@ -72,6 +97,7 @@ public final class JWTVerifier: Sendable {
         let claims: [String: JSONValue]
         do { claims = try jws.claims() } catch { return .rejected(error) }
         if let failure = config.rules.failure(in: claims, now: now) { return .rejected(.invalid(failure)) }
+        if let generation { memory.remember(String(token), claims: claims, now: now, keyGeneration: generation) }
         return .verified(claims)
     }
 

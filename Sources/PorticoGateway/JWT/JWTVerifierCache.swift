@@ -18,6 +18,14 @@ public final class JWTVerifierCache: Sendable {
 
     public init(factory: JWTVerifierFactory) { self.factory = factory }
 
+    /// The verifier for `version` if it is built already; nil means `verifier(version:config:)` must run.
+    func readyVerifier(version: Int) -> JWTVerifier? {
+        entry.withLock { entry in
+            if case .ready(version, .success(let verifier), _)? = entry { return verifier }
+            return nil
+        }
+    }
+
     public func verifier(version: Int, config: JWTConfig) async -> Result<JWTVerifier, PorticoError> {
         enum Next {
             case done(Result<JWTVerifier, PorticoError>)

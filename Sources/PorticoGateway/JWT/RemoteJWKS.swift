@@ -26,6 +26,9 @@ final class RemoteJWKS: Sendable {
         var lastUnknownKidRefetch: ContinuousClock.Instant?
         var inFlight: Task<Void, Never>?
         var lastError: String?
+        /// Counts fetches that brought a different set.
+        var generation = 0
+        var lastBody: Data?
     }
 
     init(url: String, fetcher: JWKSFetcher, algorithms: [JWTAlgorithmName], cacheSeconds: Int, logger: Logger) {
@@ -58,6 +61,16 @@ final class RemoteJWKS: Sendable {
             found = keys.candidates(kid: kid, algorithm: algorithm)
         }
         return .keys(found)
+    }
+
+    /// Which set is current (nil before the first fetch), starting a background refresh when it is stale, as a
+    /// lookup of keys would.
+    func currentGeneration() -> Int? {
+        let (generation, stale) = state.withLock { state in
+            (state.keys == nil ? nil : state.generation, ContinuousClock.now >= state.freshUntil && state.inFlight == nil)
+        }
+        if stale { startBackgroundRefresh() }
+        return generation
     }
 
     /// Fetches now and reports why the set cannot be used; for checking settings before they are saved.
@@ -100,6 +113,10 @@ final class RemoteJWKS: Sendable {
             let keys = try await VerificationKeys.jwks(json: fetched.body, algorithms: algorithms)
             let lifetime = min(cacheSeconds, fetched.maxAgeSeconds ?? cacheSeconds)
             state.withLock { state in
+                if state.lastBody != fetched.body {
+                    state.generation += 1
+                    state.lastBody = fetched.body
+                }
                 state.keys = keys
                 state.freshUntil = .now + .seconds(lifetime)
                 state.lastError = nil

@@ -1,6 +1,5 @@
-import Foundation
-import HTTPTypes
-import Hummingbird
+import NIOCore
+import NIOHTTP1
 import PorticoCore
 
 /// Finds the token in the configured places, in order: header, query, form field of a urlencoded body, cookie.
@@ -15,44 +14,45 @@ struct TokenExtractor {
         let source: JWTConfig.TokenSource
     }
 
-    enum Failure: Error {
-        case formTooLarge
+    enum Result {
+        case found(Found)
+        case none
+        /// A form source comes next and the body has not been read yet.
+        case needsFormBody
     }
 
-    /// Reads the body into memory only for a form source; the request then carries the collected body onward.
-    func extract(from request: inout Request, context: some RequestContext) async throws(Failure) -> Found? {
+    func extract(from request: GatewayRequest) -> Result {
         for source in sources {
             switch source {
             case .header(let name):
-                guard let fieldName = HTTPField.Name(name), let value = request.headers[fieldName] else { continue }
-                if fieldName == .authorization {
-                    if let bearer = BearerCredential(value) { return Found(token: String(bearer.token), source: source) }
+                guard let value = request.headers.first(name: name) else { continue }
+                if name.lowercased() == "authorization" {
+                    if let bearer = BearerCredential(value) { return .found(Found(token: String(bearer.token), source: source)) }
                 } else {
                     let raw = value.trimmingCharacters(in: .whitespaces)
                     let token = BearerCredential(raw).map { String($0.token) } ?? raw
-                    if !token.isEmpty { return Found(token: token, source: source) }
+                    if !token.isEmpty { return .found(Found(token: token, source: source)) }
                 }
             case .query(let name):
-                if let query = request.uri.query, let token = URLEncodedForm.value(of: name, in: query), !token.isEmpty {
-                    return Found(token: token, source: source)
+                if let query = request.query, let token = URLEncodedForm.value(of: name, in: query), !token.isEmpty {
+                    return .found(Found(token: token, source: source))
                 }
             case .form(let name):
-                guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/x-www-form-urlencoded") else { continue }
-                let body: ByteBuffer
-                do {
-                    body = try await request.collectBody(upTo: Self.formBodyLimit)
-                } catch {
-                    throw .formTooLarge
-                }
+                guard Self.isForm(request.headers) else { continue }
+                guard let body = request.formBody else { return .needsFormBody }
                 if let token = URLEncodedForm.value(of: name, in: String(buffer: body)), !token.isEmpty {
-                    return Found(token: token, source: source)
+                    return .found(Found(token: token, source: source))
                 }
             case .cookie(let name):
-                if let token = CookieHeader.value(of: name, in: request.headers[values: .cookie]), !token.isEmpty {
-                    return Found(token: token, source: source)
+                if let token = CookieHeader.value(of: name, in: request.headers["cookie"]), !token.isEmpty {
+                    return .found(Found(token: token, source: source))
                 }
             }
         }
-        return nil
+        return .none
+    }
+
+    static func isForm(_ headers: HTTPHeaders) -> Bool {
+        headers.first(name: "content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
     }
 }

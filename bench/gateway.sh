@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Portico's gateway side by side with nginx and HAProxy, in one run on this machine: every scenario sends the same
+# request to the same upstream (nginx serving a small JSON) with wrk over loopback, for the same time with the same
+# connections. Prints and writes bench/results/latest.md (req/s, p50, p99 and the ratios the targets are set on).
+#
+#   PORTICO_BENCH_SECONDS   load time per scenario (default 10), after a 2 s warm-up
+#   PORTICO_BENCH_CONNECTIONS   wrk connections (default 32)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${PORTICO_BENCH_SECONDS:-10}
+connections=${PORTICO_BENCH_CONNECTIONS:-32}
+keys=${PORTICO_BENCH_KEYS:-100000}
+apis=${PORTICO_BENCH_APIS:-1000}
+issuer="https://idp.bench.example"
+started=$(date +%s)
+
+pythonpath=$(bench/deps.sh)
+mint() { PYTHONPATH="$pythonpath" python3 bench/keys.py "$@"; }
+echo "building portico (release)" >&2
+swift build -c release --product portico >/dev/null
+bin=$PWD/.build/release/portico
+scripts/pg.sh start >/dev/null
+
+run=$(mktemp -d /tmp/portico-bench.XXXXXX)
+mkdir -p "$run/tmp"
+chmod 755 "$run"
+db="portico_bench_gateway"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pidfile in "$run"/*.pid; do [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  scripts/pg.sh dropdb "$db" >/dev/null 2>&1 || true
+  rm -rf "$run"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+upstream_port=$(free_port); nginx_port=$(free_port); haproxy_port=$(free_port)
+admin_port=$(free_port); gateway_port=$(free_port)
+render() {
+  sed -e "s|@RUN@|$run|g" -e "s|@UPSTREAM_PORT@|$upstream_port|g" -e "s|@NGINX_PORT@|$nginx_port|g" \
+      -e "s|@HAPROXY_PORT@|$haproxy_port|g" -e "s|@ISSUER@|$issuer|g" "$1" >"$2"
+}
+wait_for() { # URL [curl args…]: until it answers 200, at most 15 s
+  local url=$1; shift
+  for _ in $(seq 1 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)" = 200 ] && return 0
+    sleep 0.1
+  done
+  echo "no 200 from $url" >&2
+  curl -s -i "$@" "$url" >&2 || true
+  return 1
+}
+
+# Keys and tokens: RSA-2048 and P-256 pairs, an HS256 secret, a JWK set (served by the upstream nginx).
+mint make "$run"
+chmod 644 "$run"/*
+
+render bench/upstream.nginx.conf "$run/upstream.conf"
+render bench/proxy.nginx.conf "$run/proxy.conf"
+render bench/haproxy.cfg "$run/haproxy.cfg"
+nginx -p "$run" -c "$run/upstream.conf" -e "$run/upstream-error.log"
+nginx -p "$run" -c "$run/proxy.conf" -e "$run/proxy-error.log"
+haproxy -f "$run/haproxy.cfg" -D -p "$run/haproxy.pid"
+
+scripts/pg.sh dropdb "$db" >/dev/null 2>&1 || true
+scripts/pg.sh createdb "$db" >/dev/null
+export DATABASE_URL PORTICO_MIGRATIONS=$PWD/sql PORTICO_TEMPLATES=$PWD/templates
+DATABASE_URL=$(scripts/pg.sh url "$db")
+"$bin" migrate >/dev/null
+echo "bench admin password" | "$bin" admin create --email admin@bench.example >/dev/null
+admin_token=$("$bin" admin token --email admin@bench.example 2>/dev/null)
+
+# One `portico serve` (control plane and embedded gateway) as `make run` starts it; its RSS counts both.
+"$bin" serve --admin-port "$admin_port" --gateway-port "$gateway_port" --log-level error & portico_pid=$!; pids+=($portico_pid)
+admin="http://127.0.0.1:$admin_port/api/v1"
+wait_for "http://127.0.0.1:$admin_port/readyz"
+api() { # METHOD PATH [JSON]
+  local answer status
+  answer=$(curl -s -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+    ${3:+-d "$3"} "$admin$2")
+  status=${answer##*$'\n'}
+  if [ "${status:0:1}" != 2 ]; then echo "$1 $2 → $status: ${answer%$'\n'*}" >&2; return 1; fi
+  printf '%s' "${answer%$'\n'*}"
+}
+json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+
+upstream="http://127.0.0.1:$upstream_port"
+api POST /groups '{"name":"bench"}' >/dev/null
+user_id=$(api POST /users '{"email":"bench-user@bench.example","name":"Bench user","groups":["bench"]}' | json_field id)
+api POST /apis "{\"name\":\"bench\",\"pathPrefix\":\"/bench\",\"upstream\":\"$upstream\"}" >/dev/null
+api POST /apis "{\"name\":\"limited\",\"pathPrefix\":\"/limited\",\"upstream\":\"$upstream\"}" >/dev/null
+api POST /accesses '{"name":"bench","groups":["bench"],"apis":["bench"]}' >/dev/null
+# Far above what two cores can send in a second: every request is decided, none refused.
+api POST /accesses '{"name":"limited","groups":["bench"],"apis":["limited"],"rateLimit":{"limit":100000000,"period":"1s"}}' >/dev/null
+api_key=$(api POST "/users/$user_id/keys" '{"name":"bench"}' | json_field key)
+
+declare -A rps p50 p99 names
+order=()
+load() { # ID NAME URL TOKEN
+  local id=$1 name=$2 url=$3 token=$4 out
+  wait_for "$url" -H "Authorization: Bearer $token"
+  wrk -t1 -c"$connections" -d2s -H "Authorization: Bearer $token" "$url" >/dev/null
+  out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$url")
+  if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
+    echo "scenario $id ($name) had failed requests:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  read -r rps[$id] p50[$id] p99[$id] < <(awk '
+    function ms(v) { if (v ~ /us$/) return v * 0.001; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } /^Requests\/sec/ { rps = $2 }
+    END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }' <<<"$out")
+  names[$id]=$name
+  order+=("$id")
+  printf '%-3s %-48s %8s req/s  p50 %7s ms  p99 %7s ms\n' "$id" "$name" "${rps[$id]}" "${p50[$id]}" "${p99[$id]}" >&2
+}
+settings() { api PUT /auth-settings "$1" >/dev/null; }
+
+path="/bench/items/42?view=full"
+gateway="http://127.0.0.1:$gateway_port"
+rs256=$(mint sign RS256 "$run/rsa-private.pem" "$issuer")
+rs256_kid=$(mint sign RS256 "$run/rsa-private.pem" "$issuer" bench-rsa)
+es256=$(mint sign ES256 "$run/ec-private.pem" "$issuer")
+hs256=$(mint sign HS256 "$run/hmac.secret" "$issuer")
+
+echo "load: wrk, 1 thread, $connections connections, ${seconds}s per scenario after a 2 s warm-up" >&2
+load 1 "direct to the upstream (floor)" "$upstream$path" "$rs256"
+load 2 "nginx, plain reverse proxy" "http://127.0.0.1:$nginx_port$path" "$rs256"
+load 3 "HAProxy 2.6, jwt_verify RS256" "http://127.0.0.1:$haproxy_port$path" "$rs256"
+load 4 "Portico, API key" "$gateway$path" "$api_key"
+load 10 "Portico, API key, rate-limited grant" "$gateway/limited/items/42?view=full" "$api_key"
+jwt_settings() { # key source JSON fragment, algorithm
+  settings "{\"mode\":\"jwt\",\"jwt\":{$1,\"algorithms\":[\"$2\"],\"issuer\":\"$issuer\"}}"
+}
+pem() { python3 -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
+jwt_settings "\"signingSecret\":\"file:$run/hmac.secret\"" HS256
+load 5 "Portico, JWT HS256 (signingSecret)" "$gateway$path" "$hs256"
+jwt_settings "\"jwksUrl\":\"$upstream/jwks.json\"" RS256
+load 7 "Portico, JWT RS256 (jwksUrl)" "$gateway$path" "$rs256_kid"
+jwt_settings "\"publicKey\":$(pem "$run/ec-public.pem")" ES256
+load 8 "Portico, JWT ES256 (publicKey)" "$gateway$path" "$es256"
+jwt_settings "\"publicKey\":$(pem "$run/rsa-public.pem")" RS256
+load 6 "Portico, JWT RS256 (publicKey)" "$gateway$path" "$rs256"
+
+echo "adding $keys API keys (of $((keys / 100)) users) and $apis APIs to the policy" >&2
+scripts/pg.sh psql -d "$db" >/dev/null <<SQL
+BEGIN;
+INSERT INTO users (email, name) SELECT 'load-' || i || '@bench.example', 'Load ' || i FROM generate_series(1, $keys / 100) i;
+INSERT INTO memberships (user_id, group_id)
+  SELECT u.id, g.id FROM users u, groups g WHERE u.email LIKE 'load-%' AND g.name = 'bench';
+INSERT INTO api_keys (user_id, name, prefix, secret_hash)
+  SELECT u.id, 'key-' || k, 'pk_' || substr(md5(u.id::text || k), 1, 8), sha256((u.id::text || '/' || k)::bytea)
+  FROM users u, generate_series(1, 100) k WHERE u.email LIKE 'load-%';
+INSERT INTO apis (name, path_prefix, upstream) SELECT 'load-' || i, '/load-' || i, '$upstream' FROM generate_series(1, $apis) i;
+INSERT INTO api_access_apis (access_id, api_id)
+  SELECT a.id, p.id FROM api_access a, apis p WHERE a.name = 'bench' AND p.name LIKE 'load-%';
+UPDATE policy_state SET version = version + 1, changed_at = now();
+SELECT pg_notify('portico_policy', (SELECT version::text FROM policy_state));
+COMMIT;
+SQL
+version=$(scripts/pg.sh psql -d "$db" -Atc "SELECT version FROM policy_state")
+loaded() { curl -s "http://127.0.0.1:$admin_port/metrics" | awk -v want="$version" '/^portico_policy_version/ { found = ($2 + 0 >= want) } END { exit !found }'; }
+for _ in $(seq 1 300); do loaded && break; sleep 0.1; done
+loaded || { echo "the gateway did not load policy version $version" >&2; exit 1; }
+load 9 "Portico, JWT RS256, $keys keys + $apis APIs" "$gateway$path" "$rs256"
+read -r rss_kib hwm_kib < <(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { print r, h }' "/proc/$portico_pid/status")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v < t; print ok ? "met" : "NOT MET" }'; }
+rs_haproxy=$(ratio "${rps[6]}" "${rps[3]}")
+key_nginx=$(ratio "${rps[4]}" "${rps[2]}")
+hs_nginx=$(ratio "${rps[5]}" "${rps[2]}")
+added=0
+for id in 4 5 6 7 8 9 10; do added=$(awk -v a="$added" -v b="${p99[$id]}" -v d="${p99[1]}" 'BEGIN { x = b - d; print (x > a) ? x : a }'); done
+many_vs_one=$(awk -v a="${rps[9]}" -v b="${rps[6]}" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
+many_abs=${many_vs_one#-}
+rss_mib=$(awk -v k="$rss_kib" 'BEGIN { printf "%.0f", k / 1024 }')
+hwm_mib=$(awk -v k="$hwm_kib" 'BEGIN { printf "%.0f", k / 1024 }')
+
+mkdir -p bench/results
+out=bench/results/latest.md
+{
+  echo "# Gateway benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo
+  echo "$(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'),"
+  echo "1 thread, $connections connections, ${seconds} s per scenario after a 2 s warm-up, loopback, wrk sharing the cores."
+  echo "Every scenario: \`GET $path\` with the same \`Authorization\` header to nginx $(nginx -v 2>&1 | sed 's/.*nginx\///')"
+  echo "answering a fixed 55-byte JSON (1 worker). Peers: nginx 1 worker with upstream keepalive; HAProxy"
+  echo "$(haproxy -v | awk 'NR == 1 { print $3 }') with 2 threads checking alg, iss, exp and the RS256 signature (\`bench/haproxy.cfg\`)."
+  echo "Portico: release build, one \`portico serve\` (control plane and gateway) with its defaults. Timings move between runs on shared machines;"
+  echo "the ratios are taken within this one run."
+  echo
+  echo "| # | scenario | req/s | p50 ms | p99 ms |"
+  echo "|---|---|---:|---:|---:|"
+  for id in 1 2 3 4 5 6 7 8 9 10; do echo "| $id | ${names[$id]} | ${rps[$id]} | ${p50[$id]} | ${p99[$id]} |"; done
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  echo "| Portico RS256 (6) / HAProxy jwt_verify (3) ≥ 1.0 | $rs_haproxy | $(verdict "$rs_haproxy" ">=" 1.0) |"
+  echo "| Portico API key (4) / nginx (2) ≥ 0.9 | $key_nginx | $(verdict "$key_nginx" ">=" 0.9) |"
+  echo "| Portico HS256 (5) / nginx (2) ≥ 0.9 | $hs_nginx | $(verdict "$hs_nginx" ">=" 0.9) |"
+  echo "| Portico p99 − direct p99, worst of 4–10 < 1 ms | $(printf '%.3f' "$added") ms | $(verdict "$added" "<" 1) |"
+  echo "| 100 000 keys + 1 000 APIs (9) vs RS256 (6), within 5 % | ${many_vs_one} % | $(verdict "$many_abs" "<" 5) |"
+  echo "| \`portico serve\` RSS after scenario 9 < 200 MiB | $rss_mib MiB (peak $hwm_mib MiB) | $(verdict "$rss_mib" "<" 200) |"
+  echo
+  echo "Whole run: $(( $(date +%s) - started )) s."
+} >"$out"
+cat "$out"
