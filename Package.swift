@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// The gateway's request path crosses these modules; whole-program specialisation of their generics
+/// (`some StringProtocol` lookups, snapshot queries) keeps it free of witness-table calls in release builds.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "portico",
     platforms: [.macOS(.v15)],
@@ -31,7 +35,8 @@ let package = Package(
             name: "PorticoCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .target(
             name: "PorticoStore",

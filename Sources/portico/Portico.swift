@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -15,6 +16,7 @@ struct Portico: AsyncParsableCommand {
     static func main() async {
         // Request handlers then run on the NIO event loop that owns their connection: no hop to Swift's
         // cooperative pool and back for every request. Portico never blocks an event loop (no `.wait()`).
+        if let loops = ProcessInfo.processInfo.environment["EXPERIMENT_LOOPS"].flatMap(Int.init) { NIOSingletons.groupLoopCountSuggestion = loops }
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         await Self.main(nil)
     }

@@ -49,6 +49,12 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private var started = ContinuousClock.now
     /// Request body parts read before the upstream connection was ready (or while reading a form).
     private var held: [HTTPServerRequestPart] = []
+    /// Parts of pipelined requests behind the current one.
+    private var queued: [HTTPServerRequestPart] = []
+    private var takingQueued = false
+    private var quiescing = false
+    /// A response head went out for the current request.
+    private var responseWritten = false
     private var heldBytes = 0
     private var bodySent = false
     private var requestComplete = false
@@ -82,6 +88,21 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        // A pipelined request waits for the one before it to be answered; while one waits, nothing more is read.
+        if !queued.isEmpty || (part.isHead && !isIdle) {
+            queued.append(part)
+            pauseReads()
+            return
+        }
+        receive(part, context: context)
+    }
+
+    private var isIdle: Bool {
+        if case .idle = phase { return true }
+        return false
+    }
+
+    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             begin(head, context: context)
@@ -144,6 +165,17 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         context.fireChannelWritabilityChanged()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // Shutting down: an idle connection closes now, a busy one after its answer (which says so).
+        quiescing = true
+        keepAlive = false
+        if isIdle && queued.isEmpty { context.close(promise: nil) }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         abandonUpstream()
         phase = .idle
@@ -152,6 +184,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         abandonUpstream()
+        if error is HTTPParserError, !responseWritten {
+            // Not HTTP (or not within limits): answer 400 once, then close, as a server must not guess.
+            let head = HTTPResponseHead(
+                version: .http1_1, status: .badRequest, headers: HTTPHeaders([("Content-Length", "0"), ("Connection", "close")]))
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            phase = .idle
+            return
+        }
         context.close(promise: nil)
     }
 
@@ -162,7 +203,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         heldBytes = 0
         bodySent = false
         requestComplete = false
-        keepAlive = head.isKeepAlive
+        responseWritten = false
+        keepAlive = head.isKeepAlive && !quiescing
         let request = GatewayRequest(head: head, clientAddress: context.channel.remoteAddress?.ipAddress)
         self.request = request
         apply(decider.decide(request))
@@ -218,6 +260,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         var headers = answer.headers
         headers.add(name: "Content-Length", value: String(answer.body.readableBytes))
         if !keepAlive { headers.add(name: "Connection", value: "close") }
+        responseWritten = true
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: answer.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
         held.removeAll(keepingCapacity: true)
@@ -300,6 +343,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             record(api: exchange.plan.api, status: head.status.code, label: exchange.plan.consumerLabel)
             var headers = UpstreamRequest.responseHeaders(head.headers, adding: exchange.plan.responseHeaders)
             if !keepAlive { headers.add(name: "Connection", value: "close") }
+            responseWritten = true
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: head.status, headers: headers))), promise: nil)
             clientNeedsFlush = true
             if !head.isKeepAlive { exchange.upstream.keepAlive = false }
@@ -385,6 +429,20 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         request = nil
         held.removeAll(keepingCapacity: true)
         heldBytes = 0
+        takeQueued()
+    }
+
+    /// Goes on with pipelined requests that arrived while the last one was served.
+    private func takeQueued() {
+        guard !takingQueued, let context else { return }
+        takingQueued = true
+        defer { takingQueued = false }
+        while let part = queued.first {
+            if part.isHead, !isIdle { return }
+            queued.removeFirst()
+            receive(part, context: context)
+        }
+        resumeReads()
     }
 
     private func record(api: GatewayAPI?, status: UInt, label: String?) {
@@ -433,5 +491,12 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             exchange.channel.close(promise: nil)
         }
         serial &+= 1
+    }
+}
+
+extension HTTPServerRequestPart {
+    var isHead: Bool {
+        if case .head = self { return true }
+        return false
     }
 }
