@@ -4,7 +4,7 @@ PG := scripts/pg.sh
 export PORTICO_PG_PORT ?= 54329
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: build run test test-only bench bench-dashboard pg-start pg-stop migrate clean
+.PHONY: build run test test-only bench bench-dashboard bench-micro pg-start pg-stop migrate clean
 
 # Tests and the binary share one build: `--build-tests` everywhere keeps switching between them incremental.
 build:
@@ -18,8 +18,13 @@ run: build pg-start
 test: pg-start
 	scripts/test.sh
 
-## Benchmarks (release build); results in bench/results/.
-bench: bench-dashboard
+## Gateway side by side with nginx and HAProxy under wrk (release build): bench/results/latest.md.
+bench: pg-start
+	bench/gateway.sh
+
+## Microbenchmarks of the gateway's per-request pieces (time and allocations per operation).
+bench-micro:
+	swift package --disable-sandbox benchmark --target GatewayHotPath
 
 ## Each dashboard page against a 10 000-user database, median time against the 200 ms target.
 bench-dashboard: pg-start

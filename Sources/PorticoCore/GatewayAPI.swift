@@ -11,6 +11,8 @@ public struct Upstream: Sendable, Hashable {
     public let port: Int
     /// The upstream's own path without a trailing slash ("" for none).
     public let basePath: String
+    /// The `Host` header for requests to it (the port left out when it is the scheme's default).
+    public let hostHeader: String
 
     public var origin: String { "\(scheme)://\(hostForURL):\(port)" }
     private var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
@@ -33,6 +35,8 @@ public struct Upstream: Sendable, Hashable {
         var path = components.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
         self.basePath = path
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        self.hostHeader = port == (scheme == "https" ? 443 : 80) ? bracketed : "\(bracketed):\(port)"
     }
 }
 

@@ -14,9 +14,13 @@ struct Portico: AsyncParsableCommand {
         ])
 
     static func main() async {
-        // Request handlers then run on the NIO event loop that owns their connection: no hop to Swift's
-        // cooperative pool and back for every request. Portico never blocks an event loop (no `.wait()`).
-        if let loops = ProcessInfo.processInfo.environment["EXPERIMENT_LOOPS"].flatMap(Int.init) { NIOSingletons.groupLoopCountSuggestion = loops }
+        // Threads serving connections (default: one per core); read before the first event loop starts.
+        if let loops = ProcessInfo.processInfo.environment["PORTICO_EVENT_LOOPS"].flatMap(Int.init), loops > 0 {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        }
+        // Async code then runs on the NIO event loops too: a request that has to wait (a first token
+        // verification, a key fetch) resumes without a hop to another thread pool and back. Portico never
+        // blocks an event loop (no `.wait()`).
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         await Self.main(nil)
     }

@@ -21,6 +21,25 @@ private let issuer = "https://idp.example/realms/demo"
         return claims
     }
 
+    @Test func aTokenSeenBeforeIsStillRefusedOnceItExpires() async throws {
+        let key = TestSigningKey.hmac(secret)
+        var strict = settings
+        strict["leewaySeconds"] = 0
+        try await withJWTGateway(strict) { gateway, _ in
+            let expiresAt = (Date().timeIntervalSince1970 + 2).rounded(.up)
+            let token = try await key.sign(valid(["exp": .number(expiresAt)]))
+            // Verified once, then answered from the memory of verified tokens.
+            for _ in 0..<3 {
+                let response = try await gateway.get("/orders", token: token)
+                #expect(response.status == 200)
+            }
+            try await Task.sleep(for: .seconds(expiresAt - Date().timeIntervalSince1970 + 0.2))
+            let late = try await gateway.get("/orders", token: token)
+            #expect(late.status == 401)
+            #expect(late.errorDescription == "the token has expired")
+        }
+    }
+
     @Test func eachClaimCheckFailsWithItsOwnReason() async throws {
         let key = TestSigningKey.hmac(secret)
         try await withJWTGateway(settings) { gateway, _ in

@@ -184,11 +184,11 @@ public func withTestPortico<Result: Sendable>(_ body: (TestPortico) async throws
 
 /// Runs an upstream (the echo upstream by default) on a free port around `body`.
 public func withUpstream<Result: Sendable, Responder: HTTPResponder>(
-    _ responder: Responder, _ body: (Int) async throws -> Result
+    _ responder: Responder, port: Int = 0, _ body: (Int) async throws -> Result
 ) async throws -> Result where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
     let ports = PortReporter()
     let app = Application(
-        responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
+        responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
         onServerRunning: ports.onServerRunning, logger: TestDatabase.logger)
     return try await withServices([app]) {
         try await body(await ports.next())

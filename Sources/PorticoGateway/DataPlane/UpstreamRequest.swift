@@ -30,7 +30,7 @@ enum UpstreamRequest {
             target += query
         }
         var headers = forwardedHeaders(request, changes: changes)
-        headers.replaceOrAdd(name: "Host", value: hostHeader(api.upstream))
+        headers.replaceOrAdd(name: "Host", value: api.upstream.hostHeader)
         // A chunked client body stays chunked (the encoder frames it); a Content-Length was kept as it is.
         if request.headers.contains(name: "transfer-encoding") { headers.add(name: "Transfer-Encoding", value: "chunked") }
         return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: target, headers: headers)
@@ -78,11 +78,5 @@ enum UpstreamRequest {
         }
         headers.add(contentsOf: extra)
         return headers
-    }
-
-    static func hostHeader(_ upstream: Upstream) -> String {
-        let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
-        let defaultPort = upstream.scheme == "https" ? 443 : 80
-        return upstream.port == defaultPort ? host : "\(host):\(upstream.port)"
     }
 }
