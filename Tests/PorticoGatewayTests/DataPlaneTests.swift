@@ -58,6 +58,16 @@ import Testing
         }
     }
 
+    @Test func aClientExpecting100ContinueGetsItFromTheGateway() async throws {
+        try await withOrders { gateway, key, _ in
+            let request = "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/plain\r\n"
+                + "Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello"
+            let text = try await RawHTTP.exchange(port: gateway.port, request)
+            #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"))
+            #expect(text.hasSuffix("hello"))
+        }
+    }
+
     @Test func aHeadRequestGetsHeadersOnlyAndTheConnectionStaysUsable() async throws {
         try await withOrders { gateway, key, _ in
             let head = "HEAD /orders/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\n\r\n"

@@ -129,6 +129,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             case .forwarding(let exchange):
                 exchange.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 upstreamNeedsFlush = false
+                lastUpstreamActivity = .now()
             case .deciding, .connecting:
                 hold(part, bytes: 0)
             case .readingForm:
@@ -160,7 +161,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .forwarding(let exchange) = phase {
-            exchange.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+            try? exchange.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -277,6 +278,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Upstream side
 
     private func forward(_ plan: ForwardPlan, fresh: Bool) {
+        if !fresh, !requestComplete, let context, let request, request.head.headers[canonicalForm: "expect"].contains("100-continue") {
+            // The client waits for a go-ahead before its body; the gateway gives it (as nginx does) and the
+            // upstream gets the body without the expectation.
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .continue))), promise: nil)
+        }
         phase = .connecting(plan)
         pauseReads()
         let (connection, reused) = pool.connection(to: plan.api.upstream, fresh: fresh)
@@ -326,9 +332,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         channel.flush()
         lastUpstreamActivity = .now()
         scheduleTimeoutCheck(in: readTimeout)
-        if let context, !context.channel.isWritable {
-            channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
-        }
+        // A pooled connection may still have reading off from a slow client before.
+        try? channel.syncOptions?.setOption(.autoRead, value: context?.channel.isWritable ?? true)
         resumeReads()
     }
 
@@ -469,6 +474,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         let current = serial
         timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
             guard self.serial == current, case .forwarding = self.phase else { return }
+            // While the client is still sending, the upstream is not expected to answer yet.
+            if !self.requestComplete { self.lastUpstreamActivity = .now() }
             let silent = NIODeadline.now() - self.lastUpstreamActivity
             if silent >= self.readTimeout {
                 self.upstreamFailed(.timeout)

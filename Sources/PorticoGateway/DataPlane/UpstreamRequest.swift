@@ -49,7 +49,7 @@ enum UpstreamRequest {
                 priorFor = priorFor.isEmpty ? value : priorFor + ", " + value
                 continue
             }
-            if hopByHop.contains(lowered) || lowered == "x-forwarded-proto" || lowered == "x-forwarded-host" { continue }
+            if hopByHop.contains(lowered) || lowered == "x-forwarded-proto" || lowered == "x-forwarded-host" || lowered == "expect" { continue }
             if (!connectionTokens.isEmpty && connectionTokens.contains(lowered)) || changes.removedHeaders.contains(lowered) { continue }
             headers.add(name: name, value: value)
         }
