@@ -83,8 +83,19 @@ enum GatewayError: Error, Sendable {
         return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body))
     }
 
-    /// An RFC 7235 quoted-string may not hold `"` or `\` unescaped.
+    /// The reason as an RFC 7235 quoted-string: `"` and `\` escaped, and anything but printable ASCII (RFC 6750 §3)
+    /// replaced by `?`. Reasons can quote the token (its `kid`), and a JSON string can hold a line break: this is what
+    /// keeps it from starting a header line of its own.
     static func quoted(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        var quoted = ""
+        quoted.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22, 0x5C: quoted.unicodeScalars.append("\\"); quoted.unicodeScalars.append(scalar)
+            case 0x20...0x7E: quoted.unicodeScalars.append(scalar)
+            default: quoted.unicodeScalars.append("?")
+            }
+        }
+        return quoted
     }
 }

@@ -154,6 +154,18 @@ private let issuer = "https://idp.example/realms/demo"
         }
     }
 
+    @Test func aLineBreakInTheKidCannotStartAResponseHeaderOfItsOwn() async throws {
+        let trusted = TestKeys.rsa
+        try await withJWTGateway(["jwksFile": TestJWKS.json([trusted.jwk(kid: "real")])]) { gateway, _ in
+            let token = try await trusted.sign(testClaims(), kid: "x\r\nX-Injected: yes")
+            let text = try await RawHTTP.exchange(
+                port: gateway.port, "GET /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
+            #expect(text.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"))
+            #expect(!text.contains("\r\nX-Injected"))
+            #expect(text.contains(#"error_description="no key with kid 'x??X-Injected: yes' is known""#))
+        }
+    }
+
     @Test func criticalHeadersPorticoDoesNotKnowAreRefused() async throws {
         try await withJWTGateway(settings) { gateway, _ in
             let token = try await TestSigningKey.hmac(secret).sign(valid(), header: ["crit": .array([.string("exp")]), "exp": .int(1)])
