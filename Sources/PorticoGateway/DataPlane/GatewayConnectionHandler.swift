@@ -44,6 +44,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private let logger: Logger
 
     private var context: ChannelHandlerContext?
+    /// The peer's address, formatted once per connection rather than once per request.
+    private lazy var clientAddress: String? = context?.channel.remoteAddress?.ipAddress
     private var phase = Phase.idle
     private var request: GatewayRequest?
     private var started = ContinuousClock.now
@@ -67,6 +69,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private var upstreamNeedsFlush = false
     private var clientNeedsFlush = false
     private var lastUpstreamActivity = NIODeadline.now()
+    /// One timer per connection, left armed between requests: scheduling and cancelling a task for every request
+    /// costs a heap insert and removal on the event loop and, often, a timer-fd update.
     private var timeoutCheck: Scheduled<Void>?
 
     init(decider: GatewayDecider, pool: UpstreamPool, metrics: GatewayMetrics, readTimeout: Duration, logger: Logger) {
@@ -206,7 +210,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         requestComplete = false
         responseWritten = false
         keepAlive = head.isKeepAlive && !quiescing
-        let request = GatewayRequest(head: head, clientAddress: context.channel.remoteAddress?.ipAddress)
+        let request = GatewayRequest(head: head, clientAddress: clientAddress)
         self.request = request
         apply(decider.decide(request))
     }
@@ -331,7 +335,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         heldBytes = 0
         channel.flush()
         lastUpstreamActivity = .now()
-        scheduleTimeoutCheck(in: readTimeout)
+        if timeoutCheck == nil { scheduleTimeoutCheck(in: readTimeout) }
         // A pooled connection may still have reading off from a slow client before.
         try? channel.syncOptions?.setOption(.autoRead, value: context?.channel.isWritable ?? true)
         resumeReads()
@@ -356,7 +360,6 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             clientNeedsFlush = true
         case .end:
-            cancelTimeoutCheck()
             exchange.upstream.exchange = nil
             // A connection whose request was not sent in full (the upstream answered early) is not reused.
             if requestComplete, exchange.upstream.keepAlive {
@@ -388,7 +391,6 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func upstreamFailed(_ failure: UpstreamFailure) {
         guard case .forwarding(let exchange) = phase else { return }
-        cancelTimeoutCheck()
         exchange.upstream.exchange = nil
         exchange.channel.close(promise: nil)
         if exchange.responseStarted {
@@ -469,11 +471,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
+    /// Checks the exchange in progress when it fires, whichever request that is; with none, it is armed again by
+    /// the next one.
     private func scheduleTimeoutCheck(in delay: TimeAmount) {
         guard let context else { return }
-        let current = serial
         timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            guard self.serial == current, case .forwarding = self.phase else { return }
+            self.timeoutCheck = nil
+            guard case .forwarding = self.phase else { return }
             // While the client is still sending, the upstream is not expected to answer yet.
             if !self.requestComplete { self.lastUpstreamActivity = .now() }
             let silent = NIODeadline.now() - self.lastUpstreamActivity
