@@ -3,10 +3,17 @@ public struct BearerCredential: Sendable {
     public let token: Substring
 
     public init?(_ header: String?) {
-        guard let header, header.count > 7 else { return nil }
-        let scheme = header.prefix(7)
-        guard scheme.lowercased() == "bearer " else { return nil }
-        let token = header.dropFirst(7).drop(while: { $0 == " " })
+        guard let header else { return nil }
+        // Read as bytes: the gateway parses this header on every request, and counting or lowercasing
+        // characters would walk grapheme clusters and allocate.
+        let bytes = header.utf8
+        guard bytes.count > 7 else { return nil }
+        let schemeEnd = bytes.index(bytes.startIndex, offsetBy: 7)
+        for (byte, expected) in zip(bytes[..<schemeEnd], "bearer ".utf8) {
+            // ASCII letters match either case; the space must be a space.
+            guard byte == expected || (expected != UInt8(ascii: " ") && byte | 0x20 == expected) else { return nil }
+        }
+        let token = header[schemeEnd...].drop(while: { $0 == " " })
         guard !token.isEmpty else { return nil }
         self.token = token
     }

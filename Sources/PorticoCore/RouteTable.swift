@@ -2,12 +2,13 @@
 /// host-less one. Lookups walk the request path's segment boundaries, so their cost depends on the
 /// path's depth, not on the number of APIs.
 public struct RouteTable: Sendable {
-    private let byPrefix: [String: [GatewayAPI]]
+    /// Keyed by substrings so that the request path's prefixes are looked up without making a string of each.
+    private let byPrefix: [Substring: [GatewayAPI]]
 
     public init(apis: [GatewayAPI]) {
-        var byPrefix: [String: [GatewayAPI]] = [:]
+        var byPrefix: [Substring: [GatewayAPI]] = [:]
         for api in apis where api.status != .disabled {
-            byPrefix[api.pathPrefix, default: []].append(api)
+            byPrefix[api.pathPrefix[...], default: []].append(api)
         }
         for key in byPrefix.keys {
             byPrefix[key]?.sort { ($0.host != nil ? 0 : 1, $0.name) < ($1.host != nil ? 0 : 1, $1.name) }
@@ -17,14 +18,14 @@ public struct RouteTable: Sendable {
 
     /// `path` is the request's percent-encoded path (no query); `host` the Host header (port allowed).
     public func match(path: some StringProtocol, host: (some StringProtocol)?) -> GatewayAPI? {
-        let requestHost = host.map { Self.normalizedHost($0) }
         var candidate = Substring(path)
         while true {
-            if let apis = byPrefix[String(candidate)], let api = Self.pick(apis, host: requestHost) {
+            if let apis = byPrefix[candidate], let api = Self.pick(apis, host: host) {
                 return api
             }
-            guard candidate.count > 1 else { return nil }
-            if let slash = candidate.lastIndex(of: "/") {
+            // Bytes, not characters: '/' is ASCII, and this runs for every request.
+            guard candidate.utf8.count > 1 else { return nil }
+            if let slash = candidate.utf8.lastIndex(of: UInt8(ascii: "/")) {
                 candidate = candidate[..<slash]
                 if candidate.isEmpty { candidate = "/" }
             } else {
@@ -33,8 +34,12 @@ public struct RouteTable: Sendable {
         }
     }
 
-    private static func pick(_ apis: [GatewayAPI], host: String?) -> GatewayAPI? {
-        if let host, let exact = apis.first(where: { $0.host == host }) { return exact }
+    private static func pick(_ apis: [GatewayAPI], host: (some StringProtocol)?) -> GatewayAPI? {
+        // The Host header is normalised only where a prefix has host-specific APIs.
+        if let host, apis.contains(where: { $0.host != nil }) {
+            let requestHost = normalizedHost(host)
+            if let exact = apis.first(where: { $0.host == requestHost }) { return exact }
+        }
         return apis.first(where: { $0.host == nil })
     }
 

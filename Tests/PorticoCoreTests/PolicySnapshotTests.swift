@@ -65,4 +65,16 @@ import Testing
         #expect(SecretFormat.apiKey.matches(key.secret))
         #expect(!SecretFormat.adminToken.matches(key.secret))
     }
+
+    @Test func aSecretHashIsTheSHA256DigestInByteOrderAndRoundTripsThroughItsBytes() throws {
+        // FIPS 180-2's example: SHA-256("abc").
+        let hash = SecretHash(of: "abc")
+        #expect(hash.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SecretHash(bytes: hash.bytes) == hash)
+        #expect(SecretHash(of: "abc"[...]) == hash)
+        #expect(SecretHash(bytes: Array(hash.bytes.prefix(31))) == nil)
+        var flipped = hash.bytes
+        flipped[31] ^= 1
+        #expect(try #require(SecretHash(bytes: flipped)) != hash)
+    }
 }

@@ -94,10 +94,14 @@ public struct JWTPrincipal: Sendable, Hashable {
     public var consumerId: UUID { Self.consumerId(for: "jwt:" + userId) }
 
     static func consumerId(for text: String) -> UUID {
-        let digest = Array(SHA256.hash(data: Data(text.utf8)))
-        return UUID(uuid: (
-            digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-            digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14], digest[15]))
+        // Runs for every token request: the digest is read in place, with no Data or Array made for it.
+        var text = text
+        let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return digest.withUnsafeBytes { bytes in
+            UUID(uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        }
     }
 
     /// The consumer id an anonymous caller from `address` is limited under.

@@ -13,9 +13,9 @@ struct GatewayRequest: Sendable {
     init(head: HTTPRequestHead, clientAddress: String?) {
         self.head = head
         let uri = head.uri[...]
-        if let mark = uri.firstIndex(of: "?") {
+        if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = uri[..<mark]
-            query = uri[uri.index(after: mark)...]
+            query = uri[uri.utf8.index(after: mark)...]
         } else {
             path = uri
             query = nil

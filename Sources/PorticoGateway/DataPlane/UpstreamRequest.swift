@@ -15,11 +15,24 @@ public struct UpstreamRequestChanges: Sendable {
 
 /// The request head sent upstream, and the headers of the answer sent back.
 enum UpstreamRequest {
-    /// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
-    static let hopByHop: Set<String> = [
+    /// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded. Lowercase.
+    static let hopByHop = [
         "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
         "transfer-encoding", "upgrade", "host",
     ]
+
+    static func isHopByHop(_ name: some StringProtocol) -> Bool {
+        hopByHop.contains { name.equalsIgnoringASCIICase($0) }
+    }
+
+    /// Header names a `Connection` header lists beyond `close` and `keep-alive`, lowercased: they go no further.
+    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
+        var tokens: Set<String> = []
+        for value in headers[canonicalForm: "connection"] where !value.equalsIgnoringASCIICase("close") && !isHopByHop(value) {
+            tokens.insert(value.lowercased())
+        }
+        return tokens
+    }
 
     static func head(for request: GatewayRequest, api: GatewayAPI, changes: UpstreamRequestChanges) -> HTTPRequestHead {
         var target = api.upstreamPath(for: String(request.path))
@@ -38,19 +51,27 @@ enum UpstreamRequest {
 
     static func forwardedHeaders(_ request: GatewayRequest, changes: UpstreamRequestChanges) -> HTTPHeaders {
         let incoming = request.headers
-        var connectionTokens: Set<String> = []
-        for value in incoming[canonicalForm: "connection"] { connectionTokens.insert(value.lowercased()) }
+        let connectionTokens = connectionTokens(incoming)
+        // Names are compared in place; a lowercased copy is made only when a Connection header or the
+        // credential settings name headers to drop.
+        let dropsNamedHeaders = !connectionTokens.isEmpty || !changes.removedHeaders.isEmpty
         var headers = HTTPHeaders()
         headers.reserveCapacity(incoming.count + changes.addedHeaders.count + 3)
         var priorFor = ""
         for (name, value) in incoming {
-            let lowered = name.lowercased()
-            if lowered == "x-forwarded-for" {
+            if name.equalsIgnoringASCIICase("x-forwarded-for") {
                 priorFor = priorFor.isEmpty ? value : priorFor + ", " + value
                 continue
             }
-            if hopByHop.contains(lowered) || lowered == "x-forwarded-proto" || lowered == "x-forwarded-host" || lowered == "expect" { continue }
-            if (!connectionTokens.isEmpty && connectionTokens.contains(lowered)) || changes.removedHeaders.contains(lowered) { continue }
+            if isHopByHop(name) || name.equalsIgnoringASCIICase("x-forwarded-proto") || name.equalsIgnoringASCIICase("x-forwarded-host")
+                || name.equalsIgnoringASCIICase("expect")
+            {
+                continue
+            }
+            if dropsNamedHeaders {
+                let lowered = name.lowercased()
+                if connectionTokens.contains(lowered) || changes.removedHeaders.contains(lowered) { continue }
+            }
             headers.add(name: name, value: value)
         }
         for (name, value) in changes.addedHeaders { headers.add(name: name, value: value) }
@@ -66,17 +87,27 @@ enum UpstreamRequest {
 
     /// The upstream's answer headers without the connection-level ones, plus the gateway's own.
     static func responseHeaders(_ upstream: HTTPHeaders, adding extra: HTTPHeaders) -> HTTPHeaders {
-        var connectionTokens: Set<String> = []
-        for value in upstream[canonicalForm: "connection"] { connectionTokens.insert(value.lowercased()) }
+        let connectionTokens = connectionTokens(upstream)
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstream.count + extra.count)
         for (name, value) in upstream {
-            let lowered = name.lowercased()
-            if hopByHop.contains(lowered) || (!connectionTokens.isEmpty && connectionTokens.contains(lowered)) { continue }
+            if isHopByHop(name) || (!connectionTokens.isEmpty && connectionTokens.contains(name.lowercased())) { continue }
             if !extra.isEmpty, extra.contains(name: name) { continue }
             headers.add(name: name, value: value)
         }
         headers.add(contentsOf: extra)
         return headers
+    }
+}
+
+extension StringProtocol {
+    /// Equal to `lowercase` (which must be lowercase ASCII) when ASCII letters are compared without case; no copy is made.
+    func equalsIgnoringASCIICase(_ lowercase: String) -> Bool {
+        guard utf8.count == lowercase.utf8.count else { return false }
+        for (byte, expected) in zip(utf8, lowercase.utf8) where byte != expected {
+            // Only a letter folds: 0x0D | 0x20 is '-', and a CR is not a dash.
+            guard expected >= UInt8(ascii: "a"), expected <= UInt8(ascii: "z"), byte | 0x20 == expected else { return false }
+        }
+        return true
     }
 }

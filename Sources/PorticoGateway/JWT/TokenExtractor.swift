@@ -26,7 +26,7 @@ struct TokenExtractor {
             switch source {
             case .header(let name):
                 guard let value = request.headers.first(name: name) else { continue }
-                if name.lowercased() == "authorization" {
+                if name.equalsIgnoringASCIICase("authorization") {
                     if let bearer = BearerCredential(value) { return .found(Found(token: String(bearer.token), source: source)) }
                 } else {
                     let raw = value.trimmingCharacters(in: .whitespaces)

@@ -1,0 +1,25 @@
+import PorticoCore
+import Testing
+
+@Suite struct BearerCredentialTests {
+    @Test func theSchemeIsCaseInsensitiveAndSpacesBeforeTheTokenAreSkipped() {
+        #expect(BearerCredential("Bearer pk_abc")?.token == "pk_abc")
+        #expect(BearerCredential("bEaReR pk_abc")?.token == "pk_abc")
+        #expect(BearerCredential("BEARER    pk_abc")?.token == "pk_abc")
+        #expect(BearerCredential("Bearer é.ü")?.token == "é.ü")
+    }
+
+    @Test func otherSchemesAndEmptyTokensAreNotBearerCredentials() {
+        #expect(BearerCredential(nil) == nil)
+        #expect(BearerCredential("") == nil)
+        #expect(BearerCredential("Bearer") == nil)
+        #expect(BearerCredential("Bearer ") == nil)
+        #expect(BearerCredential("Bearer    ") == nil)
+        #expect(BearerCredential("Basic dXNlcjpwdw==") == nil)
+        #expect(BearerCredential("Bearerx pk_abc") == nil)
+        #expect(BearerCredential("Bearer\tpk_abc") == nil)
+        // Bytes that equal a letter only once 0x20 is or-ed in are not that letter.
+        #expect(BearerCredential("Bearer\u{00}pk_abc") == nil)
+        #expect(BearerCredential("Be@rer pk_abc") == nil)
+    }
+}
