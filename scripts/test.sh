@@ -25,7 +25,8 @@ fi
 set -e
 # One plain summary line, whatever the runners printed before it.
 total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
-failed=$(grep -cE '^✘ Test .* failed after' "$log" || true)
+# Failed tests only: the run's own closing line ("✘ Test run with N tests … failed") is not one of them.
+failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -cv '^✘ Test run with' || true)
 total=$((${total:-0} + browser_total)) failed=$((${failed:-0} + browser_failed))
 echo "tests: $((total - failed)) passed, ${failed} failed"
 exit "$status"
