@@ -22,9 +22,11 @@ test: pg-start
 bench: pg-start
 	bench/gateway.sh
 
-## Microbenchmarks of the gateway's per-request pieces (time and allocations per operation).
+## Microbenchmarks of the gateway's per-request pieces (time and allocations per operation): bench/results/micro.txt.
 bench-micro:
-	swift package --disable-sandbox benchmark --target GatewayHotPath
+	set -o pipefail; swift package --disable-sandbox benchmark --target GatewayHotPath --no-progress | tee .build/bench-micro.log
+	{ echo "Gateway microbenchmarks, $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(nproc) cores; release build."; \
+	  sed -n '/^Running Benchmarks$$/,$$p' .build/bench-micro.log; } >bench/results/micro.txt
 
 ## Each dashboard page against a 10 000-user database, median time against the 200 ms target.
 bench-dashboard: pg-start

@@ -5,13 +5,20 @@
 #
 #   PORTICO_BENCH_SECONDS   load time per scenario (default 10), after a 2 s warm-up
 #   PORTICO_BENCH_CONNECTIONS   wrk connections (default 32)
+#   PORTICO_BENCH_FRESH_TOKENS  distinct tokens scenario 11 cycles through (default 12000, above the memory's 10 000)
+#   PORTICO_BENCH_SCENARIOS     only these scenario numbers (e.g. "2 4 5"): a quick look, no report written
+#   PORTICO_BENCH_PERF          scenario numbers during whose timed load `perf record` samples the proxy
+#                               (call graphs in .build/bench-perf/ID.data; `perf report -i` reads them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${PORTICO_BENCH_SECONDS:-10}
 connections=${PORTICO_BENCH_CONNECTIONS:-32}
 single_seconds=${PORTICO_BENCH_SINGLE_SECONDS:-4}
+paced_seconds=${PORTICO_BENCH_PACED_SECONDS:-5}
+export PORTICO_BENCH_PACE_MS=${PORTICO_BENCH_PACE_MS:-3}
 keys=${PORTICO_BENCH_KEYS:-100000}
 apis=${PORTICO_BENCH_APIS:-1000}
+fresh_tokens=${PORTICO_BENCH_FRESH_TOKENS:-12000}
 issuer="https://idp.bench.example"
 started=$(date +%s)
 
@@ -97,24 +104,60 @@ api POST /accesses '{"name":"bench","groups":["bench"],"apis":["bench"]}' >/dev/
 api POST /accesses '{"name":"limited","groups":["bench"],"apis":["limited"],"rateLimit":{"limit":100000000,"period":"1s"}}' >/dev/null
 api_key=$(api POST "/users/$user_id/keys" '{"name":"bench"}' | json_field key)
 
-declare -A rps p50 p99 single50 single99 names
-load() { # ID NAME URL TOKEN
-  local id=$1 name=$2 url=$3 token=$4 out
+declare -A rps p50 p99 single50 single99 paced_rps paced50 paced99 names cpu
+# CPU time (user + system, in clock ticks) of the given processes and their children (nginx's worker).
+cpu_ticks() {
+  local pid total=0
+  for pid in "$@" $(for p in "$@"; do pgrep -P "$p" || true; done); do
+    [ -r "/proc/$pid/stat" ] || continue
+    total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+only=${PORTICO_BENCH_SCENARIOS:-}
+wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+profiled() { [[ " ${PORTICO_BENCH_PERF:-} " == *" $1 "* ]]; }
+load() { # ID NAME URL TOKEN [PID of the proxy, for its CPU time per request] [wrk script choosing each request's token]
+  local id=$1 name=$2 url=$3 token=$4 proxy=${5:-} script=${6:-} out before after perf_pid=
+  local scripted=()
+  [ -n "$script" ] && scripted=(-s "$script")
+  wanted "$id" || return 0
   wait_for "$url" -H "Authorization: Bearer $token"
-  wrk -t1 -c"$connections" -d2s -H "Authorization: Bearer $token" "$url" >/dev/null
-  out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency -H "Authorization: Bearer $token" "$url")
+  wrk -t1 -c"$connections" -d2s "${scripted[@]}" -H "Authorization: Bearer $token" "$url" >/dev/null
+  if [ -n "$proxy" ] && profiled "$id"; then
+    mkdir -p .build/bench-perf
+    perf record -q -e cpu-clock -F 2000 -g -o ".build/bench-perf/$id.data" -p "$(echo $proxy | tr ' ' ',')" -- sleep "$seconds" 2>/dev/null &
+    perf_pid=$!
+  fi
+  [ -n "$proxy" ] && before=$(cpu_ticks $proxy)
+  out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "${scripted[@]}" -H "Authorization: Bearer $token" "$url")
+  [ -n "$proxy" ] && after=$(cpu_ticks $proxy)
+  [ -n "$perf_pid" ] && wait "$perf_pid"
   if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then
     echo "scenario $id ($name) had failed requests:" >&2
     echo "$out" >&2
     exit 1
   fi
   read -r rps[$id] p50[$id] p99[$id] < <(summary <<<"$out")
-  # The same request one at a time: what each hop adds without queueing behind other requests.
+  cpu[$id]=-
+  if [ -n "$proxy" ]; then
+    cpu[$id]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="${rps[$id]}" -v s="$seconds" \
+      'BEGIN { printf "%.1f", t / hz * 1e6 / (r * s) }')
+  fi
+  names[$id]=$name
+  if [ -n "$script" ]; then
+    paced_rps[$id]=- paced50[$id]=- paced99[$id]=- single50[$id]=- single99[$id]=-
+    printf '%-3s %-46s %7s req/s  p50 %6s  p99 %6s ms  CPU %5s µs/req\n' "$id" "$name" "${rps[$id]}" "${p50[$id]}" "${p99[$id]}" "${cpu[$id]}" >&2
+    return 0
+  fi
+  # The same connections at a paced rate far below saturation (bench/paced.lua): what each hop adds.
+  out=$(wrk -t1 -c"$connections" -d"${paced_seconds}s" --latency -s bench/paced.lua -H "Authorization: Bearer $token" "$url")
+  read -r paced_rps[$id] paced50[$id] paced99[$id] < <(summary <<<"$out")
+  # One request at a time: the hop alone, with nothing else in flight.
   out=$(wrk -t1 -c1 -d"${single_seconds}s" --latency -H "Authorization: Bearer $token" "$url")
   read -r _ single50[$id] single99[$id] < <(summary <<<"$out")
-  names[$id]=$name
-  printf '%-3s %-46s %7s req/s  p50 %6s ms  p99 %6s ms | 1 conn: p50 %6s ms  p99 %6s ms\n' "$id" "$name" "${rps[$id]}" \
-    "${p50[$id]}" "${p99[$id]}" "${single50[$id]}" "${single99[$id]}" >&2
+  printf '%-3s %-46s %7s req/s  p50 %6s  p99 %6s ms  CPU %5s µs/req | %5s req/s paced: p99 %6s ms | 1 conn: p99 %6s ms\n' \
+    "$id" "$name" "${rps[$id]}" "${p50[$id]}" "${p99[$id]}" "${cpu[$id]}" "${paced_rps[$id]}" "${paced99[$id]}" "${single99[$id]}" >&2
 }
 summary() { # wrk --latency output → req/s, p50 ms, p99 ms
   awk '
@@ -132,26 +175,34 @@ es256=$(mint sign ES256 "$run/ec-private.pem" "$issuer")
 hs256=$(mint sign HS256 "$run/hmac.secret" "$issuer")
 
 echo "load: wrk, 1 thread, $connections connections, ${seconds}s per scenario after a 2 s warm-up" >&2
-load 1 "direct to the upstream (floor)" "$upstream$path" "$rs256"
-load 2 "nginx, plain reverse proxy" "http://127.0.0.1:$nginx_port$path" "$rs256"
-load 3 "HAProxy 2.6, jwt_verify RS256" "http://127.0.0.1:$haproxy_port$path" "$rs256"
-load 4 "Portico, API key" "$gateway$path" "$api_key"
-load 10 "Portico, API key, rate-limited grant" "$gateway/limited/items/42?view=full" "$api_key"
+load 1 "direct to the upstream (floor)" "$upstream$path" "$rs256" "$(cat "$run/upstream.pid")"
+load 2 "nginx, plain reverse proxy" "http://127.0.0.1:$nginx_port$path" "$rs256" "$(cat "$run/proxy.pid")"
+load 3 "HAProxy 2.6, jwt_verify RS256" "http://127.0.0.1:$haproxy_port$path" "$rs256" "$(cat "$run/haproxy.pid")"
+load 4 "Portico, API key" "$gateway$path" "$api_key" "$portico_pid"
+load 10 "Portico, API key, rate-limited grant" "$gateway/limited/items/42?view=full" "$api_key" "$portico_pid"
 jwt_settings() { # key source JSON fragment, algorithm
   settings "{\"mode\":\"jwt\",\"jwt\":{$1,\"algorithms\":[\"$2\"],\"issuer\":\"$issuer\"}}"
 }
 pem() { python3 -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
 jwt_settings "\"signingSecret\":\"file:$run/hmac.secret\"" HS256
-load 5 "Portico, JWT HS256 (signingSecret)" "$gateway$path" "$hs256"
+load 5 "Portico, JWT HS256 (signingSecret)" "$gateway$path" "$hs256" "$portico_pid"
 jwt_settings "\"jwksUrl\":\"$upstream/jwks.json\"" RS256
-load 7 "Portico, JWT RS256 (jwksUrl)" "$gateway$path" "$rs256_kid"
+load 7 "Portico, JWT RS256 (jwksUrl)" "$gateway$path" "$rs256_kid" "$portico_pid"
 jwt_settings "\"publicKey\":$(pem "$run/ec-public.pem")" ES256
-load 8 "Portico, JWT ES256 (publicKey)" "$gateway$path" "$es256"
+load 8 "Portico, JWT ES256 (publicKey)" "$gateway$path" "$es256" "$portico_pid"
 jwt_settings "\"publicKey\":$(pem "$run/rsa-public.pem")" RS256
-load 6 "Portico, JWT RS256 (publicKey)" "$gateway$path" "$rs256"
+load 6 "Portico, JWT RS256 (publicKey)" "$gateway$path" "$rs256" "$portico_pid"
+if wanted 11; then
+  # More distinct tokens than the verified-token memory holds (10 000): every request is verified in full.
+  echo "signing $fresh_tokens RS256 tokens" >&2
+  export PORTICO_BENCH_TOKENS=$run/tokens.txt
+  mint sign-many RS256 "$run/rsa-private.pem" "$issuer" "$fresh_tokens" >"$PORTICO_BENCH_TOKENS"
+  load 11 "Portico, JWT RS256 (publicKey), a new token each request" "$gateway$path" "$rs256" "$portico_pid" bench/tokens.lua
+fi
 
-echo "adding $keys API keys (of $((keys / 100)) users) and $apis APIs to the policy" >&2
-scripts/pg.sh psql -d "$db" >/dev/null <<SQL
+if wanted 9; then
+  echo "adding $keys API keys (of $((keys / 100)) users) and $apis APIs to the policy" >&2
+  scripts/pg.sh psql -d "$db" >/dev/null <<SQL
 BEGIN;
 INSERT INTO users (email, name) SELECT 'load-' || i || '@bench.example', 'Load ' || i FROM generate_series(1, $keys / 100) i;
 INSERT INTO memberships (user_id, group_id)
@@ -166,16 +217,19 @@ UPDATE policy_state SET version = version + 1, changed_at = now();
 SELECT pg_notify('portico_policy', (SELECT version::text FROM policy_state));
 COMMIT;
 SQL
-version=$(scripts/pg.sh psql -d "$db" -Atc "SELECT version FROM policy_state")
-loaded() { curl -s "http://127.0.0.1:$admin_port/metrics" | awk -v want="$version" '/^portico_policy_version/ { found = ($2 + 0 >= want) } END { exit !found }'; }
-for _ in $(seq 1 300); do loaded && break; sleep 0.1; done
-loaded || { echo "the gateway did not load policy version $version" >&2; exit 1; }
-load 9 "Portico, JWT RS256, $keys keys + $apis APIs" "$gateway$path" "$rs256"
+  version=$(scripts/pg.sh psql -d "$db" -Atc "SELECT version FROM policy_state")
+  loaded() { curl -s "http://127.0.0.1:$admin_port/metrics" | awk -v want="$version" '/^portico_policy_version/ { found = ($2 + 0 >= want) } END { exit !found }'; }
+  for _ in $(seq 1 300); do loaded && break; sleep 0.1; done
+  loaded || { echo "the gateway did not load policy version $version" >&2; exit 1; }
+  load 9 "Portico, JWT RS256, $keys keys + $apis APIs" "$gateway$path" "$rs256" "$portico_pid"
+fi
 read -r rss_kib hwm_kib < <(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { print r, h }' "/proc/$portico_pid/status")
+if [ -n "$only" ]; then echo "scenarios $only only: no report written" >&2; exit 0; fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v < t; print ok ? "met" : "NOT MET" }'; }
 rs_haproxy=$(ratio "${rps[6]}" "${rps[3]}")
+rs_fresh_haproxy=$(ratio "${rps[11]}" "${rps[3]}")
 key_nginx=$(ratio "${rps[4]}" "${rps[2]}")
 hs_nginx=$(ratio "${rps[5]}" "${rps[2]}")
 worst_added() { # array name of p99s → the largest Portico p99 minus the direct one
@@ -185,7 +239,10 @@ worst_added() { # array name of p99s → the largest Portico p99 minus the direc
   echo "$worst"
 }
 added=$(worst_added p99)
+added_paced=$(worst_added paced99)
 added_single=$(worst_added single99)
+nginx_added=$(awk -v a="${p99[2]}" -v d="${p99[1]}" 'BEGIN { printf "%.3f", a - d }')
+paced_rate=$(awk -v r="${paced_rps[1]}" 'BEGIN { printf "%.0f", r }')
 many_vs_one=$(awk -v a="${rps[9]}" -v b="${rps[6]}" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
 many_abs=${many_vs_one#-}
 rss_mib=$(awk -v k="$rss_kib" 'BEGIN { printf "%.0f", k / 1024 }')
@@ -197,26 +254,32 @@ out=bench/results/latest.md
   echo "# Gateway benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "$(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'),"
-  echo "1 thread, $connections connections, ${seconds} s per scenario after a 2 s warm-up, then ${single_seconds} s with 1 connection;"
-  echo "loopback, wrk sharing the cores."
+  echo "1 thread, $connections connections, ${seconds} s per scenario after a 2 s warm-up; loopback, wrk sharing the cores."
   echo "Every scenario: \`GET $path\` with the same \`Authorization\` header to nginx $(nginx -v 2>&1 | sed 's/.*nginx\///')"
   echo "answering a fixed 55-byte JSON (1 worker). Peers: nginx 1 worker with upstream keepalive; HAProxy"
   echo "$(haproxy -v | awk 'NR == 1 { print $3 }') with 2 threads checking alg, iss, exp and the RS256 signature (\`bench/haproxy.cfg\`)."
   echo "Portico: release build, one \`portico serve\` (control plane and gateway) with its defaults. Timings move between runs on shared machines;"
   echo "the ratios are taken within this one run."
   echo
-  echo "| # | scenario | req/s | p50 ms | p99 ms | 1 connection: p50 ms | p99 ms |"
-  echo "|---|---|---:|---:|---:|---:|---:|"
-  for id in 1 2 3 4 5 6 7 8 9 10; do
-    echo "| $id | ${names[$id]} | ${rps[$id]} | ${p50[$id]} | ${p99[$id]} | ${single50[$id]} | ${single99[$id]} |"
+  echo "| # | scenario | req/s | p50 ms | p99 ms | CPU µs/req | paced: req/s | p50 ms | p99 ms | 1 connection: p50 ms | p99 ms |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for id in 1 2 3 4 5 6 7 8 9 10 11; do
+    echo "| $id | ${names[$id]} | ${rps[$id]} | ${p50[$id]} | ${p99[$id]} | ${cpu[$id]} | ${paced_rps[$id]} | ${paced50[$id]} | ${paced99[$id]} | ${single50[$id]} | ${single99[$id]} |"
   done
+  echo
+  echo "Paced: the same $connections connections, each waiting ${PORTICO_BENCH_PACE_MS} ms after every answer (\`bench/paced.lua\`), ${paced_seconds} s."
+  echo "1 connection: one request at a time, ${single_seconds} s."
+  echo "CPU µs/req: user + system time of the proxy's processes (nginx's worker included; for 1, the upstream's) during"
+  echo "the timed load, divided by the requests it answered. It is steadier than req/s when wrk and the servers share two cores."
   echo
   echo "| target | measured | verdict |"
   echo "|---|---|---|"
   echo "| Portico RS256 (6) / HAProxy jwt_verify (3) ≥ 1.0 | $rs_haproxy | $(verdict "$rs_haproxy" ">=" 1.0) |"
+  echo "| the same with a new token on every request (11), nothing remembered | $rs_fresh_haproxy | $(verdict "$rs_fresh_haproxy" ">=" 1.0) |"
   echo "| Portico API key (4) / nginx (2) ≥ 0.9 | $key_nginx | $(verdict "$key_nginx" ">=" 0.9) |"
   echo "| Portico HS256 (5) / nginx (2) ≥ 0.9 | $hs_nginx | $(verdict "$hs_nginx" ">=" 0.9) |"
-  echo "| Portico p99 − direct p99, worst of 4–10 < 1 ms, at $connections connections | $(printf '%.3f' "$added") ms | $(verdict "$added" "<" 1) |"
+  echo "| Portico p99 − direct p99, worst of 4–10 < 1 ms: at $connections connections, cores saturated (nginx: $nginx_added ms) | $(printf '%.3f' "$added") ms | $(verdict "$added" "<" 1) |"
+  echo "| the same at the paced load (about $paced_rate req/s) | $(printf '%.3f' "$added_paced") ms | $(verdict "$added_paced" "<" 1) |"
   echo "| the same, one request at a time | $(printf '%.3f' "$added_single") ms | $(verdict "$added_single" "<" 1) |"
   echo "| 100 000 keys + 1 000 APIs (9) vs RS256 (6), within 5 % | ${many_vs_one} % | $(verdict "$many_abs" "<" 5) |"
   echo "| \`portico serve\` RSS after scenario 9 < 200 MiB | $rss_mib MiB (peak $hwm_mib MiB) | $(verdict "$rss_mib" "<" 200) |"

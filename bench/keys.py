@@ -2,6 +2,7 @@
 
   keys.py make DIR             RSA-2048 and P-256 key pairs as PEM, an HS256 secret, a JWK set with the RSA key
   keys.py sign ALG KEYFILE ISS [KID]   a token for sub bench-user in group bench, valid for an hour
+  keys.py sign-many ALG KEYFILE ISS N   N such tokens, one a line, each with its own jti
 """
 import json
 import os
@@ -34,13 +35,28 @@ def make(directory):
         json.dump({"keys": [jwk]}, f)
 
 
-def sign(algorithm, key_file, issuer, kid=None):
-    with open(key_file, "rb") as f:
-        key = f.read()
+def token(algorithm, key, issuer, kid=None, jti=None):
     now = int(time.time())
     claims = {"sub": "bench-user", "groups": ["bench"], "iss": issuer, "iat": now, "exp": now + 3600}
+    if jti is not None:
+        claims["jti"] = jti
     headers = {"kid": kid} if kid else None
-    print(jwt.encode(claims, key, algorithm=algorithm, headers=headers))
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+
+
+def read_key(key_file):
+    with open(key_file, "rb") as f:
+        return f.read()
+
+
+def sign(algorithm, key_file, issuer, kid=None):
+    print(token(algorithm, read_key(key_file), issuer, kid))
+
+
+def sign_many(algorithm, key_file, issuer, count):
+    key = read_key(key_file)
+    for index in range(int(count)):
+        print(token(algorithm, key, issuer, jti=f"bench-{index}"))
 
 
 if __name__ == "__main__":
@@ -48,5 +64,7 @@ if __name__ == "__main__":
         make(sys.argv[2])
     elif sys.argv[1] == "sign":
         sign(*sys.argv[2:])
+    elif sys.argv[1] == "sign-many":
+        sign_many(*sys.argv[2:])
     else:
         sys.exit(__doc__)
