@@ -11,7 +11,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
 ADMIN = os.environ["PORTICO_ADMIN_URL"]
@@ -55,11 +55,25 @@ def wait_until_loaded(driver):
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
+def is_gone(element):
+    """Whether the element's document was replaced. chromedriver reports a node of a replaced document either as
+    stale or, while the new page is being attached, as an inspector error saying so; both mean it is gone."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+
+
 def click_and_wait(driver, element):
     """Clicks a button that loads a new page and waits until the old page is gone and the new one complete."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 10).until(lambda _: is_gone(old))
     wait_until_loaded(driver)
 
 
