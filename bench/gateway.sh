@@ -117,8 +117,9 @@ cpu_ticks() {
 only=${PORTICO_BENCH_SCENARIOS:-}
 wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 profiled() { [[ " ${PORTICO_BENCH_PERF:-} " == *" $1 "* ]]; }
-load() { # ID NAME URL TOKEN [PID of the proxy, for its CPU time per request] [wrk script choosing each request's token]
-  local id=$1 name=$2 url=$3 token=$4 proxy=${5:-} script=${6:-} out before after perf_pid=
+load() { # ID NAME URL TOKEN [PID of the proxy, for its CPU time per request] [wrk script choosing each request's token] [quick]
+  # With a script or "quick", only the saturating load runs (no paced or one-connection runs).
+  local id=$1 name=$2 url=$3 token=$4 proxy=${5:-} script=${6:-} quick=${7:-} out before after perf_pid=
   local scripted=()
   [ -n "$script" ] && scripted=(-s "$script")
   wanted "$id" || return 0
@@ -145,7 +146,7 @@ load() { # ID NAME URL TOKEN [PID of the proxy, for its CPU time per request] [w
       'BEGIN { printf "%.1f", t / hz * 1e6 / (r * s) }')
   fi
   names[$id]=$name
-  if [ -n "$script" ]; then
+  if [ -n "$script" ] || [ -n "$quick" ]; then
     paced_rps[$id]=- paced50[$id]=- paced99[$id]=- single50[$id]=- single99[$id]=-
     printf '%-3s %-46s %7s req/s  p50 %6s  p99 %6s ms  CPU %5s µs/req\n' "$id" "$name" "${rps[$id]}" "${p50[$id]}" "${p99[$id]}" "${cpu[$id]}" >&2
     return 0
@@ -223,6 +224,12 @@ SQL
   loaded || { echo "the gateway did not load policy version $version" >&2; exit 1; }
   load 9 "Portico, JWT RS256, $keys keys + $apis APIs" "$gateway$path" "$rs256" "$portico_pid"
 fi
+# nginx again: if the machine's speed changed during the run (other work on the host), its CPU time per request
+# moves with it, and the ratios are suspect.
+if [ -z "$only" ]; then
+  load 12 "nginx, plain reverse proxy, again at the end" "http://127.0.0.1:$nginx_port$path" "$rs256" "$(cat "$run/proxy.pid")" "" quick
+  drift=$(awk -v a="${cpu[2]}" -v b="${cpu[12]}" 'BEGIN { printf "%.1f", (b / a - 1) * 100 }')
+fi
 read -r rss_kib hwm_kib < <(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { print r, h }' "/proc/$portico_pid/status")
 if [ -n "$only" ]; then echo "scenarios $only only: no report written" >&2; exit 0; fi
 
@@ -283,6 +290,11 @@ out=bench/results/latest.md
   echo "| the same, one request at a time | $(printf '%.3f' "$added_single") ms | $(verdict "$added_single" "<" 1) |"
   echo "| 100 000 keys + 1 000 APIs (9) vs RS256 (6), within 5 % | ${many_vs_one} % | $(verdict "$many_abs" "<" 5) |"
   echo "| \`portico serve\` RSS after scenario 9 < 200 MiB | $rss_mib MiB (peak $hwm_mib MiB) | $(verdict "$rss_mib" "<" 200) |"
+  echo
+  echo "Machine steadiness: nginx measured again at the end took ${cpu[12]} µs of CPU per request, $drift % from scenario 2."
+  if [ "$(verdict "${drift#-}" "<" 15)" != met ]; then
+    echo "**The machine's speed changed by more than 15 % during this run: its ratios are not to be trusted; run it again.**"
+  fi
   echo
   echo "Whole run: $(( $(date +%s) - started )) s."
 } >"$out"
