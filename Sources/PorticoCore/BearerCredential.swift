@@ -9,10 +9,7 @@ public struct BearerCredential: Sendable {
         let bytes = header.utf8
         guard bytes.count > 7 else { return nil }
         let schemeEnd = bytes.index(bytes.startIndex, offsetBy: 7)
-        for (byte, expected) in zip(bytes[..<schemeEnd], "bearer ".utf8) {
-            // ASCII letters match either case; the space must be a space.
-            guard byte == expected || (expected != UInt8(ascii: " ") && byte | 0x20 == expected) else { return nil }
-        }
+        guard header[..<schemeEnd].equalsIgnoringASCIICase("bearer ") else { return nil }
         let token = header[schemeEnd...].drop(while: { $0 == " " })
         guard !token.isEmpty else { return nil }
         self.token = token

@@ -22,4 +22,14 @@ import Testing
         #expect(BearerCredential("Bearer\u{00}pk_abc") == nil)
         #expect(BearerCredential("Be@rer pk_abc") == nil)
     }
+
+    @Test func asciiCaseFoldingAppliesToLettersOnly() {
+        #expect("X-Forwarded-For".equalsIgnoringASCIICase("x-forwarded-for"))
+        #expect("x-forwarded-for"[...].equalsIgnoringASCIICase("x-forwarded-for"))
+        #expect(!"X-Forwarded-Fo".equalsIgnoringASCIICase("x-forwarded-for"))
+        // A CR or NUL or-ed with 0x20 gives '-' or ' ', but they are neither.
+        #expect(!"x\rforwarded\rfor".equalsIgnoringASCIICase("x-forwarded-for"))
+        #expect(!"bearer\u{00}".equalsIgnoringASCIICase("bearer "))
+        #expect(!"Bé".equalsIgnoringASCIICase("be"))
+    }
 }
