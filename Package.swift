@@ -25,7 +25,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
@@ -54,19 +53,34 @@ let package = Package(
             name: "PorticoGateway",
             dependencies: [
                 "PorticoCore",
-                "PorticoStore",
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "PorticoRuntime",
+            dependencies: [
+                "PorticoCore",
+                "PorticoStore",
+                "PorticoGateway",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "PorticoDemo",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .target(
@@ -91,8 +105,11 @@ let package = Package(
                 "PorticoCore",
                 "PorticoStore",
                 "PorticoGateway",
+                "PorticoRuntime",
                 "PorticoWeb",
+                "PorticoDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -109,7 +126,9 @@ let package = Package(
                 "PorticoCore",
                 "PorticoStore",
                 "PorticoGateway",
+                "PorticoRuntime",
                 "PorticoWeb",
+                "PorticoDemo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -128,11 +147,21 @@ let package = Package(
             path: "Tests/PorticoTestSupport"
         ),
         .testTarget(name: "PorticoCoreTests", dependencies: ["PorticoCore"]),
+        .testTarget(
+            name: "PorticoGatewayUnitTests",
+            dependencies: [
+                "PorticoGateway", "PorticoCore", "PorticoTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PorticoRuntimeTests", dependencies: ["PorticoRuntime", "PorticoCore"]),
         .testTarget(name: "PorticoStoreTests", dependencies: ["PorticoStore", "PorticoTestSupport"]),
         .testTarget(
             name: "PorticoGatewayTests",
             dependencies: [
-                "PorticoGateway", "PorticoTestSupport", "PorticoWeb",
+                "PorticoGateway", "PorticoRuntime", "PorticoDemo", "PorticoTestSupport", "PorticoWeb",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -140,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "PorticoWebTests",
             dependencies: [
-                "PorticoWeb", "PorticoTestSupport",
+                "PorticoWeb", "PorticoGateway", "PorticoTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -18,15 +18,15 @@ enum Admission: Sendable {
 
 /// API-key mode: the bearer credential must be an active key of an enabled user.
 struct KeyAdmission: Sendable {
-    let usage: KeyUsageRecorder
+    let usage: any UsageSink
 
     func admit(_ request: GatewayRequest, snapshot: PolicySnapshot, nowMillis: Int64) -> Admission {
-        guard let credential = BearerCredential(request.headers.first(name: "authorization")) else { return .refused(.missingCredential) }
+        guard let credential = BearerCredential(request.headers.first(name: HeaderNames.authorization)) else { return .refused(.missingCredential) }
         switch snapshot.authenticate(apiKey: credential.token, nowMillis: nowMillis) {
         case .rejected(let reason):
             return .refused(.invalidCredential(reason))
         case .accepted(let consumer, let keyId):
-            usage.record(keyId)
+            usage.keyUsed(keyId)
             return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil), UpstreamRequestChanges())
         }
     }
@@ -39,7 +39,7 @@ struct KeyAdmission: Sendable {
 /// otherwise it says what it needs: the form body, or `admit`, which may fetch keys and verify.
 struct TokenAdmission: Sendable {
     let verifiers: JWTVerifierCache
-    let sightings: SightingRecorder
+    let usage: any UsageSink
 
     enum Step {
         case done(Admission)
@@ -144,7 +144,8 @@ struct TokenAdmission: Sendable {
             guard !value.isEmpty, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { continue }
             changes.addedHeaders.append((forward.header, value))
         }
-        sightings.record(principal, at: Date())
+        usage.tokenUserSeen(
+            UserSighting(externalId: principal.userId, email: principal.email, tokenName: principal.tokenName, seenAt: Date()))
         let label = config.usernameClaim?.value(in: claims)?.scalarText
         return .admitted(Consumer(id: principal.consumerId, groups: principal.groups, label: label), changes)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import PorticoCore
 
 /// Every answer the gateway gives of its own (DESIGN.md, "Errors at the gateway"), in one place.
 enum GatewayError: Error, Sendable {
@@ -68,14 +69,14 @@ enum GatewayError: Error, Sendable {
     static let apiKeyInJWTMode = "API keys are turned off while Portico is in JWT mode; present a JWT"
 
     var answer: GatewayAnswer {
-        var headers = HTTPHeaders([("Content-Type", "application/json; charset=utf-8")])
+        var headers = HTTPHeaders([(HeaderNames.contentType, "application/json; charset=utf-8")])
         switch self {
         case .missingCredential:
-            headers.add(name: "WWW-Authenticate", value: #"Bearer realm="portico""#)
+            headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="portico""#)
         case .invalidCredential(let reason):
-            headers.add(name: "WWW-Authenticate", value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
+            headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
         case .rateLimited(_, let retryAfter):
-            headers.add(name: "Retry-After", value: String(retryAfter))
+            headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
         default:
             break
         }

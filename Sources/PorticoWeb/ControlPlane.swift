@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PorticoCore
+import PorticoGateway
 import PorticoStore
 import Prometheus
 
@@ -37,7 +38,7 @@ public struct ControlPlaneConfiguration: Sendable {
 /// tests run the very same application.
 public func buildControlPlane(
     configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry,
-    pages: PageRenderer, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    gatewayMetrics: GatewayMetrics, pages: PageRenderer, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> Application<RouterResponder<AdminRequestContext>> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
@@ -56,7 +57,7 @@ public func buildControlPlane(
     let dashboard = DashboardController(
         renderer: pages, store: store, signIn: signIn, users: UserService(store: store), groups: GroupService(store: store),
         apis: APIService(store: store), accesses: AccessService(store: store), keys: KeyService(store: store),
-        invitations: InvitationService(store: store), authSettings: authSettings, policy: policy, registry: registry)
+        invitations: InvitationService(store: store), authSettings: authSettings, policy: policy, gatewayMetrics: gatewayMetrics)
     dashboard.addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
         renderer: pages, dashboard: dashboard, apis: APIService(store: store), accesses: AccessService(store: store),

@@ -3,7 +3,9 @@ import Foundation
 import Hummingbird
 import Logging
 import PorticoCore
+import PorticoDemo
 import PorticoGateway
+import PorticoRuntime
 import PorticoStore
 import PorticoWeb
 import PostgresNIO
@@ -41,19 +43,15 @@ struct Runtime {
         let client = PostgresClient(configuration: url.configuration, backgroundLogger: CLI.quiet(logger))
         let database = Database(client: client, logger: logger)
         let registry = PrometheusCollectorRegistry()
+        let metrics = GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry))
         let holder = PolicyHolder()
         var gatewayConfiguration = gatewayOptions.configuration
         gatewayConfiguration.secretBox = secretBox
         let gateway = Gateway(
-            configuration: gatewayConfiguration, policy: holder, database: database,
-            metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
-        let metrics = gateway.metrics
-        let feed = PolicyFeed(
-            database: database, holder: holder, pollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)),
-            onReload: { metrics.recordReload(version: $0.version) })
-        var services: [any Service] = [client, feed]
+            configuration: gatewayConfiguration, policyPollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)), policy: holder,
+            database: database, metrics: metrics, logger: logger)
+        var services: [any Service] = [client]
         services.append(contentsOf: gateway.services)
-        services.append(gateway.server)
         if let controlPlane {
             let configuration = ControlPlaneConfiguration(
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
@@ -61,7 +59,7 @@ struct Runtime {
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60))
             services.append(buildControlPlane(
                 configuration: configuration, store: AdminStore(database: database), policy: holder, registry: registry,
-                pages: controlPlane.pages, logger: logger))
+                gatewayMetrics: metrics, pages: controlPlane.pages, logger: logger))
         }
         self.services = services
     }

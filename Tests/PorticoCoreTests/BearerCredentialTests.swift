@@ -31,5 +31,8 @@ import Testing
         #expect(!"x\rforwarded\rfor".equalsIgnoringASCIICase("x-forwarded-for"))
         #expect(!"bearer\u{00}".equalsIgnoringASCIICase("bearer "))
         #expect(!"Bé".equalsIgnoringASCIICase("be"))
+        #expect("x-forwarded-for".equalsIgnoringASCIICase("X-Forwarded-For"), "either side may carry capitals")
+        #expect(!"x-forwarded-for".equalsIgnoringASCIICase("X\rForwarded\rFor"))
+        #expect(!"@".equalsIgnoringASCIICase("`"), "0x40 and 0x60 differ only in the case bit, but are not letters")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PorticoCore
+import PorticoDemo
 import PorticoGateway
 import PorticoTestSupport
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import PorticoDemo
 import PorticoGateway
 import PorticoTestSupport
 import PorticoWeb

@@ -6,7 +6,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PorticoCore
+import PorticoDemo
 import PorticoGateway
+import PorticoRuntime
 import PorticoStore
 import PorticoWeb
 import Prometheus
@@ -22,6 +24,8 @@ public struct TestPortico: Sendable {
     public let adminToken: String
     public let policy: PolicyHolder
     public let registry: PrometheusCollectorRegistry
+    /// The gateway's metrics, on `registry`, shared by the gateway and the control plane as in `portico serve`.
+    public let metrics: GatewayMetrics
     /// The PORTICO_SECRET_KEY of this Portico: literal JWT secrets are sealed with it.
     public let secretBox: SecretBox
     /// The same key as `PORTICO_SECRET_KEY` holds it, for `portico` processes.
@@ -37,7 +41,7 @@ public struct TestPortico: Sendable {
     ) -> some ApplicationProtocol {
         buildControlPlane(
             configuration: .init(host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle),
-            store: store, policy: policy, registry: registry, pages: pages, logger: TestDatabase.logger)
+            store: store, policy: policy, registry: registry, gatewayMetrics: metrics, pages: pages, logger: TestDatabase.logger)
     }
 
     /// Installs the current policy now (the feed does this on NOTIFY in a running process).
@@ -91,13 +95,11 @@ public struct TestPortico: Sendable {
     ) async throws -> Result {
         let ports = PortReporter()
         let gateway = Gateway(
-            configuration: .init(
-                host: "127.0.0.1", port: 0, timeouts: timeouts, usageFlushInterval: .milliseconds(200), secretBox: secretBox),
-            policy: policy, database: database, metricsFactory: PrometheusMetricsFactory(registry: registry),
+            configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox),
+            usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), policy: policy, database: database, metrics: metrics,
             logger: TestDatabase.logger, onServerRunning: ports.onServerRunning)
-        let feed = PolicyFeed(database: database, holder: policy, pollInterval: .seconds(5))
-        await feed.reload()
-        return try await withServices([feed] + gateway.services + [gateway.server]) {
+        await gateway.feed.reload()
+        return try await withServices(gateway.services) {
             let port = await ports.next()
             return try await body(GatewayHandle(port: port, gateway: gateway))
         }
@@ -174,9 +176,10 @@ public func withTestPortico<Result: Sendable>(_ body: (TestPortico) async throws
             UserInput(email: "admin@example.com", name: "Admin", role: .admin), passwordHash: nil, by: .cli)
         let token = try await AdminTokenService(store: store).issue(forEmail: admin.email, name: "test", by: .cli)
         let secretKey = SecretBox.generateKeyBase64()
+        let registry = PrometheusCollectorRegistry()
         let portico = TestPortico(
             database: database, testDatabase: testDatabase, store: store, admin: admin, adminToken: token.key,
-            policy: PolicyHolder(), registry: PrometheusCollectorRegistry(),
+            policy: PolicyHolder(), registry: registry, metrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             secretBox: SecretBox(base64: secretKey)!, secretKeyBase64: secretKey, pages: try await TestDatabase.pages())
         return try await body(portico)
     }

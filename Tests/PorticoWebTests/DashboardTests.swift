@@ -68,7 +68,7 @@ import Testing
             try await setPassword(adminPassword, for: portico.admin.id, in: portico)
             let app = buildControlPlane(
                 configuration: .init(port: 0, secureCookies: true), store: portico.store, policy: portico.policy,
-                registry: portico.registry, pages: portico.pages, logger: TestDatabase.logger)
+                registry: portico.registry, gatewayMetrics: portico.metrics, pages: portico.pages, logger: TestDatabase.logger)
             try await app.test(.router) { client in
                 let web = WebClient(client)
                 let page = try await web.signIn()

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PorticoCore
+import PorticoGateway
 import PorticoStore
 import PorticoTestSupport
 import PorticoWeb
@@ -23,9 +24,11 @@ import Testing
 
     @Test func theAdminAPIAnswers503JSONWhenTheDatabaseIsDown() async throws {
         try await withUnreachableDatabase { database in
+            let registry = PrometheusCollectorRegistry()
             let app = buildControlPlane(
                 configuration: .init(port: 0), store: AdminStore(database: database), policy: PolicyHolder(),
-                registry: PrometheusCollectorRegistry(), pages: try await TestDatabase.pages(), logger: TestDatabase.logger)
+                registry: registry, gatewayMetrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
+                pages: try await TestDatabase.pages(), logger: TestDatabase.logger)
             try await app.test(.router) { client in
                 try await client.execute(
                     uri: "/api/v1/users", method: .get, headers: [.authorization: "Bearer \(SecretFormat.adminToken.generate().secret)"]

@@ -330,17 +330,3 @@ private struct JWTSettingsCompiler {
         return value
     }
 }
-
-/// RFC 9110 field names, and the ones a claim may not set.
-enum HeaderNameRules {
-    static let reserved: Set<String> = [
-        "host", "authorization", "connection", "content-length", "transfer-encoding", "te", "upgrade", "keep-alive",
-        "proxy-authorization", "trailer", "cookie",
-    ]
-
-    static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar))
-        }
-    }
-}

@@ -192,7 +192,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         if error is HTTPParserError, !responseWritten {
             // Not HTTP (or not within limits): answer 400 once, then close, as a server must not guess.
             let head = HTTPResponseHead(
-                version: .http1_1, status: .badRequest, headers: HTTPHeaders([("Content-Length", "0"), ("Connection", "close")]))
+                version: .http1_1, status: .badRequest, headers: HTTPHeaders([(HeaderNames.contentLength, "0"), (HeaderNames.connection, "close")]))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             phase = .idle
@@ -263,8 +263,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         guard let context, let request else { return }
         record(api: api, status: answer.status.code, label: label)
         var headers = answer.headers
-        headers.add(name: "Content-Length", value: String(answer.body.readableBytes))
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        headers.add(name: HeaderNames.contentLength, value: String(answer.body.readableBytes))
+        if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
         responseWritten = true
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: answer.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
@@ -282,7 +282,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Upstream side
 
     private func forward(_ plan: ForwardPlan, fresh: Bool) {
-        if !fresh, !requestComplete, let context, let request, request.head.headers[canonicalForm: "expect"].contains("100-continue") {
+        if !fresh, !requestComplete, let context, let request, request.head.headers[canonicalForm: HeaderNames.expect].contains("100-continue") {
             // The client waits for a go-ahead before its body; the gateway gives it (as nginx does) and the
             // upstream gets the body without the expectation.
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .continue))), promise: nil)
@@ -351,7 +351,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             phase = .forwarding(exchange)
             record(api: exchange.plan.api, status: head.status.code, label: exchange.plan.consumerLabel)
             var headers = UpstreamRequest.responseHeaders(head.headers, adding: exchange.plan.responseHeaders)
-            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
             responseWritten = true
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: head.status, headers: headers))), promise: nil)
             clientNeedsFlush = true

@@ -83,7 +83,7 @@ struct GatewayDecider: Sendable {
                 return .answer(answer, api: api, consumerLabel: consumer.label)
             }
         }
-        if api.status == .deprecated { responseHeaders.add(name: "Deprecation", value: "true") }
+        if api.status == .deprecated { responseHeaders.add(name: HeaderNames.deprecation, value: "true") }
         let head = UpstreamRequest.head(for: request, api: api, changes: changes)
         return .forward(ForwardPlan(api: api, head: head, responseHeaders: responseHeaders, consumerLabel: consumer.label))
     }
@@ -91,9 +91,9 @@ struct GatewayDecider: Sendable {
 
 enum RateLimitHeaders {
     static func add(_ decision: RateLimitDecision, to headers: inout HTTPHeaders) {
-        headers.add(name: "X-RateLimit-Limit", value: String(decision.limit))
-        headers.add(name: "X-RateLimit-Remaining", value: String(decision.remaining))
-        headers.add(name: "X-RateLimit-Reset", value: String(decision.resetSeconds))
-        headers.add(name: "X-RateLimit-Period", value: String(decision.periodSeconds))
+        headers.add(name: HeaderNames.rateLimitLimit, value: String(decision.limit))
+        headers.add(name: HeaderNames.rateLimitRemaining, value: String(decision.remaining))
+        headers.add(name: HeaderNames.rateLimitReset, value: String(decision.resetSeconds))
+        headers.add(name: HeaderNames.rateLimitPeriod, value: String(decision.periodSeconds))
     }
 }

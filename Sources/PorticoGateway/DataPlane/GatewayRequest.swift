@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PorticoCore
 
 /// One client request as the gateway decides on it: the head, split once into path and query, and, when a
 /// form token source needs it, the body read so far.
@@ -25,5 +26,5 @@ struct GatewayRequest: Sendable {
 
     var headers: HTTPHeaders { head.headers }
     /// The `Host` header, which HTTP/1.1 requires and the routes may name.
-    var authority: String? { head.headers.first(name: "host") }
+    var authority: String? { head.headers.first(name: HeaderNames.host) }
 }

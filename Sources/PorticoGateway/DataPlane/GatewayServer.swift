@@ -3,24 +3,63 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import PorticoCore
 import ServiceLifecycle
 
+/// How the data plane listens and talks to upstreams.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var timeouts: UpstreamTimeouts
+    /// Decrypts a JWT signing secret stored as a literal (`PORTICO_SECRET_KEY`).
+    public var secretBox: SecretBox?
+    /// How often rate-limit state whose bucket is full again is forgotten.
+    public var limiterPruneInterval: Duration
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
+        limiterPruneInterval: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.timeouts = timeouts
+        self.secretBox = secretBox
+        self.limiterPruneInterval = limiterPruneInterval
+    }
+}
+
 /// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's requests are decided and proxied on
-/// its own event loop. Graceful shutdown stops accepting, lets requests in flight finish, then closes.
+/// its own event loop, against whatever snapshot `policy` holds at that moment. Graceful shutdown stops
+/// accepting, lets requests in flight finish, then closes.
 public struct GatewayServer: Service {
-    let host: String
-    let port: Int
+    let configuration: GatewayConfiguration
     let decider: GatewayDecider
     let metrics: GatewayMetrics
     let pools: UpstreamPools
-    let readTimeout: Duration
     let logger: Logger
     let onServerRunning: @Sendable (any Channel) async -> Void
+
+    /// `usage` hears of every admitted key and token user; `onServerRunning` gets the listening channel (tests
+    /// bind port 0 and read the port from it).
+    public init(
+        configuration: GatewayConfiguration, policy: PolicyHolder, usage: any UsageSink, metrics: GatewayMetrics, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) {
+        let verifiers = JWTVerifierCache(factory: JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger))
+        self.configuration = configuration
+        self.decider = GatewayDecider(
+            policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage), tokens: TokenAdmission(verifiers: verifiers, usage: usage),
+            logger: logger)
+        self.metrics = metrics
+        self.pools = UpstreamPools(timeouts: configuration.timeouts)
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiesce = ServerQuiescingHelper(group: group)
-        let (decider, metrics, pools, readTimeout, logger) = (decider, metrics, pools, readTimeout, logger)
+        let (decider, metrics, pools, readTimeout, logger) = (decider, metrics, pools, configuration.timeouts.read, logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -46,14 +85,25 @@ public struct GatewayServer: Service {
                             logger: logger))
                 }
             }
-            .bind(host: host, port: port)
+            .bind(host: configuration.host, port: configuration.port)
             .get()
         logger.info("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
         await onServerRunning(channel)
-        try? await gracefulShutdown()
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await pruneLimiter() }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
         let closed = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: closed)
         try? await closed.futureResult.get()
         await pools.closeAll()
+    }
+
+    private func pruneLimiter() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.limiterPruneInterval)
+            decider.limiter.prune()
+        }
     }
 }

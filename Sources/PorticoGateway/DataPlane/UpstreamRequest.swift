@@ -15,20 +15,10 @@ public struct UpstreamRequestChanges: Sendable {
 
 /// The request head sent upstream, and the headers of the answer sent back.
 enum UpstreamRequest {
-    /// Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded. Lowercase.
-    static let hopByHop = [
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade", "host",
-    ]
-
-    static func isHopByHop(_ name: some StringProtocol) -> Bool {
-        hopByHop.contains { name.equalsIgnoringASCIICase($0) }
-    }
-
     /// Header names a `Connection` header lists beyond `close` and `keep-alive`, lowercased: they go no further.
     static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
         var tokens: Set<String> = []
-        for value in headers[canonicalForm: "connection"] where !value.equalsIgnoringASCIICase("close") && !isHopByHop(value) {
+        for value in headers[canonicalForm: HeaderNames.connection] where !value.equalsIgnoringASCIICase("close") && !HeaderNameRules.isHopByHop(value) {
             tokens.insert(value.lowercased())
         }
         return tokens
@@ -43,9 +33,9 @@ enum UpstreamRequest {
             target += query
         }
         var headers = forwardedHeaders(request, changes: changes)
-        headers.replaceOrAdd(name: "Host", value: api.upstream.hostHeader)
+        headers.replaceOrAdd(name: HeaderNames.host, value: api.upstream.hostHeader)
         // A chunked client body stays chunked (the encoder frames it); a Content-Length was kept as it is.
-        if request.headers.contains(name: "transfer-encoding") { headers.add(name: "Transfer-Encoding", value: "chunked") }
+        if request.headers.contains(name: HeaderNames.transferEncoding) { headers.add(name: HeaderNames.transferEncoding, value: "chunked") }
         return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: target, headers: headers)
     }
 
@@ -59,12 +49,13 @@ enum UpstreamRequest {
         headers.reserveCapacity(incoming.count + changes.addedHeaders.count + 3)
         var priorFor = ""
         for (name, value) in incoming {
-            if name.equalsIgnoringASCIICase("x-forwarded-for") {
+            if name.equalsIgnoringASCIICase(HeaderNames.forwardedFor) {
                 priorFor = priorFor.isEmpty ? value : priorFor + ", " + value
                 continue
             }
-            if isHopByHop(name) || name.equalsIgnoringASCIICase("x-forwarded-proto") || name.equalsIgnoringASCIICase("x-forwarded-host")
-                || name.equalsIgnoringASCIICase("expect")
+            // The gateway sets the forwarding headers itself, and answers `Expect: 100-continue` itself.
+            if HeaderNameRules.isHopByHop(name) || name.equalsIgnoringASCIICase(HeaderNames.forwardedProto)
+                || name.equalsIgnoringASCIICase(HeaderNames.forwardedHost) || name.equalsIgnoringASCIICase(HeaderNames.expect)
             {
                 continue
             }
@@ -76,12 +67,12 @@ enum UpstreamRequest {
         }
         for (name, value) in changes.addedHeaders { headers.add(name: name, value: value) }
         if let clientAddress = request.clientAddress {
-            headers.add(name: "X-Forwarded-For", value: priorFor.isEmpty ? clientAddress : priorFor + ", " + clientAddress)
+            headers.add(name: HeaderNames.forwardedFor, value: priorFor.isEmpty ? clientAddress : priorFor + ", " + clientAddress)
         } else if !priorFor.isEmpty {
-            headers.add(name: "X-Forwarded-For", value: priorFor)
+            headers.add(name: HeaderNames.forwardedFor, value: priorFor)
         }
-        headers.add(name: "X-Forwarded-Proto", value: "http")
-        if let host = request.authority { headers.add(name: "X-Forwarded-Host", value: host) }
+        headers.add(name: HeaderNames.forwardedProto, value: "http")
+        if let host = request.authority { headers.add(name: HeaderNames.forwardedHost, value: host) }
         return headers
     }
 
@@ -91,7 +82,7 @@ enum UpstreamRequest {
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstream.count + extra.count)
         for (name, value) in upstream {
-            if isHopByHop(name) || (!connectionTokens.isEmpty && connectionTokens.contains(name.lowercased())) { continue }
+            if HeaderNameRules.isHopByHop(name) || (!connectionTokens.isEmpty && connectionTokens.contains(name.lowercased())) { continue }
             if !extra.isEmpty, extra.contains(name: name) { continue }
             headers.add(name: name, value: value)
         }

@@ -26,7 +26,7 @@ struct TokenExtractor {
             switch source {
             case .header(let name):
                 guard let value = request.headers.first(name: name) else { continue }
-                if name.equalsIgnoringASCIICase("authorization") {
+                if name.equalsIgnoringASCIICase(HeaderNames.authorization) {
                     if let bearer = BearerCredential(value) { return .found(Found(token: String(bearer.token), source: source)) }
                 } else {
                     let raw = value.trimmingCharacters(in: .whitespaces)
@@ -44,7 +44,7 @@ struct TokenExtractor {
                     return .found(Found(token: token, source: source))
                 }
             case .cookie(let name):
-                if let token = CookieHeader.value(of: name, in: request.headers["cookie"]), !token.isEmpty {
+                if let token = CookieHeader.value(of: name, in: request.headers[HeaderNames.cookie]), !token.isEmpty {
                     return .found(Found(token: token, source: source))
                 }
             }
@@ -53,6 +53,6 @@ struct TokenExtractor {
     }
 
     static func isForm(_ headers: HTTPHeaders) -> Bool {
-        headers.first(name: "content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+        headers.first(name: HeaderNames.contentType)?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
     }
 }

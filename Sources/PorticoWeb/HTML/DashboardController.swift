@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import PorticoCore
+import PorticoGateway
 import PorticoStore
-import Prometheus
 
 /// The admin dashboard under `/admin`: thin handlers over the same services as the JSON API.
 struct DashboardController {
@@ -19,7 +19,7 @@ struct DashboardController {
     let invitations: InvitationService
     let authSettings: AuthSettingsService
     let policy: PolicyHolder
-    let registry: PrometheusCollectorRegistry
+    let gatewayMetrics: GatewayMetrics
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("sign-in") { _, context in signInPage(context: context) }
@@ -81,7 +81,7 @@ struct DashboardController {
         _ = try context.requireAdmin()
         let counts = try await store.read { try await DashboardQueries(logger: store.database.logger).counts(on: $0) }
         let mode = try await authSettings.current().mode
-        let traffic = GatewayTraffic(registry: registry)
+        let traffic = gatewayMetrics.requestsByStatus()
         return renderer.page("overview", title: "Overview", [
             "counts": [
                 "users": counts.users, "tokenUsers": counts.tokenUsers, "groups": counts.groups, "apis": counts.apis,
@@ -89,30 +89,8 @@ struct DashboardController {
             ],
             "policyVersion": policy.isLoaded ? String(policy.snapshot.version) : "not loaded",
             "mode": mode == .jwt ? "JWT" : "API key",
-            "traffic": traffic.byStatus.map { ["status": $0.status, "count": $0.count] },
-            "hasTraffic": !traffic.byStatus.isEmpty,
+            "traffic": traffic.map { ["status": $0.status, "count": $0.count] },
+            "hasTraffic": !traffic.isEmpty,
         ], context: context, section: "overview")
-    }
-}
-
-/// Gateway requests by status, read from this process's Prometheus registry (the hot path keeps no extra tally).
-struct GatewayTraffic {
-    let byStatus: [(status: Int, count: Int)]
-
-    init(registry: PrometheusCollectorRegistry) {
-        var buffer: [UInt8] = []
-        registry.emit(into: &buffer)
-        self.init(exposition: String(decoding: buffer, as: UTF8.self))
-    }
-
-    init(exposition: String) {
-        var totals: [Int: Double] = [:]
-        for line in exposition.split(separator: "\n") where line.hasPrefix("portico_gateway_requests_total{") {
-            guard let range = line.range(of: "status=\""), let end = line[range.upperBound...].firstIndex(of: "\""),
-                  let status = Int(line[range.upperBound..<end]), let value = line.split(separator: " ").last.flatMap({ Double($0) })
-            else { continue }
-            totals[status, default: 0] += value
-        }
-        byStatus = totals.sorted { $0.key < $1.key }.map { ($0.key, Int($0.value)) }
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import PorticoCore
-import PorticoGateway
 
 /// For the dashboard and the portal: finds the session behind the cookie, reads a posted form, and refuses a POST
 /// whose form does not carry this session's CSRF token (before sign-in, the token of a per-browser cookie: the
@@ -17,7 +16,9 @@ struct WebSessionMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         var request = request
-        context.web.secureCookies = secureCookies || request.headers[values: HeaderNames.forwardedProto].contains("https")
+        // A TLS-terminating proxy in front of Portico says so in `X-Forwarded-Proto`.
+        let behindTLS = request.headers.contains { $0.name.canonicalName.equalsIgnoringASCIICase(HeaderNames.forwardedProto) && $0.value == "https" }
+        context.web.secureCookies = secureCookies || behindTLS
         if let secret = request.cookies[WebCookies.session]?.value {
             context.web.signedIn = try await signIn.session(cookieSecret: secret)
         }

@@ -16,9 +16,9 @@ public struct EchoUpstream: HTTPResponder {
             try await Task.sleep(for: .milliseconds(min(delay, 60_000)))
         }
         var headers: HTTPFields = [
-            HeaderNames.upstreamMethod: request.method.rawValue,
-            HeaderNames.upstreamPath: request.uri.path,
-            HeaderNames.upstreamQuery: request.uri.query ?? "",
+            EchoHeaders.method: request.method.rawValue,
+            EchoHeaders.path: request.uri.path,
+            EchoHeaders.query: request.uri.query ?? "",
         ]
         let hasBody = request.headers[.contentLength].flatMap(Int.init).map { $0 > 0 } ?? (request.headers[.transferEncoding] != nil)
         if hasBody {
@@ -40,9 +40,24 @@ public struct EchoUpstream: HTTPResponder {
     }
 }
 
+/// The echo's answer to a request without a body: what it received.
 public struct EchoDescription: Codable, Sendable {
     public var method: String
     public var path: String
     public var query: String
     public var headers: [String: String]
+}
+
+/// Headers the echo adds to every answer, so a streamed body still says what was asked.
+enum EchoHeaders {
+    static let method = named("X-Upstream-Method")
+    static let path = named("X-Upstream-Path")
+    static let query = named("X-Upstream-Query")
+
+    /// `HTTPField.Name` only has a failable initialiser; these are fixed, valid tokens, so a failure here is a typo
+    /// in this file, caught by the first test that runs.
+    private static func named(_ literal: StaticString) -> HTTPField.Name {
+        guard let name = HTTPField.Name("\(literal)") else { preconditionFailure("'\(literal)' is not an HTTP field name") }
+        return name
+    }
 }

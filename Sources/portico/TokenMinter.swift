@@ -3,26 +3,26 @@ import JWTKit
 import PorticoCore
 
 /// Any claims, as a jwt-kit payload. Checks are Portico's own (`RegisteredClaimRules`), so `verify` adds none.
-public struct ClaimsPayload: JWTPayload, Equatable {
-    public var claims: [String: JSONValue]
+struct ClaimsPayload: JWTPayload, Equatable {
+    var claims: [String: JSONValue]
 
-    public init(_ claims: [String: JSONValue]) { self.claims = claims }
+    init(_ claims: [String: JSONValue]) { self.claims = claims }
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         claims = try decoder.singleValueContainer().decode([String: JSONValue].self)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(claims)
     }
 
-    public func verify(using algorithm: some JWTAlgorithm) async throws {}
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 /// Signs tokens with a signing secret, for `portico token sign` (APISIX's sign endpoint, as a CLI).
-public enum TokenMinter {
-    public static func sign(_ claims: [String: JSONValue], secret: [UInt8], algorithm: JWTAlgorithmName) async throws -> String {
+enum TokenMinter {
+    static func sign(_ claims: [String: JSONValue], secret: [UInt8], algorithm: JWTAlgorithmName) async throws -> String {
         let digest: DigestAlgorithm
         switch algorithm {
         case .hs256: digest = .sha256
@@ -42,7 +42,7 @@ public enum TokenMinter {
 
     /// The claims of a token for `subject`, placed where the claims mapping reads them (a dotted path makes
     /// nested objects), with `iat`/`exp` and the first configured issuer and audience.
-    public static func claims(
+    static func claims(
         subject: String, groups: [String], email: String?, lifetimeSeconds: Int, extra: [(path: ClaimPath, value: JSONValue)],
         mapping: CompiledClaimsMapping, rules: RegisteredClaimRules, now: Date = Date()
     ) -> [String: JSONValue] {

@@ -1,0 +1,22 @@
+/// The header names Portico reads or writes itself, spelled once. HTTP field names are case-insensitive; these
+/// are the canonical spellings, which is also how the gateway writes them.
+public enum HeaderNames {
+    public static let authorization = "Authorization"
+    public static let connection = "Connection"
+    public static let contentLength = "Content-Length"
+    public static let contentType = "Content-Type"
+    public static let cookie = "Cookie"
+    public static let deprecation = "Deprecation"
+    public static let expect = "Expect"
+    public static let forwardedFor = "X-Forwarded-For"
+    public static let forwardedHost = "X-Forwarded-Host"
+    public static let forwardedProto = "X-Forwarded-Proto"
+    public static let host = "Host"
+    public static let rateLimitLimit = "X-RateLimit-Limit"
+    public static let rateLimitPeriod = "X-RateLimit-Period"
+    public static let rateLimitRemaining = "X-RateLimit-Remaining"
+    public static let rateLimitReset = "X-RateLimit-Reset"
+    public static let retryAfter = "Retry-After"
+    public static let transferEncoding = "Transfer-Encoding"
+    public static let wwwAuthenticate = "WWW-Authenticate"
+}

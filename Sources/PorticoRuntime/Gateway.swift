@@ -1,0 +1,36 @@
+import Logging
+import NIOCore
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+import ServiceLifecycle
+
+/// A running gateway, assembled: the data plane, the policy feed that keeps its snapshot current, and the writer
+/// of what it reports. `portico serve`, `portico gateway` and the tests run these same services.
+public struct Gateway: Sendable {
+    public let server: GatewayServer
+    public let feed: PolicyFeed
+    public let usage: UsageRecorder
+    public let metrics: GatewayMetrics
+    /// In start order (a service group stops them in reverse): the feed, the usage writer, the server.
+    public let services: [any Service]
+
+    /// `usageFlushInterval` paces the batched writes of key uses and token users; `policyPollInterval` the
+    /// version check that backs up LISTEN/NOTIFY.
+    public init(
+        configuration: GatewayConfiguration, usageFlushInterval: Duration = .seconds(10), policyPollInterval: Duration = .seconds(30),
+        policy: PolicyHolder, database: Database, metrics: GatewayMetrics, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) {
+        let usage = UsageRecorder()
+        let server = GatewayServer(
+            configuration: configuration, policy: policy, usage: usage, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
+        let feed = PolicyFeed(
+            database: database, holder: policy, pollInterval: policyPollInterval, onReload: { metrics.recordReload(version: $0.version) })
+        self.server = server
+        self.feed = feed
+        self.usage = usage
+        self.metrics = metrics
+        self.services = [feed, UsageWriter(database: database, usage: usage, interval: usageFlushInterval), server]
+    }
+}

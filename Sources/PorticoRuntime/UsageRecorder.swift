@@ -1,0 +1,86 @@
+import Foundation
+import PorticoCore
+import PorticoGateway
+import Synchronization
+
+/// The gateway's `UsageSink`: collects key uses and token users between two writes, so a request never waits on
+/// the database. State is kept in shards, like the rate limiter's, so requests on different event loops rarely
+/// share a lock. A token user not written yet signals the writer at once, so first-time users appear in the
+/// portal within moments.
+public final class UsageRecorder: UsageSink {
+    private struct Sightings {
+        var pending: [String: UserSighting] = [:]
+        var written: Set<String> = []
+    }
+
+    private final class Shard: Sendable {
+        let keys = Mutex(Set<UUID>())
+        let sightings = Mutex(Sightings())
+    }
+
+    private let shards: [Shard]
+    private let signal: AsyncStream<Void>.Continuation
+    /// Yields when a token user that has not been written yet is seen.
+    public let newUsers: AsyncStream<Void>
+
+    public init(shardCount: Int = 16) {
+        shards = (0..<max(1, shardCount)).map { _ in Shard() }
+        (newUsers, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func keyUsed(_ keyId: UUID) {
+        // Key ids are random (v4) UUIDs: their last byte spreads them over the shards without hashing them twice.
+        _ = shards[Int(keyId.uuid.15) % shards.count].keys.withLock { $0.insert(keyId) }
+    }
+
+    public func tokenUserSeen(_ sighting: UserSighting) {
+        let isNew = shard(of: sighting.externalId).sightings.withLock { state in
+            let firstInBatch = state.pending.updateValue(sighting, forKey: sighting.externalId) == nil
+            return firstInBatch && !state.written.contains(sighting.externalId)
+        }
+        if isNew { signal.yield() }
+    }
+
+    /// The keys used since the last drain.
+    public func drainKeys() -> [UUID] {
+        shards.flatMap { shard in
+            shard.keys.withLock { keys in
+                defer { keys.removeAll(keepingCapacity: true) }
+                return Array(keys)
+            }
+        }
+    }
+
+    /// The token users seen since the last drain, the latest sighting of each.
+    public func drainSightings() -> [UserSighting] {
+        shards.flatMap { shard in
+            shard.sightings.withLock { state in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return Array(state.pending.values)
+            }
+        }
+    }
+
+    /// Remembers these users as stored, so seeing them again does not wake the writer early.
+    public func markWritten(_ sightings: [UserSighting]) {
+        for sighting in sightings {
+            _ = shard(of: sighting.externalId).sightings.withLock { $0.written.insert(sighting.externalId) }
+        }
+    }
+
+    /// Puts back sightings a failed write could not store; newer sightings of the same user win.
+    public func restore(_ sightings: [UserSighting]) {
+        for sighting in sightings {
+            shard(of: sighting.externalId).sightings.withLock { state in
+                if state.pending[sighting.externalId] == nil { state.pending[sighting.externalId] = sighting }
+            }
+        }
+    }
+
+    /// Ends `newUsers`.
+    public func finish() { signal.finish() }
+
+    private func shard(of userId: String) -> Shard {
+        shards[Int(UInt(bitPattern: userId.hashValue) % UInt(shards.count))]
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import PorticoCore
+import PorticoTestSupport
+import Synchronization
+import Testing
+
+@testable import PorticoGateway
+
+/// A sink that keeps what the data plane reported, for assertions.
+final class RecordingSink: UsageSink {
+    private let state = Mutex<(keys: [UUID], sightings: [UserSighting])>(([], []))
+
+    func keyUsed(_ keyId: UUID) { state.withLock { $0.keys.append(keyId) } }
+    func tokenUserSeen(_ sighting: UserSighting) { state.withLock { $0.sightings.append(sighting) } }
+
+    var keys: [UUID] { state.withLock { $0.keys } }
+    var sightings: [UserSighting] { state.withLock { $0.sightings } }
+}
+
+/// A hand-built policy: one consumer with one key in group `orders`, and APIs granted to that group.
+struct DecisionFixture {
+    static let secret = String(repeating: "k", count: 32)
+    static let issuer = "https://idp.unit.example"
+
+    let userId = UUID()
+    let keyId = UUID()
+    let key = SecretFormat.apiKey.generate()
+    let orders: GatewayAPI
+    let legacy: GatewayAPI
+    let closed: GatewayAPI
+    let sink = RecordingSink()
+
+    init() throws {
+        let upstream = try Upstream("http://127.0.0.1:9")
+        orders = GatewayAPI(
+            id: UUID(), name: "orders", pathPrefix: "/orders", host: nil, upstream: upstream, stripPrefix: true, status: .published)
+        legacy = GatewayAPI(
+            id: UUID(), name: "legacy", pathPrefix: "/legacy", host: nil, upstream: upstream, stripPrefix: false, status: .deprecated)
+        closed = GatewayAPI(
+            id: UUID(), name: "closed", pathPrefix: "/closed", host: nil, upstream: upstream, stripPrefix: false, status: .published)
+    }
+
+    /// `limit` rate-limits the orders grant; `jwt` switches the snapshot to JWT mode with these settings.
+    func snapshot(limit: RateLimit? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, disabledExternalIds: Set<String> = [])
+        throws -> PolicySnapshot
+    {
+        let auth = try AuthSettings(mode: jwt == nil ? .apiKey : .jwt, jwt: jwt).compiled()
+        return PolicySnapshot(
+            version: 7, apis: [orders, legacy, closed],
+            keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: nil)],
+            consumers: [ConsumerPolicy(userId: userId, disabled: disabled, groups: ["orders"])],
+            grants: [
+                AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit),
+                AccessGrant(name: "legacy", groups: ["orders", "guests"], apiIds: [legacy.id], rateLimit: nil),
+            ],
+            auth: auth, authVersion: jwt == nil ? 0 : 1, disabledExternalIds: disabledExternalIds)
+    }
+
+    /// JWT settings verifying HS256 tokens signed with `secret` (read from a stand-in environment).
+    static func jwtSettings(configure: (inout JWTSettings) -> Void = { _ in }) -> JWTSettings {
+        var settings = JWTSettings()
+        settings.signingSecret = "env:UNIT_SECRET"
+        settings.algorithms = ["HS256"]
+        settings.issuer = issuer
+        configure(&settings)
+        return settings
+    }
+
+    func decider(_ snapshot: PolicySnapshot) -> GatewayDecider {
+        let resolver = SecretResolver(box: nil, environment: { $0 == "UNIT_SECRET" ? Self.secret : nil })
+        let verifiers = JWTVerifierCache(factory: JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit")))
+        return GatewayDecider(
+            policy: PolicyHolder(loaded: snapshot), limiter: RateLimiter(), keys: KeyAdmission(usage: sink),
+            tokens: TokenAdmission(verifiers: verifiers, usage: sink), logger: Logger(label: "unit"))
+    }
+
+    /// A token for `subject` in `groups`, valid for an hour, with any further claims.
+    static func token(subject: String = "ada", groups: [String] = ["orders"], extra: [String: JSONValue] = [:]) async throws -> String {
+        var claims: [String: JSONValue] = [
+            "sub": .string(subject), "groups": .array(groups.map(JSONValue.string)), "iss": .string(issuer),
+            "exp": .number(Date().timeIntervalSince1970 + 3600), "email": .string("\(subject)@example.com"),
+        ]
+        claims.merge(extra) { $1 }
+        return try await TestSigningKey.hmac(secret).sign(claims)
+    }
+}
+
+extension PolicyHolder {
+    /// A holder with `snapshot` installed, as after the first load from the database.
+    convenience init(loaded snapshot: PolicySnapshot) {
+        self.init()
+        install(snapshot)
+    }
+}
+
+func request(_ uri: String, headers: [(String, String)] = []) -> GatewayRequest {
+    request(.GET, uri, headers: headers)
+}
+
+/// A request from 192.0.2.7 to `gateway.example`.
+func request(_ method: HTTPMethod, _ uri: String, headers: [(String, String)] = [], client: String? = "192.0.2.7") -> GatewayRequest {
+    var all = HTTPHeaders([("Host", "gateway.example")])
+    all.add(contentsOf: headers)
+    return GatewayRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: all), clientAddress: client)
+}
+
+/// The decision once whatever it waited for (a verifier build, a first verification) is done.
+func settled(_ decision: GatewayDecision) async -> GatewayDecision {
+    if case .later(let next) = decision { return await settled(await next()) }
+    return decision
+}
+
+/// The gateway's own answer, or a recorded issue when the request was forwarded instead.
+func answer(_ decision: GatewayDecision, sourceLocation: SourceLocation = #_sourceLocation) -> GatewayAnswer? {
+    guard case .answer(let answer, _, _) = decision else {
+        Issue.record("expected an answer, got \(decision)", sourceLocation: sourceLocation)
+        return nil
+    }
+    return answer
+}
+
+/// The forward plan, or a recorded issue when the gateway answered itself.
+func plan(_ decision: GatewayDecision, sourceLocation: SourceLocation = #_sourceLocation) -> ForwardPlan? {
+    guard case .forward(let plan) = decision else {
+        if case .answer(let answer, _, _) = decision {
+            Issue.record("expected a forward, got \(answer.status): \(String(buffer: answer.body))", sourceLocation: sourceLocation)
+        } else {
+            Issue.record("expected a forward, got \(decision)", sourceLocation: sourceLocation)
+        }
+        return nil
+    }
+    return plan
+}
+
+extension GatewayAnswer {
+    /// The `error` code of the JSON body.
+    var code: String? {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])?["error"] as? String
+    }
+}
