@@ -41,6 +41,12 @@ public struct AuditEntry: Codable, Sendable {
 }
 
 extension AuditTrail {
+    public func count(on connection: PostgresConnection) async throws -> Int {
+        for try await count in try await connection.query("SELECT count(*) FROM audit_log", logger: logger).decode(Int.self) { return count }
+        return 0
+    }
+
+    /// The newest entries first, a page at a time.
     public func recent(limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [AuditEntry] {
         let rows = try await connection.query("""
             SELECT id, actor, action, entity_type, entity_id, before::text, after::text, at

@@ -18,10 +18,13 @@ public struct KeyRepository: Sendable {
         self.logger = logger
     }
 
-    private var select: String {
-        let expiry = table == .apiKeys ? "expires_at, disabled_by_mode_switch" : "NULL::timestamptz, false"
-        return "SELECT id, user_id, name, prefix, created_at, last_used_at, \(expiry), revoked_at FROM \(table.rawValue)"
+    /// The columns `decode` reads, each prefixed with `alias` (admin tokens neither expire nor switch off).
+    private func columns(_ alias: String = "") -> String {
+        let expiry = table == .apiKeys ? "\(alias)expires_at, \(alias)disabled_by_mode_switch" : "NULL::timestamptz, false"
+        return "\(alias)id, \(alias)user_id, \(alias)name, \(alias)prefix, \(alias)created_at, \(alias)last_used_at, \(expiry), \(alias)revoked_at"
     }
+
+    private var select: String { "SELECT \(columns()) FROM \(table.rawValue)" }
 
     public func create(
         userId: UUID, name: String, secret: GeneratedSecret, expiresAt: Date?, disabledByModeSwitch: Bool = false,
@@ -49,6 +52,35 @@ public struct KeyRepository: Sendable {
 
     public func list(userId: UUID, on connection: PostgresConnection) async throws -> [APIKeyInfo] {
         try await decode(connection.query("\(unescaped: select) WHERE user_id = \(userId) ORDER BY created_at DESC", logger: logger))
+    }
+
+    /// A key with its owner's email, for lists across users.
+    public struct OwnedKey: Sendable {
+        public let key: APIKeyInfo
+        public let ownerEmail: String
+    }
+
+    /// Every user's keys, newest first, a page at a time.
+    public func listAll(limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [OwnedKey] {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: columns("k.")), u.email FROM \(unescaped: table.rawValue) k JOIN users u ON u.id = k.user_id
+            ORDER BY k.created_at DESC LIMIT \(limit) OFFSET \(offset)
+            """, logger: logger)
+        var result: [OwnedKey] = []
+        for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt, email) in rows.decode(
+            (UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?, String).self)
+        {
+            let key = Self.info(id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt)
+            result.append(OwnedKey(key: key, ownerEmail: email))
+        }
+        return result
+    }
+
+    public func count(on connection: PostgresConnection) async throws -> Int {
+        for try await count in try await connection.query("SELECT count(*) FROM \(unescaped: table.rawValue)", logger: logger).decode(Int.self) {
+            return count
+        }
+        return 0
     }
 
     public func find(_ id: UUID, on connection: PostgresConnection) async throws -> APIKeyInfo? {
@@ -90,11 +122,18 @@ public struct KeyRepository: Sendable {
         for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt) in rows.decode(
             (UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?).self)
         {
-            let state = KeyState.of(revokedAt: revokedAt, expiresAt: expiresAt, disabledByModeSwitch: modeSwitched)
-            keys.append(APIKeyInfo(
-                id: id, userId: userId, name: name, prefix: prefix, state: state, createdAt: createdAt,
-                lastUsedAt: lastUsedAt, expiresAt: expiresAt, revokedAt: revokedAt))
+            keys.append(Self.info(id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt))
         }
         return keys
+    }
+
+    private static func info(
+        _ id: UUID, _ userId: UUID, _ name: String, _ prefix: String, _ createdAt: Date, _ lastUsedAt: Date?, _ expiresAt: Date?,
+        _ modeSwitched: Bool, _ revokedAt: Date?
+    ) -> APIKeyInfo {
+        APIKeyInfo(
+            id: id, userId: userId, name: name, prefix: prefix,
+            state: KeyState.of(revokedAt: revokedAt, expiresAt: expiresAt, disabledByModeSwitch: modeSwitched), createdAt: createdAt,
+            lastUsedAt: lastUsedAt, expiresAt: expiresAt, revokedAt: revokedAt)
     }
 }

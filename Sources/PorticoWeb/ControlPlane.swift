@@ -54,13 +54,14 @@ public func buildControlPlane(
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
     let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)
-    let dashboard = DashboardController(
-        renderer: pages, store: store, signIn: signIn, users: UserService(store: store), groups: GroupService(store: store),
-        apis: APIService(store: store), accesses: AccessService(store: store), keys: KeyService(store: store),
-        invitations: InvitationService(store: store), authSettings: authSettings, policy: policy, gatewayMetrics: gatewayMetrics)
-    dashboard.addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
+    DashboardController(
+        renderer: pages, signIn: signIn, users: UserService(store: store), groups: GroupService(store: store), apis: APIService(store: store),
+        accesses: AccessService(store: store), keys: KeyService(store: store), invitations: InvitationService(store: store),
+        authSettings: authSettings, audit: AuditService(store: store), overview: OverviewService(store: store), policy: policy,
+        gatewayMetrics: gatewayMetrics
+    ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
-        renderer: pages, dashboard: dashboard, apis: APIService(store: store), accesses: AccessService(store: store),
+        renderer: pages, signIn: signIn, apis: APIService(store: store), accesses: AccessService(store: store),
         keys: KeyService(store: store), invitations: InvitationService(store: store), authSettings: authSettings,
         gatewayURL: configuration.gatewayURL
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))

@@ -8,11 +8,16 @@ import Testing
 @Suite struct DashboardSessionTests {
     @Test func withoutASessionAdminPagesSendToSignIn() async throws {
         try await withDashboard { web, _ in
-            for path in ["/admin", "/admin/users", "/admin/auth", "/admin/audit"] {
+            #expect(try await web.get("/admin").location == "/admin/sign-in")
+            for path in ["/admin/users", "/admin/auth", "/admin/audit", "/admin/groups", "/admin/apis", "/admin/accesses", "/admin/keys"] {
                 let page = try await web.get(path)
                 #expect(page.status == 303, "\(path)")
-                #expect(page.location == "/admin/sign-in")
+                #expect(page.location == "/admin/sign-in?return=" + path, "\(path)")
             }
+            try await web.get("/admin/sign-in")
+            let posted = try await web.post("/admin/users", [("email", "x@example.com")])
+            #expect(posted.status == 303)
+            #expect(posted.location == "/admin/sign-in", "a form posted without a session is not replayed after sign-in")
             let signIn = try await web.get("/admin/sign-in")
             #expect(signIn.status == 200)
             #expect(signIn.contains(#"<label for="email">Email</label>"#))
@@ -105,6 +110,43 @@ import Testing
         }
     }
 
+    @Test func signInGoesBackToThePageThatAskedForIt() async throws {
+        try await withDashboard { web, _ in
+            let asked = try await web.get("/admin/users?search=ada&page=2")
+            #expect(asked.location == "/admin/sign-in?return=/admin/users?search%3Dada%26page%3D2")
+            let form = try await web.get(try #require(asked.location))
+            #expect(form.contains(#"name="return" value="/admin/users?search=ada&amp;page=2""#))
+            let signedIn = try await web.post(
+                "/admin/sign-in", [("email", "admin@example.com"), ("password", adminPassword), ("return", "/admin/users?search=ada&page=2")])
+            #expect(signedIn.location == "/admin/users?search=ada&page=2")
+        }
+    }
+
+    @Test func thePortalSendsBackToItsOwnPageAfterSignIn() async throws {
+        try await withDashboard { web, portico in
+            let consumer = try await UserService(store: portico.store).create(UserInput(email: "c@example.com"), by: portico.actor)
+            try await setPassword("consumer password 1", for: consumer.id, in: portico)
+            let asked = try await web.get("/portal/keys")
+            #expect(asked.location == "/portal/sign-in?return=/portal/keys")
+            try await web.get(try #require(asked.location))
+            let signedIn = try await web.post(
+                "/portal/sign-in", [("email", "c@example.com"), ("password", "consumer password 1"), ("return", "/portal/keys")])
+            #expect(signedIn.location == "/portal/keys")
+            #expect(try await web.get("/portal/keys").status == 200)
+        }
+    }
+
+    @Test func signInNeverReturnsToAnotherSiteOrArea() async throws {
+        for target in ["//evil.example/admin", "https://evil.example/admin", "/admin//evil.example", "/admin\\evil", "/portal/keys", "/adminx"] {
+            try await withDashboard { web, _ in
+                #expect(!(try await web.get("/admin/sign-in?return=\(target)")).contains(#"name="return""#), "\(target)")
+                try await web.get("/admin/sign-in")
+                let signedIn = try await web.post("/admin/sign-in", [("email", "admin@example.com"), ("password", adminPassword), ("return", target)])
+                #expect(signedIn.location == "/admin", "\(target)")
+            }
+        }
+    }
+
     @Test func consumersCannotOpenAdminPages() async throws {
         try await withDashboard { web, portico in
             let consumer = try await UserService(store: portico.store).create(UserInput(email: "c@example.com"), by: portico.actor)
@@ -116,9 +158,13 @@ import Testing
 
             let portal = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
             #expect(portal.location == "/portal")
-            let admin = try await web.get("/admin/users")
-            #expect(admin.status == 403)
-            #expect(admin.contains("this page is for admins"))
+            for path in ["/admin", "/admin/users", "/admin/auth", "/admin/keys", "/admin/audit"] {
+                let admin = try await web.get(path)
+                #expect(admin.status == 403, "\(path)")
+                #expect(admin.contains("this page is for admins"), "\(path)")
+            }
+            #expect(try await web.post("/admin/users", [("email", "x@example.com")]).status == 403)
+            #expect(try await UserService(store: portico.store).list().count == 2, "the consumer created nobody")
         }
     }
 }

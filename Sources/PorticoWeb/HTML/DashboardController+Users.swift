@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import PorticoCore
-import PorticoStore
 
+/// Users, with their keys and invitation links.
 extension DashboardController {
     func addUserRoutes(to group: RouterGroup<Context>) {
         group.get("users") { request, context in try await userList(request, context: context) }
@@ -17,7 +17,6 @@ extension DashboardController {
             }))
         group.post("users/{id}/keys") { _, context in try await keyCreated(for: try context.id(of: "user"), context: context) }
         group.post("users/{id}/invite") { _, context in
-            _ = try context.requireAdmin()
             let id = try context.id(of: "user")
             let user = try await users.get(id)
             let token = try await invitations.invite(id, by: context.actor)
@@ -29,31 +28,21 @@ extension DashboardController {
     }
 
     func userList(_ request: Request, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
-        _ = try context.requireAdmin()
         let search = request.uri.queryParameters.get("search").flatMap { $0.isEmpty ? nil : $0 }
-        let total = try await store.read { try await store.users.count(search: search, on: $0) }
-        let paging = Paging(page: context.pageNumber(request), total: total)
-        let list = try await users.list(search: search, limit: Paging.size, offset: paging.offset)
+        let number = context.pageNumber(request)
+        let page = try await users.page(search: search, limit: Paging.size, offset: Paging.offset(ofPage: number))
+        let paging = Paging(page: number, total: page.total)
         let allGroups = try await groups.list()
         let chosen = Set(context.web.form.all("groups"))
         var values = feedback?.dictionary ?? [:]
-        values["users"] = list.map(userRow)
+        values["users"] = page.rows.map(PageRows.user)
         values["search"] = search ?? ""
         values["paging"] = paging.dictionary { "/admin/users?page=\($0)" + (search.map { "&search=\(Format.query($0))" } ?? "") }
         values["groups"] = allGroups.map { ["name": $0.name, "checked": chosen.contains($0.name)] }
         return renderer.page("users", title: "Users", values, context: context, section: "users", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
-    func userRow(_ user: User) -> [String: Any] {
-        [
-            "id": user.id.uuidString, "email": user.email.isEmpty ? "(no email)" : user.email, "name": user.name,
-            "role": user.role.rawValue, "groups": user.groups.joined(separator: ", "), "disabled": user.disabled,
-            "externalId": user.externalId ?? "", "lastSeen": Format.date(user.lastSeenAt),
-        ]
-    }
-
     func userCreated(_ request: Request, context: Context) async throws -> Response {
-        _ = try context.requireAdmin()
         let form = context.web.form
         let input = UserInput(
             email: form.text("email") ?? "", name: form.text("name"), groups: form.all("groups"),
@@ -69,7 +58,6 @@ extension DashboardController {
 
     /// `feedback` is for the edit form, `keyFeedback` for the new-key form.
     func userDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil, keyFeedback: FormFeedback? = nil) async throws -> Response {
-        _ = try context.requireAdmin()
         let user = try await users.get(id)
         let userKeys = try await keys.list(for: id)
         let allGroups = try await groups.list()
@@ -83,26 +71,17 @@ extension DashboardController {
             values["keyErrors"] = keyFeedback.errors
             values["errors"] = ["form": keyFeedback.errors["form"] ?? ""]
         }
-        values["user"] = userRow(user)
+        values["user"] = PageRows.user(user)
         values["isAdminRole"] = user.role == .admin
         values["groups"] = allGroups.map { ["name": $0.name, "checked": memberOf.contains($0.name)] }
-        values["keys"] = userKeys.map(keyRow)
+        values["keys"] = userKeys.map(PageRows.key)
         values["tokenName"] = user.tokenName ?? ""
         return renderer.page(
             "user", title: user.email.isEmpty ? (user.externalId ?? "User") : user.email, values, context: context, section: "users",
             status: feedback == nil && keyFeedback == nil ? .ok : .unprocessableContent)
     }
 
-    func keyRow(_ key: APIKeyInfo) -> [String: Any] {
-        [
-            "id": key.id.uuidString, "name": key.name, "prefix": key.prefix, "state": key.state.rawValue.replacingOccurrences(of: "_", with: " "),
-            "active": key.state == .active || key.state == .disabledByModeSwitch, "created": Format.date(key.createdAt),
-            "lastUsed": Format.date(key.lastUsedAt), "expires": Format.date(key.expiresAt),
-        ]
-    }
-
     func userEdited(_ id: UUID, context: Context) async throws -> Response {
-        _ = try context.requireAdmin()
         let form = context.web.form
         let patch = UserPatch(
             email: form.text("email"), name: form["name"]?.trimmingCharacters(in: .whitespaces), groups: form.all("groups"),
@@ -117,10 +96,9 @@ extension DashboardController {
     }
 
     func keyCreated(for userId: UUID, context: Context) async throws -> Response {
-        _ = try context.requireAdmin()
         let form = context.web.form
         do {
-            let expires = try form.text("expiresAt").map(Self.parseDate)
+            let expires = try form.date("expiresAt")
             let issued = try await keys.create(for: userId, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
             return renderer.page("shown-once", title: "New API key", [
                 "what": "API key \(issued.name)", "secret": issued.key, "back": "/admin/users/\(userId)",
@@ -130,18 +108,5 @@ extension DashboardController {
             guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
             return try await userDetail(userId, context: context, keyFeedback: feedback)
         }
-    }
-
-    /// A date from an `<input type="date">` (end of that day, UTC) or a full ISO 8601 time.
-    static func parseDate(_ text: String) throws(PorticoError) -> Date {
-        if let date = ISO8601DateFormatter().date(from: text) { return date }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard let day = formatter.date(from: text) else {
-            throw PorticoError.invalid(field: "expiresAt", reason: "'\(text)' is not a date such as 2030-01-31")
-        }
-        return day.addingTimeInterval(86_399)
     }
 }

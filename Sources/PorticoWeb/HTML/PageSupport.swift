@@ -3,16 +3,9 @@ import Hummingbird
 import PorticoCore
 
 extension AdminRequestContext {
-    /// The signed-in admin; without a session the visitor is sent to sign in, a consumer gets a 403 page.
-    func requireAdmin() throws -> User {
-        guard let user = web.user else { throw WebError.signInRequired("/admin/sign-in") }
-        guard user.role == .admin else { throw PorticoError.forbidden("this page is for admins; consumers have the portal at /portal") }
-        return user
-    }
-
-    /// Any signed-in user, for the portal.
-    func requirePortalUser() throws -> User {
-        guard let user = web.user else { throw WebError.signInRequired("/portal/sign-in") }
+    /// The signed-in user of a page behind `SignedInMiddleware`, which has already sent anyone else to sign in.
+    func signedInUser(area: WebArea) throws -> User {
+        guard let user = web.user else { throw WebError.signInRequired(area.signInPath) }
         return user
     }
 
@@ -54,7 +47,10 @@ struct Paging {
     let page: Int
     let total: Int
 
-    var offset: Int { (page - 1) * Self.size }
+    var offset: Int { Self.offset(ofPage: page) }
+
+    /// Rows to skip for page `number` (from 1), known before the total is.
+    static func offset(ofPage number: Int) -> Int { (max(number, 1) - 1) * size }
     var pages: Int { max(1, (total + Self.size - 1) / Self.size) }
 
     /// One page of a list that is small enough to read whole (groups, APIs, grants); a form that comes back with

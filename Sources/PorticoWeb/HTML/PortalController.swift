@@ -4,11 +4,12 @@ import PorticoCore
 import PorticoStore
 
 /// The consumer portal under `/portal`: my APIs, my keys, and in JWT mode what the gateway expects of a token.
+/// Everything but sign-in and invitations sits behind `SignedInMiddleware`.
 struct PortalController {
     typealias Context = AdminRequestContext
 
     let renderer: PageRenderer
-    let dashboard: DashboardController
+    let signIn: SignInService
     let apis: APIService
     let accesses: AccessService
     let keys: KeyService
@@ -17,9 +18,7 @@ struct PortalController {
     let gatewayURL: String
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get("sign-in") { _, context in dashboard.signInPage(context: context, area: "portal") }
-        group.post("sign-in") { request, context in try await dashboard.signInSubmitted(request, context: context, home: "/portal") }
-        group.post("sign-out") { request, context in try await dashboard.signOut(request, context: context, to: "/portal/sign-in") }
+        SignInController(area: .portal, renderer: renderer, signIn: signIn).addRoutes(to: group)
         group.get("invite/{token}") { _, context in try await invitationPage(context: context) }
         group.post("invite/{token}") { _, context in
             let token = context.parameters.get("token") ?? ""
@@ -31,13 +30,14 @@ struct PortalController {
                 return try await invitationPage(context: context, feedback: feedback)
             }
         }
-        group.get { _, context in try await myAPIs(context: context) }
-        group.get("keys") { _, context in try await myKeys(context: context) }
-        group.post("keys") { _, context in
-            let user = try context.requirePortalUser()
+        let signedIn = group.group().add(middleware: SignedInMiddleware(area: .portal))
+        signedIn.get { _, context in try await myAPIs(context: context) }
+        signedIn.get("keys") { _, context in try await myKeys(context: context) }
+        signedIn.post("keys") { _, context in
+            let user = try context.signedInUser(area: .portal)
             let form = context.web.form
             do {
-                let expires = try form.text("expiresAt").map(DashboardController.parseDate)
+                let expires = try form.date("expiresAt")
                 let issued = try await keys.create(for: user.id, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
                 return renderer.page("portal-key-created", title: "Your new API key", [
                     "name": issued.name, "secret": issued.key,
@@ -47,24 +47,24 @@ struct PortalController {
                 return try await myKeys(context: context, feedback: feedback)
             }
         }
-        group.get("keys/{id}/revoke") { _, context in
+        signedIn.get("keys/{id}/revoke") { _, context in
             let key = try await ownKey(context: context)
             return renderer.page("confirm", title: "Revoke key?", [
                 "question": "Revoke your key \(key.name) (\(key.prefix)…)? Calls with it are refused at once; this cannot be undone.",
                 "action": "/portal/keys/\(key.id)/revoke", "button": "Revoke key", "back": "/portal/keys",
             ], context: context, section: "portalKeys")
         }
-        group.post("keys/{id}/revoke") { _, context in
+        signedIn.post("keys/{id}/revoke") { _, context in
             let id = try await ownKey(context: context).id
             let key = try await keys.revoke(id, by: context.actor)
             return PageRenderer.redirect(to: "/portal/keys", flash: "Revoked key \(key.name).", context: context)
         }
-        group.get("token") { _, context in try await tokenPage(context: context) }
+        signedIn.get("token") { _, context in try await tokenPage(context: context) }
     }
 
     /// A key of the signed-in user; another user's key id is answered as if it did not exist.
     func ownKey(context: Context) async throws -> APIKeyInfo {
-        let user = try context.requirePortalUser()
+        let user = try context.signedInUser(area: .portal)
         let id = try context.id(of: "key")
         guard let key = try await keys.list(for: user.id).first(where: { $0.id == id }) else { throw PorticoError.notFound("key \(id)") }
         return key
@@ -82,7 +82,7 @@ struct PortalController {
     }
 
     func myAPIs(context: Context) async throws -> Response {
-        let user = try context.requirePortalUser()
+        let user = try context.signedInUser(area: .portal)
         let mode = try await authSettings.current().mode
         let catalog = try await apis.list()
         let grants = try await accesses.list()
@@ -119,10 +119,10 @@ struct PortalController {
     }
 
     func myKeys(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
-        let user = try context.requirePortalUser()
+        let user = try context.signedInUser(area: .portal)
         let mode = try await authSettings.current().mode
         var values = feedback?.dictionary ?? [:]
-        values["keys"] = try await keys.list(for: user.id).map(dashboard.keyRow)
+        values["keys"] = try await keys.list(for: user.id).map(PageRows.key)
         values["jwtMode"] = mode == .jwt
         return renderer.page(
             "portal-keys", title: "My API keys", values, context: context, section: "portalKeys",
@@ -130,7 +130,7 @@ struct PortalController {
     }
 
     func tokenPage(context: Context) async throws -> Response {
-        let user = try context.requirePortalUser()
+        let user = try context.signedInUser(area: .portal)
         let settings = try await authSettings.current()
         let jwt = settings.jwt
         let sources = [

@@ -36,6 +36,20 @@ public struct FormValues: Sendable {
 
     public func isChecked(_ name: String) -> Bool { self[name] != nil }
 
+    /// A date from an `<input type="date">` (the end of that day, UTC) or a full ISO 8601 time; nil when empty.
+    public func date(_ name: String) throws(PorticoError) -> Date? {
+        guard let text = text(name) else { return nil }
+        if let date = ISO8601DateFormatter().date(from: text) { return date }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        guard let day = formatter.date(from: text) else {
+            throw PorticoError.invalid(field: name, reason: "'\(text)' is not a date such as 2030-01-31")
+        }
+        return day.addingTimeInterval(86_399)
+    }
+
     /// Every value, for re-filling a form that came back with errors.
     public var values: [String: String] { Dictionary(pairs, uniquingKeysWith: { first, _ in first }) }
 }

@@ -16,6 +16,7 @@ public struct AdminStore: Sendable {
     public let adminTokens: KeyRepository
     public let policy: PolicyRepository
     public let audit: AuditTrail
+    public let overview: OverviewRepository
 
     public init(database: Database) {
         let logger = database.logger
@@ -28,6 +29,7 @@ public struct AdminStore: Sendable {
         self.adminTokens = KeyRepository(table: .adminTokens, logger: logger)
         self.policy = PolicyRepository(logger: logger)
         self.audit = AuditTrail(logger: logger)
+        self.overview = OverviewRepository(logger: logger)
     }
 
     public struct Change<Before: Encodable & Sendable, After: Encodable & Sendable>: Sendable {

@@ -2,11 +2,13 @@ import Foundation
 import PorticoCore
 import PorticoStore
 
+/// One user in one group, as the audit log records a membership change.
 public struct Membership: Codable, Sendable {
     public var groupId: UUID
     public var userId: UUID
 }
 
+/// Groups and their members; every change audited.
 public struct GroupService: Sendable {
     let store: AdminStore
 
@@ -33,6 +35,11 @@ public struct GroupService: Sendable {
             _ = try await store.groups.require(id, on: connection)
             return try await store.groups.members(of: id, on: connection)
         }
+    }
+
+    /// One page of the group's members, by email.
+    public func members(of id: UUID, limit: Int, offset: Int) async throws -> [User] {
+        try await store.read { try await store.users.members(of: id, limit: limit, offset: offset, on: $0) }
     }
 
     public func delete(_ id: UUID, by actor: Actor) async throws {

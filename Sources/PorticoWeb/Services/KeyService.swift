@@ -11,6 +11,7 @@ public struct IssuedKey: Codable, Sendable {
     public var expiresAt: Date?
 }
 
+/// API keys: issued with their secret shown once, listed, revoked; every change audited.
 public struct KeyService: Sendable {
     let store: AdminStore
 
@@ -35,6 +36,19 @@ public struct KeyService: Sendable {
         try await store.read { connection in
             _ = try await store.users.require(userId, on: connection)
             return try await store.keys.list(userId: userId, on: connection)
+        }
+    }
+
+    public func get(_ id: UUID) async throws -> APIKeyInfo {
+        try await store.read { try await store.keys.require(id, on: $0) }
+    }
+
+    /// One page of every user's keys, newest first, with their owners' emails.
+    public func listAll(limit: Int, offset: Int) async throws -> Page<KeyRepository.OwnedKey> {
+        try await store.read { connection in
+            Page(
+                rows: try await store.keys.listAll(limit: limit, offset: offset, on: connection),
+                total: try await store.keys.count(on: connection))
         }
     }
 

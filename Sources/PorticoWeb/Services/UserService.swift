@@ -32,6 +32,7 @@ public struct UserPatch: Sendable {
     }
 }
 
+/// Portal and dashboard users: created, listed, edited, deleted; every change audited.
 public struct UserService: Sendable {
     let store: AdminStore
 
@@ -56,6 +57,21 @@ public struct UserService: Sendable {
     public func list(search: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> [User] {
         let search = search.flatMap { $0.isEmpty ? nil : $0 }
         return try await store.read { try await store.users.list(search: search, limit: limit, offset: offset, on: $0) }
+    }
+
+    /// One page of users (those matching `search`, when given) and how many match in all.
+    public func page(search: String?, limit: Int, offset: Int) async throws -> Page<User> {
+        let search = search.flatMap { $0.isEmpty ? nil : $0 }
+        return try await store.read { connection in
+            Page(
+                rows: try await store.users.list(search: search, limit: limit, offset: offset, on: connection),
+                total: try await store.users.count(search: search, on: connection))
+        }
+    }
+
+    /// The user with this email (compared without case), if any.
+    public func find(email: String) async throws -> User? {
+        try await store.read { try await store.users.find(email: email, on: $0) }
     }
 
     public func get(_ id: UUID) async throws -> User {
