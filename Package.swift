@@ -9,7 +9,7 @@ let package = Package(
     name: "portico",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "portico", targets: ["portico"]),
+        .executable(name: "portico", targets: ["portico"])
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "PorticoCore",
             dependencies: [
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ],
             swiftSettings: hotPath
         ),

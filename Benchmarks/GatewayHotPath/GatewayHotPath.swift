@@ -32,7 +32,8 @@ private func jwtVerification() {
         ("EdDSA", { try .ed25519() }, { settings(publicKey: $0.publicPEM, "EdDSA") }),
     ]
     for (name, makeKey, makeSettings) in cases {
-        Benchmark("JWT verify \(name), full (signature, JSON, claims)", configuration: .init(scalingFactor: .one)) { (benchmark: Benchmark, setup: VerifySetup) async in
+        Benchmark("JWT verify \(name), full (signature, JSON, claims)", configuration: .init(scalingFactor: .one)) {
+            (benchmark: Benchmark, setup: VerifySetup) async in
             // `verify` always checks the signature; only `remembered` consults the memory of verified tokens.
             for _ in benchmark.scaledIterations {
                 blackHole(await setup.verifier.verify(setup.tokens[0], now: setup.now))
@@ -73,9 +74,11 @@ private func settings(signingSecret: String? = nil, publicKey: String? = nil, _ 
 }
 
 private func makeVerifier(_ settings: JWTSettings) async throws -> JWTVerifier {
-    let resolver = SecretResolver(box: nil, environment: { name in
-        name.hasPrefix("BENCH_SECRET_") ? String(repeating: "s", count: Int(name.dropFirst(13)) ?? 0) : nil
-    })
+    let resolver = SecretResolver(
+        box: nil,
+        environment: { name in
+            name.hasPrefix("BENCH_SECRET_") ? String(repeating: "s", count: Int(name.dropFirst(13)) ?? 0) : nil
+        })
     return try await JWTVerifierFactory(resolver: resolver, logger: Logger(label: "bench")).make(settings.compiled())
 }
 

@@ -20,8 +20,8 @@ public struct Upstream: Sendable, Hashable {
     /// Parses an absolute http(s) URL; anything else is an `invalid(upstream)` error.
     public init(_ text: String, field: String = "upstream") throws(PorticoError) {
         guard let components = URLComponents(string: text),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
         else { throw .invalid(field: field, reason: "'\(text)' is not an absolute http(s) URL") }
         guard components.user == nil, components.password == nil else {
             throw .invalid(field: field, reason: "must not contain credentials")

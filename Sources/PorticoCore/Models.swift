@@ -59,7 +59,10 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus, createdAt: Date, updatedAt: Date) {
+    public init(
+        id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus, createdAt: Date,
+        updatedAt: Date
+    ) {
         self.id = id
         self.name = name
         self.pathPrefix = pathPrefix
@@ -84,7 +87,8 @@ public struct APIAccess: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, rateLimit: RateLimitView?, createdAt: Date, updatedAt: Date) {
+    public init(id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, rateLimit: RateLimitView?, createdAt: Date, updatedAt: Date)
+    {
         self.id = id
         self.name = name
         self.groups = groups
@@ -108,7 +112,8 @@ public struct RateLimitView: Codable, Sendable, Equatable {
 }
 
 public enum KeyState: String, Codable, Sendable {
-    case active, revoked, expired, disabledByModeSwitch = "disabled_by_mode_switch"
+    case active, revoked, expired
+    case disabledByModeSwitch = "disabled_by_mode_switch"
 
     public static func of(revokedAt: Date?, expiresAt: Date?, disabledByModeSwitch: Bool, now: Date = Date()) -> KeyState {
         if revokedAt != nil { return .revoked }
@@ -129,7 +134,9 @@ public struct APIKeyInfo: Codable, Sendable, Equatable {
     public var expiresAt: Date?
     public var revokedAt: Date?
 
-    public init(id: UUID, userId: UUID, name: String, prefix: String, state: KeyState, createdAt: Date, lastUsedAt: Date?, expiresAt: Date?, revokedAt: Date?) {
+    public init(
+        id: UUID, userId: UUID, name: String, prefix: String, state: KeyState, createdAt: Date, lastUsedAt: Date?, expiresAt: Date?, revokedAt: Date?
+    ) {
         self.id = id
         self.userId = userId
         self.name = name

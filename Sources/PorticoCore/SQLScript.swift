@@ -26,9 +26,11 @@ public enum SQLScript {
                 var depth = 0
                 repeat {
                     if chars[index] == "/", index + 1 < chars.count, chars[index + 1] == "*" {
-                        depth += 1; index += 2
+                        depth += 1
+                        index += 2
                     } else if chars[index] == "*", index + 1 < chars.count, chars[index + 1] == "/" {
-                        depth -= 1; index += 2
+                        depth -= 1
+                        index += 2
                     } else {
                         index += 1
                     }
@@ -42,7 +44,9 @@ public enum SQLScript {
                     current.append(chars[index])
                     if chars[index] == char {
                         if index + 1 < chars.count, chars[index + 1] == char {
-                            current.append(chars[index + 1]); index += 2; continue
+                            current.append(chars[index + 1])
+                            index += 2
+                            continue
                         }
                         index += 1
                         break
@@ -56,10 +60,12 @@ public enum SQLScript {
                     index += tag.count
                     while index < chars.count {
                         if chars[index] == "$", hasTag(tag, in: chars, at: index) {
-                            current.append(contentsOf: tag); index += tag.count
+                            current.append(contentsOf: tag)
+                            index += tag.count
                             break
                         }
-                        current.append(chars[index]); index += 1
+                        current.append(chars[index])
+                        index += 1
                     }
                     continue
                 }

@@ -67,7 +67,8 @@ public struct SecretHash: Sendable, Hashable {
     }
 
     public init(of secret: some StringProtocol) {
-        let digest = secret.utf8.withContiguousStorageIfAvailable { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        let digest =
+            secret.utf8.withContiguousStorageIfAvailable { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
             ?? SHA256.hash(data: Array(secret.utf8))
         self.words = digest.withUnsafeBytes(Self.words(of:))
     }

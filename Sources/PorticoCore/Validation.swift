@@ -24,8 +24,8 @@ public enum Validation {
         let trimmed = value.trimmingSpaces()
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
-              !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
-              !trimmed.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+            !trimmed.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
         else { throw .invalid(field: field, reason: "'\(value)' is not an email address") }
         return trimmed
     }
@@ -53,7 +53,7 @@ public enum Validation {
         let host = value.trimmingSpaces().lowercased()
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-.")
         guard !host.isEmpty, host.count <= 253, host.allSatisfy({ allowed.contains($0) }),
-              !host.hasPrefix("."), !host.hasSuffix("."), !host.hasPrefix("-")
+            !host.hasPrefix("."), !host.hasSuffix("."), !host.hasPrefix("-")
         else { throw .invalid(field: field, reason: "'\(value)' is not a host name (no scheme, no port)") }
         return host
     }

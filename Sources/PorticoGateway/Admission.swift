@@ -64,7 +64,9 @@ struct TokenAdmission: Sendable {
         case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
         }
         guard let verifier = verifiers.readyVerifier(version: snapshot.authVersion) else { return .needsVerification }
-        if SecretFormat.apiKey.matches(found.token) { return .done(refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes)) }
+        if SecretFormat.apiKey.matches(found.token) {
+            return .done(refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes))
+        }
         guard let claims = verifier.remembered(found.token, now: now) else { return .needsVerification }
         return .done(admitted(claims, config: config, snapshot: snapshot, request: request, changes: &changes))
     }

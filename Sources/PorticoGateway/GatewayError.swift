@@ -74,7 +74,9 @@ enum GatewayError: Error, Sendable {
         case .missingCredential:
             headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="portico""#)
         case .invalidCredential(let reason):
-            headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
+            headers.add(
+                name: HeaderNames.wwwAuthenticate,
+                value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
         case .rateLimited(_, let retryAfter):
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
         default:
@@ -92,7 +94,9 @@ enum GatewayError: Error, Sendable {
         quoted.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
             switch scalar.value {
-            case 0x22, 0x5C: quoted.unicodeScalars.append("\\"); quoted.unicodeScalars.append(scalar)
+            case 0x22, 0x5C:
+                quoted.unicodeScalars.append("\\")
+                quoted.unicodeScalars.append(scalar)
             case 0x20...0x7E: quoted.unicodeScalars.append(scalar)
             default: quoted.unicodeScalars.append("?")
             }

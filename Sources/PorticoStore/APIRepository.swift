@@ -13,7 +13,8 @@ public struct APIRepository: Sendable {
         """
 
     public func create(_ api: APIDefinition, on connection: PostgresConnection) async throws -> APIDefinition {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO apis (name, path_prefix, host, upstream, strip_prefix, status)
             VALUES (\(api.name), \(api.pathPrefix), \(api.host), \(api.upstream), \(api.stripPrefix), \(api.status.rawValue))
             RETURNING id, name, path_prefix, host, upstream, strip_prefix, status, created_at, updated_at
@@ -36,7 +37,8 @@ public struct APIRepository: Sendable {
     }
 
     public func update(_ api: APIDefinition, on connection: PostgresConnection) async throws -> APIDefinition {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE apis SET name = \(api.name), path_prefix = \(api.pathPrefix), host = \(api.host), upstream = \(api.upstream),
                    strip_prefix = \(api.stripPrefix), status = \(api.status.rawValue), updated_at = now()
             WHERE id = \(api.id)
@@ -60,9 +62,10 @@ public struct APIRepository: Sendable {
         for try await (id, name, prefix, host, upstream, strip, status, createdAt, updatedAt) in rows.decode(
             (UUID, String, String, String?, String, Bool, String, Date, Date).self)
         {
-            apis.append(APIDefinition(
-                id: id, name: name, pathPrefix: prefix, host: host, upstream: upstream, stripPrefix: strip,
-                status: APIStatus(rawValue: status) ?? .disabled, createdAt: createdAt, updatedAt: updatedAt))
+            apis.append(
+                APIDefinition(
+                    id: id, name: name, pathPrefix: prefix, host: host, upstream: upstream, stripPrefix: strip,
+                    status: APIStatus(rawValue: status) ?? .disabled, createdAt: createdAt, updatedAt: updatedAt))
         }
         return apis
     }

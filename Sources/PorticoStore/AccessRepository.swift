@@ -34,7 +34,8 @@ public struct AccessRepository: Sendable {
         """
 
     public func create(_ record: AccessRecord, on connection: PostgresConnection) async throws -> APIAccess {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds)
             VALUES (\(record.name), \(record.apiIds == nil), \(record.rateLimit?.limit), \(record.rateLimit?.periodSeconds))
             RETURNING id
@@ -47,7 +48,8 @@ public struct AccessRepository: Sendable {
     }
 
     public func update(_ id: UUID, to record: AccessRecord, on connection: PostgresConnection) async throws -> APIAccess {
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE api_access SET name = \(record.name), all_apis = \(record.apiIds == nil), rate_limit = \(record.rateLimit?.limit),
                    rate_period_seconds = \(record.rateLimit?.periodSeconds), updated_at = now()
             WHERE id = \(id)
@@ -59,11 +61,13 @@ public struct AccessRepository: Sendable {
     }
 
     private func writeLinks(_ record: AccessRecord, id: UUID, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO api_access_groups (access_id, group_id) SELECT \(id), unnest(\(record.groupIds)::uuid[])
             """, logger: logger)
         if let apiIds = record.apiIds {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO api_access_apis (access_id, api_id) SELECT \(id), unnest(\(apiIds)::uuid[])
                 """, logger: logger)
         }
@@ -92,9 +96,10 @@ public struct AccessRepository: Sendable {
             (UUID, String, Bool, Int?, Int?, Date, Date, [String], [String]).self)
         {
             let rateLimit = limit.flatMap { limit in period.flatMap { try? RateLimit(limit: limit, periodSeconds: $0) } }
-            result.append(APIAccess(
-                id: id, name: name, groups: groups, apis: allApis ? nil : apis, allApis: allApis,
-                rateLimit: rateLimit.map(RateLimitView.init), createdAt: createdAt, updatedAt: updatedAt))
+            result.append(
+                APIAccess(
+                    id: id, name: name, groups: groups, apis: allApis ? nil : apis, allApis: allApis,
+                    rateLimit: rateLimit.map(RateLimitView.init), createdAt: createdAt, updatedAt: updatedAt))
         }
         return result
     }

@@ -15,7 +15,8 @@ public struct AuditTrail: Sendable {
     ) async throws {
         let beforeJSON = try before.map(Self.json)
         let afterJSON = try after.map(Self.json)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO audit_log (actor_id, actor, action, entity_type, entity_id, before, after)
             VALUES (\(actor.id), \(actor.label), \(action), \(entity), \(id), \(beforeJSON)::jsonb, \(afterJSON)::jsonb)
             """, logger: logger)
@@ -48,7 +49,8 @@ extension AuditTrail {
 
     /// The newest entries first, a page at a time.
     public func recent(limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [AuditEntry] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT id, actor, action, entity_type, entity_id, before::text, after::text, at
             FROM audit_log ORDER BY id DESC LIMIT \(limit) OFFSET \(offset)
             """, logger: logger)
@@ -56,7 +58,8 @@ extension AuditTrail {
         for try await (id, actor, action, type, entityId, before, after, at) in rows.decode(
             (Int64, String, String, String, String?, String?, String?, Date).self)
         {
-            entries.append(AuditEntry(id: id, actor: actor, action: action, entityType: type, entityId: entityId, before: before, after: after, at: at))
+            entries.append(
+                AuditEntry(id: id, actor: actor, action: action, entityType: type, entityId: entityId, before: before, after: after, at: at))
         }
         return entries
     }

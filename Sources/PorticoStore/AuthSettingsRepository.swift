@@ -34,7 +34,8 @@ public struct AuthSettingsRepository: Sendable {
         encoder.outputFormatting = .sortedKeys
         let jwt = try settings.jwt.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let mapping = String(decoding: try encoder.encode(settings.claimsMapping), as: UTF8.self)
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE auth_settings SET mode = \(settings.mode.rawValue), jwt = \(jwt)::jsonb, claims_mapping = \(mapping)::jsonb,
                    version = version + 1, updated_at = now()
             """, logger: logger)
@@ -43,23 +44,27 @@ public struct AuthSettingsRepository: Sendable {
     /// API key → JWT: every active key off. Revoked and expired keys are left as they are, so that a switch back
     /// turns on exactly the keys turned off here.
     public func turnKeysOff(on connection: PostgresConnection) async throws -> Int {
-        try await count(connection.query("""
-            WITH changed AS (
-                UPDATE api_keys SET disabled_by_mode_switch = true
-                WHERE NOT disabled_by_mode_switch AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-                RETURNING 1)
-            SELECT count(*) FROM changed
-            """, logger: logger))
+        try await count(
+            connection.query(
+                """
+                WITH changed AS (
+                    UPDATE api_keys SET disabled_by_mode_switch = true
+                    WHERE NOT disabled_by_mode_switch AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                    RETURNING 1)
+                SELECT count(*) FROM changed
+                """, logger: logger))
     }
 
     /// JWT → API key: the keys the switch turned off come back on; a key revoked meanwhile stays revoked.
     public func turnKeysOn(on connection: PostgresConnection) async throws -> Int {
-        try await count(connection.query("""
-            WITH changed AS (
-                UPDATE api_keys SET disabled_by_mode_switch = false WHERE disabled_by_mode_switch AND revoked_at IS NULL
-                RETURNING 1)
-            SELECT count(*) FROM changed
-            """, logger: logger))
+        try await count(
+            connection.query(
+                """
+                WITH changed AS (
+                    UPDATE api_keys SET disabled_by_mode_switch = false WHERE disabled_by_mode_switch AND revoked_at IS NULL
+                    RETURNING 1)
+                SELECT count(*) FROM changed
+                """, logger: logger))
     }
 
     public struct AffectedKey: Codable, Sendable, Equatable {
@@ -76,12 +81,16 @@ public struct AuthSettingsRepository: Sendable {
     }
 
     /// The keys a switch to JWT mode would turn off (`on == false`) or a switch back would turn on.
-    public func keysAffected(bySwitchingOn on: Bool, limit: Int, on connection: PostgresConnection) async throws -> (total: Int, sample: [AffectedKey]) {
-        let condition = on
+    public func keysAffected(bySwitchingOn on: Bool, limit: Int, on connection: PostgresConnection) async throws -> (
+        total: Int, sample: [AffectedKey]
+    ) {
+        let condition =
+            on
             ? "k.disabled_by_mode_switch AND k.revoked_at IS NULL"
             : "NOT k.disabled_by_mode_switch AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
         let total = try await count(connection.query("SELECT count(*) FROM api_keys k WHERE \(unescaped: condition)", logger: logger))
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT k.id, k.name, k.prefix, u.id, u.email FROM api_keys k JOIN users u ON u.id = k.user_id
             WHERE \(unescaped: condition) ORDER BY u.email, k.created_at LIMIT \(limit)
             """, logger: logger)
@@ -95,18 +104,20 @@ public struct AuthSettingsRepository: Sendable {
     /// Users who call APIs with keys today and have no identity-provider account Portico has seen: switching to
     /// JWT mode leaves them without a way in.
     public func usersOnlyWithKeys(limit: Int, on connection: PostgresConnection) async throws -> (total: Int, sample: [AffectedUser]) {
-        try await users(where: """
-            u.external_id IS NULL AND EXISTS (SELECT 1 FROM api_keys k WHERE k.user_id = u.id AND NOT k.disabled_by_mode_switch
-                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))
-            """, limit: limit, on: connection)
+        try await users(
+            where: """
+                u.external_id IS NULL AND EXISTS (SELECT 1 FROM api_keys k WHERE k.user_id = u.id AND NOT k.disabled_by_mode_switch
+                    AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))
+                """, limit: limit, on: connection)
     }
 
     /// Users seen through tokens who hold no key that a switch back would turn on.
     public func tokenUsersWithoutKeys(limit: Int, on connection: PostgresConnection) async throws -> (total: Int, sample: [AffectedUser]) {
-        try await users(where: """
-            u.external_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL
-                AND (k.expires_at IS NULL OR k.expires_at > now()))
-            """, limit: limit, on: connection)
+        try await users(
+            where: """
+                u.external_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL
+                    AND (k.expires_at IS NULL OR k.expires_at > now()))
+                """, limit: limit, on: connection)
     }
 
     private func users(where condition: String, limit: Int, on connection: PostgresConnection) async throws -> (total: Int, sample: [AffectedUser]) {

@@ -81,7 +81,7 @@ public struct Database: Sendable {
     /// Turns "Key (name)=(orders) already exists." into "name 'orders'".
     static func describeDuplicate(_ detail: String) -> String {
         guard let open = detail.range(of: "Key ("), let close = detail.range(of: ")=(", range: open.upperBound..<detail.endIndex),
-              let end = detail.range(of: ")", range: close.upperBound..<detail.endIndex)
+            let end = detail.range(of: ")", range: close.upperBound..<detail.endIndex)
         else { return "an entry with these values" }
         var column = String(detail[open.upperBound..<close.lowerBound])
         column = column.replacingOccurrences(of: "lower(email)", with: "email")

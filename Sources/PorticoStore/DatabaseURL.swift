@@ -18,7 +18,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
 
     public init(_ text: String) throws(PorticoError) {
         guard let components = URLComponents(string: text),
-              let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
+            let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else { throw .invalid(field: "database-url", reason: "expected postgres://user:password@host:port/database") }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
         let username = components.user.flatMap { $0.removingPercentEncoding } ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"
@@ -26,7 +26,8 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         let database = path.removingPercentEncoding.flatMap { $0.isEmpty ? nil : $0 } ?? username
         let port = components.port ?? query["port"].flatMap(Int.init) ?? 5432
-        let socketFolder = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        let socketFolder =
+            query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
             ?? components.host.flatMap { host in
                 let decoded = host.removingPercentEncoding ?? host
                 return decoded.hasPrefix("/") ? decoded : nil

@@ -44,7 +44,8 @@ public struct GroupRepository: Sendable {
 
     /// Adds the membership; returns false when it already existed.
     public func addMember(_ userId: UUID, to groupId: UUID, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO memberships (user_id, group_id) VALUES (\(userId), \(groupId)) ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger)
         return try await rows.decode(Int.self).first { _ in true } != nil
@@ -52,7 +53,8 @@ public struct GroupRepository: Sendable {
 
     /// Removes the membership; returns false when there was none.
     public func removeMember(_ userId: UUID, from groupId: UUID, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             DELETE FROM memberships WHERE user_id = \(userId) AND group_id = \(groupId) RETURNING 1
             """, logger: logger)
         return try await rows.decode(Int.self).first { _ in true } != nil

@@ -10,7 +10,8 @@ public struct InvitationRepository: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     public func create(tokenHash: SecretHash, userId: UUID, validForSeconds: Int, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO invitations (token_hash, user_id, expires_at)
             VALUES (\(Data(tokenHash.bytes)), \(userId), now() + make_interval(secs => \(validForSeconds)))
             """, logger: logger)
@@ -18,7 +19,8 @@ public struct InvitationRepository: Sendable {
 
     /// The invited user, when the link is unused and unexpired.
     public func pendingUser(tokenHash: SecretHash, on connection: PostgresConnection) async throws -> UUID? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT user_id FROM invitations WHERE token_hash = \(Data(tokenHash.bytes)) AND used_at IS NULL AND expires_at > now()
             """, logger: logger)
         for try await userId in rows.decode(UUID.self) { return userId }

@@ -34,12 +34,14 @@ public struct KeyRepository: Sendable {
         let rows: PostgresRowSequence
         switch table {
         case .apiKeys:
-            rows = try await connection.query("""
+            rows = try await connection.query(
+                """
                 INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at, disabled_by_mode_switch)
                 VALUES (\(userId), \(name), \(secret.publicPrefix), \(hash), \(expiresAt), \(disabledByModeSwitch)) RETURNING id
                 """, logger: logger)
         case .adminTokens:
-            rows = try await connection.query("""
+            rows = try await connection.query(
+                """
                 INSERT INTO admin_tokens (user_id, name, prefix, secret_hash)
                 VALUES (\(userId), \(name), \(secret.publicPrefix), \(hash)) RETURNING id
                 """, logger: logger)
@@ -62,7 +64,8 @@ public struct KeyRepository: Sendable {
 
     /// Every user's keys, newest first, a page at a time.
     public func listAll(limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [OwnedKey] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT \(unescaped: columns("k.")), u.email FROM \(unescaped: table.rawValue) k JOIN users u ON u.id = k.user_id
             ORDER BY k.created_at DESC LIMIT \(limit) OFFSET \(offset)
             """, logger: logger)
@@ -100,7 +103,8 @@ public struct KeyRepository: Sendable {
 
     /// The active (not revoked, not expired) key or token with this hash, and its owner.
     public func owner(ofSecretHash hash: SecretHash, on connection: PostgresConnection) async throws -> (keyId: UUID, userId: UUID)? {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT id, user_id FROM \(unescaped: table.rawValue)
             WHERE secret_hash = \(Data(hash.bytes)) AND revoked_at IS NULL
             """, logger: logger)
@@ -111,7 +115,8 @@ public struct KeyRepository: Sendable {
     /// Records use in batches: one statement for every key used since the last flush.
     public func markUsed(_ ids: [UUID], at time: Date, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE \(unescaped: table.rawValue) SET last_used_at = greatest(coalesce(last_used_at, \(time)), \(time))
             WHERE id = ANY(\(ids))
             """, logger: logger)

@@ -25,7 +25,7 @@ public struct MigrationFile: Sendable, Equatable {
         return try names.filter { $0.hasSuffix(".sql") }.sorted().map { name throws(MigrationError) in
             guard name.prefix(while: { $0.isNumber }).count >= 4 else { throw .badFileName(name) }
             guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path),
-                  let sql = String(data: data, encoding: .utf8)
+                let sql = String(data: data, encoding: .utf8)
             else { throw .folderUnreadable(folder.appendingPathComponent(name).path) }
             return MigrationFile(name: name, sql: sql)
         }
@@ -104,7 +104,8 @@ public struct MigrationRunner: Sendable {
     public func status() async throws -> MigrationStatus {
         try await Database.translatingErrors {
             try await client.withConnection { connection in
-                let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+                let exists =
+                    try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
                     .decode(Bool.self).first { _ in true } ?? false
                 guard exists else { return MigrationStatus(applied: [], pending: files.map(\.name)) }
                 let rows = try await connection.query(
@@ -122,7 +123,8 @@ public struct MigrationRunner: Sendable {
     }
 
     private func ensureTable(_ connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 file_name text PRIMARY KEY,
                 checksum text NOT NULL,

@@ -20,7 +20,8 @@ public struct OverviewRepository: Sendable {
     }
 
     public func counts(on connection: PostgresConnection) async throws -> Counts {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM users WHERE external_id IS NOT NULL),
                    (SELECT count(*) FROM groups), (SELECT count(*) FROM apis), (SELECT count(*) FROM api_access),
                    (SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND NOT disabled_by_mode_switch

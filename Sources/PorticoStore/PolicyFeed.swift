@@ -14,7 +14,10 @@ public struct PolicyFeed: Service {
     let onReload: @Sendable (PolicySnapshot) -> Void
     let repository: PolicyRepository
 
-    public init(database: Database, holder: PolicyHolder, pollInterval: Duration = .seconds(30), onReload: @escaping @Sendable (PolicySnapshot) -> Void = { _ in }) {
+    public init(
+        database: Database, holder: PolicyHolder, pollInterval: Duration = .seconds(30),
+        onReload: @escaping @Sendable (PolicySnapshot) -> Void = { _ in }
+    ) {
         self.database = database
         self.holder = holder
         self.pollInterval = pollInterval

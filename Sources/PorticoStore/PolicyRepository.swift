@@ -50,9 +50,10 @@ public struct PolicyRepository: Sendable {
             (UUID, String, String, String?, String, Bool, String).self)
         {
             do {
-                apis.append(GatewayAPI(
-                    id: id, name: name, pathPrefix: prefix, host: host, upstream: try Upstream(upstream),
-                    stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled))
+                apis.append(
+                    GatewayAPI(
+                        id: id, name: name, pathPrefix: prefix, host: host, upstream: try Upstream(upstream),
+                        stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled))
             } catch {
                 logger.error("API skipped: its upstream is not a URL", metadata: ["api": "\(name)"])
             }
@@ -74,7 +75,8 @@ public struct PolicyRepository: Sendable {
 
         var keys: [SecretHash: KeyGrant] = [:]
         if mode == .apiKey {
-            let keyRows = try await connection.query("""
+            let keyRows = try await connection.query(
+                """
                 SELECT id, user_id, secret_hash, floor(extract(epoch FROM expires_at) * 1000)::bigint FROM api_keys
                 WHERE revoked_at IS NULL AND NOT disabled_by_mode_switch AND (expires_at IS NULL OR expires_at > now())
                 """, logger: logger)
@@ -85,7 +87,8 @@ public struct PolicyRepository: Sendable {
         }
 
         var grants: [AccessGrant] = []
-        let grantRows = try await connection.query("""
+        let grantRows = try await connection.query(
+            """
             SELECT a.name, a.all_apis, a.rate_limit, a.rate_period_seconds,
                    coalesce((SELECT array_agg(g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
                              WHERE ag.access_id = a.id), '{}'),

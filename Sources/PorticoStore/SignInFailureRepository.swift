@@ -16,7 +16,8 @@ public struct SignInFailureRepository: Sendable {
 
     /// Recent failures and any lockout still running; failures older than the window count as none.
     public func state(of subject: String, windowSeconds: Double, on connection: PostgresConnection) async throws -> State {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT CASE WHEN first_failure_at > now() - make_interval(secs => \(windowSeconds)) THEN failures ELSE 0 END,
                    extract(epoch FROM locked_until - now())::float8
             FROM sign_in_failures WHERE subject = \(subject)
@@ -32,7 +33,8 @@ public struct SignInFailureRepository: Sendable {
     public func recordFailure(
         of subject: String, windowSeconds: Double, lockAt: Int, lockoutSeconds: Double, on connection: PostgresConnection
     ) async throws -> Int {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO sign_in_failures AS f (subject, failures, first_failure_at) VALUES (\(subject), 1, now())
             ON CONFLICT (subject) DO UPDATE SET
                 failures = CASE WHEN f.first_failure_at > now() - make_interval(secs => \(windowSeconds)) THEN f.failures + 1 ELSE 1 END,
@@ -43,7 +45,8 @@ public struct SignInFailureRepository: Sendable {
         var count = 0
         for try await failures in rows.decode(Int.self) { count = failures }
         if count >= lockAt {
-            try await connection.query("""
+            try await connection.query(
+                """
                 UPDATE sign_in_failures SET locked_until = now() + make_interval(secs => \(lockoutSeconds)) WHERE subject = \(subject)
                 """, logger: logger)
         }

@@ -31,7 +31,8 @@ public struct UserRepository: Sendable {
         """
 
     public func create(_ user: NewUser, on connection: PostgresConnection) async throws -> User {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             INSERT INTO users (email, name, role, password_hash, external_id)
             VALUES (\(user.email), \(user.name), \(user.role.rawValue), \(user.passwordHash), \(user.externalId))
             RETURNING id
@@ -63,7 +64,8 @@ public struct UserRepository: Sendable {
     /// Users ordered by email; `search` matches email or name, case-insensitively.
     public func list(search: String?, limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [User] {
         let pattern = search.map { "%" + Self.escapeLike($0.lowercased()) + "%" }
-        return try await fetch("""
+        return try await fetch(
+            """
             SELECT \(unescaped: Self.columns) FROM users u
             WHERE \(pattern)::text IS NULL OR lower(u.email) LIKE \(pattern) OR lower(u.name) LIKE \(pattern)
                OR lower(coalesce(u.external_id, '')) LIKE \(pattern)
@@ -73,7 +75,8 @@ public struct UserRepository: Sendable {
 
     /// One page of a group's members, by email.
     public func members(of groupId: UUID, limit: Int, offset: Int, on connection: PostgresConnection) async throws -> [User] {
-        try await fetch("""
+        try await fetch(
+            """
             SELECT \(unescaped: Self.columns) FROM users u JOIN memberships m ON m.user_id = u.id AND m.group_id = \(groupId)
             ORDER BY lower(u.email), u.external_id LIMIT \(limit) OFFSET \(offset)
             """, on: connection)
@@ -82,7 +85,8 @@ public struct UserRepository: Sendable {
     /// How many users `list` pages through for the same search.
     public func count(search: String?, on connection: PostgresConnection) async throws -> Int {
         let pattern = search.map { "%" + Self.escapeLike($0.lowercased()) + "%" }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT count(*) FROM users u
             WHERE \(pattern)::text IS NULL OR lower(u.email) LIKE \(pattern) OR lower(u.name) LIKE \(pattern)
                OR lower(coalesce(u.external_id, '')) LIKE \(pattern)
@@ -98,7 +102,8 @@ public struct UserRepository: Sendable {
     }
 
     public func update(_ user: User, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             UPDATE users SET email = \(user.email), name = \(user.name), role = \(user.role.rawValue),
                    disabled = \(user.disabled), updated_at = now()
             WHERE id = \(user.id)
@@ -116,7 +121,8 @@ public struct UserRepository: Sendable {
     /// Replaces the user's memberships with exactly these group ids.
     public func setGroups(_ groupIds: [UUID], of id: UUID, on connection: PostgresConnection) async throws {
         try await connection.query("DELETE FROM memberships WHERE user_id = \(id)", logger: logger)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO memberships (user_id, group_id) SELECT \(id), unnest(\(groupIds)::uuid[])
             """, logger: logger)
     }
@@ -128,7 +134,8 @@ public struct UserRepository: Sendable {
         var created = 0
         for sighting in sightings {
             let email = sighting.email ?? ""
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 INSERT INTO users (email, external_id, token_name, last_seen_at)
                 VALUES (CASE WHEN \(email) = '' OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(\(email))) THEN ''
                              ELSE \(email) END,
@@ -149,9 +156,10 @@ public struct UserRepository: Sendable {
         for try await (id, email, name, externalId, role, disabled, createdAt, lastSeenAt, tokenName, groups) in rows.decode(
             (UUID, String, String, String?, String, Bool, Date, Date?, String?, [String]).self)
         {
-            users.append(User(
-                id: id, email: email, name: name, externalId: externalId, role: Role(rawValue: role) ?? .consumer,
-                disabled: disabled, groups: groups, createdAt: createdAt, lastSeenAt: lastSeenAt, tokenName: tokenName))
+            users.append(
+                User(
+                    id: id, email: email, name: name, externalId: externalId, role: Role(rawValue: role) ?? .consumer,
+                    disabled: disabled, groups: groups, createdAt: createdAt, lastSeenAt: lastSeenAt, tokenName: tokenName))
         }
         return users
     }

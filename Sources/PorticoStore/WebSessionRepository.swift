@@ -17,7 +17,8 @@ public struct WebSessionRepository: Sendable {
     }
 
     public func create(secretHash: SecretHash, userId: UUID, csrfToken: String, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO web_sessions (id_hash, user_id, csrf_token) VALUES (\(Data(secretHash.bytes)), \(userId), \(csrfToken))
             """, logger: logger)
     }
@@ -26,7 +27,8 @@ public struct WebSessionRepository: Sendable {
     /// time moves to now (a sliding idle timeout). An expired session is deleted.
     public func touch(secretHash: SecretHash, idleSeconds: Int, maxAgeSeconds: Int, on connection: PostgresConnection) async throws -> Session? {
         let hash = Data(secretHash.bytes)
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             UPDATE web_sessions SET last_seen_at = now()
             WHERE id_hash = \(hash) AND last_seen_at > now() - make_interval(secs => \(idleSeconds))
               AND created_at > now() - make_interval(secs => \(maxAgeSeconds))

@@ -32,8 +32,8 @@ struct AdminCommand: AsyncParsableCommand {
 
         static func readPassword() -> (String, generated: Bool) {
             if isatty(FileHandle.standardInput.fileDescriptor) == 0,
-               let data = try? FileHandle.standardInput.readToEnd(),
-               let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines), !text.isEmpty
+                let data = try? FileHandle.standardInput.readToEnd(),
+                let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines), !text.isEmpty
             {
                 return (text, false)
             }

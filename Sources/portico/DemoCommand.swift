@@ -93,6 +93,6 @@ struct DemoSeeder {
     }
 
     private func ignoringDuplicate(_ body: () async throws -> Void) async throws {
-        do { try await body() } catch PorticoError.duplicate { }
+        do { try await body() } catch PorticoError.duplicate {}
     }
 }

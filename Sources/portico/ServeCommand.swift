@@ -57,9 +57,10 @@ struct Runtime {
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
                 gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60))
-            services.append(buildControlPlane(
-                configuration: configuration, store: AdminStore(database: database), policy: holder, registry: registry,
-                gatewayMetrics: metrics, pages: controlPlane.pages, logger: logger))
+            services.append(
+                buildControlPlane(
+                    configuration: configuration, store: AdminStore(database: database), policy: holder, registry: registry,
+                    gatewayMetrics: metrics, pages: controlPlane.pages, logger: logger))
         }
         self.services = services
     }
@@ -89,10 +90,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.logger("portico")
         let url = try await database.reachableURL(logger: logger)
-        logger.info("portico serving", metadata: [
-            "admin": "http://\(gateway.host):\(adminPort)", "gateway": "http://\(gateway.host):\(gateway.gatewayPort)",
-            "database": "\(url)",
-        ])
+        logger.info(
+            "portico serving",
+            metadata: [
+                "admin": "http://\(gateway.host):\(adminPort)", "gateway": "http://\(gateway.host):\(gateway.gatewayPort)",
+                "database": "\(url)",
+            ])
         let box = try secretKey.box()
         let folder = templates ?? ProcessInfo.processInfo.environment["PORTICO_TEMPLATES"] ?? "templates"
         let pages: PageRenderer

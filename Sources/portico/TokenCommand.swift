@@ -70,7 +70,9 @@ struct TokenCommand: AsyncParsableCommand {
             do {
                 let compiled = try stored.settings.compiled()
                 guard let config = compiled.jwt, case .signingSecret(let reference, let base64Encoded) = config.keySource else {
-                    throw CLIFailure("token sign needs a signingSecret key source; the configured JWT settings verify with a public key or JWKS, whose private key Portico never holds")
+                    throw CLIFailure(
+                        "token sign needs a signingSecret key source; the configured JWT settings verify with a public key or JWKS, whose private key Portico never holds"
+                    )
                 }
                 let secret = try SecretResolver(box: box).signingKey(reference, base64Encoded: base64Encoded)
                 let algorithm = config.algorithms.first { $0.family == .hmac } ?? .hs256

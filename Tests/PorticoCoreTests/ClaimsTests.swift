@@ -69,7 +69,8 @@ private func claims(_ json: String) throws -> [String: JSONValue] {
 }
 
 @Suite struct ClaimsExpressionTests {
-    let token = try! claims(#"""
+    let token = try! claims(
+        #"""
         {"grp": "admin", "scope": "read write", "roles": ["dev", "ops"], "email": "ann@corp.example",
          "org": {"tier": "gold"}, "csv": "a, b,c", "n": 3}
         """#)
@@ -147,7 +148,8 @@ private func claims(_ json: String) throws -> [String: JSONValue] {
         #expect(rules.failure(in: ["iss": .string("https://idp/b"), "aud": .array([.string("x"), .string("api")])], now: now) == nil)
         #expect(rules.failure(in: ["iss": .string("https://evil"), "aud": .string("api")], now: now) == "the token's issuer is not trusted")
         #expect(rules.failure(in: ["aud": .string("api")], now: now) == "the token's issuer is not trusted")
-        #expect(rules.failure(in: ["iss": .string("https://idp/a"), "aud": .string("other")], now: now) == "the token is not meant for this audience")
+        #expect(
+            rules.failure(in: ["iss": .string("https://idp/a"), "aud": .string("other")], now: now) == "the token is not meant for this audience")
         #expect(rules.failure(in: ["iss": .string("https://idp/a")], now: now) == "the token is not meant for this audience")
     }
 }
@@ -169,18 +171,27 @@ private func claims(_ json: String) throws -> [String: JSONValue] {
     }
 
     @Test func exactlyOneKeySourceIsRequired() {
-        #expect(refusal("{}") == .invalid(
-            field: "jwt", reason: "exactly one key source is required: signingSecret, publicKey, jwksFile or jwksUrl"))
-        #expect(refusal(#"{"signingSecret": "env:S", "jwksUrl": "https://idp/certs"}"#) == .invalid(
-            field: "jwt.signingSecret, jwt.jwksUrl", reason: "only one key source may be set, found 2"))
+        #expect(
+            refusal("{}")
+                == .invalid(
+                    field: "jwt", reason: "exactly one key source is required: signingSecret, publicKey, jwksFile or jwksUrl"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "jwksUrl": "https://idp/certs"}"#)
+                == .invalid(
+                    field: "jwt.signingSecret, jwt.jwksUrl", reason: "only one key source may be set, found 2"))
     }
 
     @Test func algorithmsMustFitTheKeySourceAndNoneIsNeverAccepted() throws {
-        #expect(refusal(#"{"signingSecret": "env:S", "algorithms": ["none"]}"#) == .invalid(field: "jwt.algorithms", reason: "'none' is never accepted"))
-        #expect(refusal(#"{"jwksUrl": "https://idp/certs", "algorithms": ["HS256"]}"#) == .invalid(
-            field: "jwt.algorithms", reason: "HS256 is an HMAC algorithm and is never accepted with a public key source"))
-        #expect(refusal(#"{"signingSecret": "env:S", "algorithms": ["RS256"]}"#) == .invalid(
-            field: "jwt.algorithms", reason: "RS256 needs a public key; signingSecret takes HS256, HS384 or HS512"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "algorithms": ["none"]}"#) == .invalid(field: "jwt.algorithms", reason: "'none' is never accepted"))
+        #expect(
+            refusal(#"{"jwksUrl": "https://idp/certs", "algorithms": ["HS256"]}"#)
+                == .invalid(
+                    field: "jwt.algorithms", reason: "HS256 is an HMAC algorithm and is never accepted with a public key source"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "algorithms": ["RS256"]}"#)
+                == .invalid(
+                    field: "jwt.algorithms", reason: "RS256 needs a public key; signingSecret takes HS256, HS384 or HS512"))
         #expect(throws: Never.self) { try settings(#"{"signingSecret": "env:S"}"#).compiled() }
         let symmetric = try settings(#"{"signingSecret": "env:S"}"#).compiled().algorithms
         #expect(symmetric == [.hs256, .hs384, .hs512])
@@ -189,8 +200,10 @@ private func claims(_ json: String) throws -> [String: JSONValue] {
     }
 
     @Test func aJWKSPathNeedsATrustedIssuer() throws {
-        #expect(refusal(#"{"jwksUrl": "/.well-known/jwks.json"}"#) == .invalid(
-            field: "jwt.jwksUrl", reason: "a path is resolved against the token's issuer, so issuer (or issuers) must be set"))
+        #expect(
+            refusal(#"{"jwksUrl": "/.well-known/jwks.json"}"#)
+                == .invalid(
+                    field: "jwt.jwksUrl", reason: "a path is resolved against the token's issuer, so issuer (or issuers) must be set"))
         let config = try settings(#"{"jwksUrl": "/.well-known/jwks.json", "issuer": "https://idp/realms/demo"}"#).compiled()
         #expect(config.jwksURLIsRelative)
         #expect(refusal(#"{"jwksUrl": "ftp://idp/certs"}"#)?.message.contains("jwt.jwksUrl") == true)
@@ -200,22 +213,33 @@ private func claims(_ json: String) throws -> [String: JSONValue] {
         #expect(throws: PorticoError.invalid(field: "jwt.jwksUri", reason: "is not a JWT setting")) {
             try settings(#"{"jwksUri": "https://idp/certs"}"#)
         }
-        #expect(refusal(#"{"signingSecret": "env:S", "forwardHeaders": {"Bad Header": "sub"}}"#) == .invalid(
-            field: "jwt.forwardHeaders", reason: "'Bad Header' is not a header name"))
-        #expect(refusal(#"{"signingSecret": "env:S", "forwardHeaders": {"Host": "sub"}}"#) == .invalid(
-            field: "jwt.forwardHeaders", reason: "'Host' cannot be set from a claim"))
-        #expect(refusal(#"{"signingSecret": "env:S", "claims": "Equals(`a`"}"#) == .invalid(
-            field: "jwt.claims", reason: "at position 11: expected ',' or ')'"))
-        #expect(refusal(#"{"signingSecret": "env:S", "leewaySeconds": -1}"#) == .invalid(
-            field: "jwt.leewaySeconds", reason: "must be between 0 and 600"))
-        #expect(refusal(#"{"signingSecret": "env:S", "tokenSources": {"header": ""}}"#) == .invalid(
-            field: "jwt.tokenSources", reason: "at least one of header, query, form or cookie is required"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "forwardHeaders": {"Bad Header": "sub"}}"#)
+                == .invalid(
+                    field: "jwt.forwardHeaders", reason: "'Bad Header' is not a header name"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "forwardHeaders": {"Host": "sub"}}"#)
+                == .invalid(
+                    field: "jwt.forwardHeaders", reason: "'Host' cannot be set from a claim"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "claims": "Equals(`a`"}"#)
+                == .invalid(
+                    field: "jwt.claims", reason: "at position 11: expected ',' or ')'"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "leewaySeconds": -1}"#)
+                == .invalid(
+                    field: "jwt.leewaySeconds", reason: "must be between 0 and 600"))
+        #expect(
+            refusal(#"{"signingSecret": "env:S", "tokenSources": {"header": ""}}"#)
+                == .invalid(
+                    field: "jwt.tokenSources", reason: "at least one of header, query, form or cookie is required"))
         #expect(refusal(#"{"signingSecret": "plain literal"}"#) == .invalid(field: "jwt.signingSecret", reason: "must be sealed before it is stored"))
     }
 
     @Test func tokenSourcesKeepTheirOrderAndDefaultToTheAuthorizationHeader() throws {
         #expect(try settings(#"{"signingSecret": "env:S"}"#).compiled().tokenSources == [.header("Authorization")])
-        let config = try settings(#"{"signingSecret": "env:S", "tokenSources": {"header": "X-Token", "query": "jwt", "form": "t", "cookie": "c"}}"#).compiled()
+        let config = try settings(#"{"signingSecret": "env:S", "tokenSources": {"header": "X-Token", "query": "jwt", "form": "t", "cookie": "c"}}"#)
+            .compiled()
         #expect(config.tokenSources == [.header("X-Token"), .query("jwt"), .form("t"), .cookie("c")])
     }
 

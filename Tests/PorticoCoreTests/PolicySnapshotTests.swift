@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PorticoCore
 
 @Suite struct PolicySnapshotTests {
@@ -28,24 +29,30 @@ import Testing
 
     @Test func unknownExpiredAndDisabledKeysAreRejected() {
         let key = SecretFormat.apiKey.generate()
-        #expect(snapshot(key: key, grants: []).authenticate(apiKey: SecretFormat.apiKey.generate().secret, nowMillis: 0)
-            == .rejected("the API key is unknown or revoked"))
-        #expect(snapshot(key: key, expiresAtMillis: 100_500, grants: []).authenticate(apiKey: key.secret, nowMillis: 100_500)
-            == .rejected("the API key has expired"))
-        #expect(snapshot(key: key, expiresAtMillis: 100_500, grants: []).authenticate(apiKey: key.secret, nowMillis: 100_499)
-            != .rejected("the API key has expired"))
-        #expect(snapshot(key: key, disabled: true, grants: []).authenticate(apiKey: key.secret, nowMillis: 0)
-            == .rejected("the API key's user is disabled"))
+        #expect(
+            snapshot(key: key, grants: []).authenticate(apiKey: SecretFormat.apiKey.generate().secret, nowMillis: 0)
+                == .rejected("the API key is unknown or revoked"))
+        #expect(
+            snapshot(key: key, expiresAtMillis: 100_500, grants: []).authenticate(apiKey: key.secret, nowMillis: 100_500)
+                == .rejected("the API key has expired"))
+        #expect(
+            snapshot(key: key, expiresAtMillis: 100_500, grants: []).authenticate(apiKey: key.secret, nowMillis: 100_499)
+                != .rejected("the API key has expired"))
+        #expect(
+            snapshot(key: key, disabled: true, grants: []).authenticate(apiKey: key.secret, nowMillis: 0)
+                == .rejected("the API key's user is disabled"))
         #expect(snapshot(key: key, grants: []).authenticate(apiKey: "garbage", nowMillis: 0) == .rejected("the API key is malformed"))
     }
 
     @Test func theMostGenerousGrantOfTheUsersGroupsApplies() throws {
         let key = SecretFormat.apiKey.generate()
-        let policy = snapshot(key: key, grants: [
-            AccessGrant(name: "silver", groups: ["silver"], apiIds: [orders.id], rateLimit: try RateLimit(limit: 10, periodSeconds: 60)),
-            AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: try RateLimit(limit: 100, periodSeconds: 60)),
-            AccessGrant(name: "other", groups: ["bronze"], apiIds: nil, rateLimit: nil),
-        ])
+        let policy = snapshot(
+            key: key,
+            grants: [
+                AccessGrant(name: "silver", groups: ["silver"], apiIds: [orders.id], rateLimit: try RateLimit(limit: 10, periodSeconds: 60)),
+                AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: try RateLimit(limit: 100, periodSeconds: 60)),
+                AccessGrant(name: "other", groups: ["bronze"], apiIds: nil, rateLimit: nil),
+            ])
         #expect(policy.access(groups: ["gold", "silver"], api: orders.id) == .limited(try RateLimit(limit: 100, periodSeconds: 60)))
         #expect(policy.access(groups: ["silver"], api: orders.id) == .limited(try RateLimit(limit: 10, periodSeconds: 60)))
         #expect(policy.access(groups: ["bronze"], api: orders.id) == .unlimited)

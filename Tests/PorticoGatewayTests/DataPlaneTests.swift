@@ -49,7 +49,8 @@ import Testing
 
     @Test func aChunkedRequestBodyIsStreamedUpstream() async throws {
         try await withOrders { gateway, key, _ in
-            let request = "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/plain\r\n"
+            let request =
+                "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/plain\r\n"
                 + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
             let text = try await RawHTTP.exchange(port: gateway.port, request)
             #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
@@ -61,7 +62,8 @@ import Testing
 
     @Test func aClientExpecting100ContinueGetsItFromTheGateway() async throws {
         try await withOrders { gateway, key, _ in
-            let request = "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/plain\r\n"
+            let request =
+                "POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: text/plain\r\n"
                 + "Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello"
             let text = try await RawHTTP.exchange(port: gateway.port, request)
             #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"))

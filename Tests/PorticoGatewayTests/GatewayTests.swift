@@ -43,7 +43,8 @@ import Testing
                 let (_, expiredKey) = try await portico.seedConsumer(groups: ["buyers"])
                 let (disabledUser, disabledKey) = try await portico.seedConsumer(groups: ["buyers"])
                 _ = try await portico.store.database.transaction { connection in
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         UPDATE api_keys SET expires_at = now() - interval '1 second'
                         WHERE prefix = \(String(expiredKey.prefix(11)))
                         """, logger: portico.database.logger)

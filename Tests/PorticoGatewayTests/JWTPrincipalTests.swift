@@ -67,11 +67,14 @@ private let key = TestSigningKey.hmac(secret)
             "stripAuthorizationHeader": true,
         ]
         try await withJWTGateway(settings) { gateway, _ in
-            let token = try await key.sign(testClaims(
-                groups: ["buyers", "ops"], extra: ["email": .string("ann@example.com"), "org": .object(["tier": .string("gold")])]))
-            let response = try await gateway.get("/orders", headers: [
-                ("Authorization", "Bearer \(token)"), ("X-User-Email", "ceo@example.com"), ("x-tier", "platinum"),
-            ])
+            let token = try await key.sign(
+                testClaims(
+                    groups: ["buyers", "ops"], extra: ["email": .string("ann@example.com"), "org": .object(["tier": .string("gold")])]))
+            let response = try await gateway.get(
+                "/orders",
+                headers: [
+                    ("Authorization", "Bearer \(token)"), ("X-User-Email", "ceo@example.com"), ("x-tier", "platinum"),
+                ])
             #expect(response.status == 200)
             let seen = try response.upstreamHeaders()
             #expect(seen["x-user-email"] == "ann@example.com")

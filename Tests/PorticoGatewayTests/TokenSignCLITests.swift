@@ -13,8 +13,10 @@ import Testing
         ) { gateway, portico in
             let env = ["DATABASE_URL": portico.testDatabase.url.connectionString, "PORTICO_SECRET_KEY": portico.secretKeyBase64]
             let signed = try runPortico(
-                ["token", "sign", "--sub", "ann", "--groups", "buyers,ops", "--email", "ann@example.com", "--exp", "10m",
-                 "--claim", "tier=gold", "--claim", "level=3"],
+                [
+                    "token", "sign", "--sub", "ann", "--groups", "buyers,ops", "--email", "ann@example.com", "--exp", "10m",
+                    "--claim", "tier=gold", "--claim", "level=3",
+                ],
                 environment: env)
             #expect(signed.status == 0, "\(signed.stderr)")
             let token = signed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -30,9 +32,11 @@ import Testing
             let lifetime = (claims["exp"]?.number ?? 0) - (claims["iat"]?.number ?? 0)
             #expect(lifetime == 600)
 
-            let wrongKey = try runPortico(["token", "sign", "--sub", "ann"], environment: [
-                "DATABASE_URL": portico.testDatabase.url.connectionString, "PORTICO_SECRET_KEY": SecretBox.generateKeyBase64(),
-            ])
+            let wrongKey = try runPortico(
+                ["token", "sign", "--sub", "ann"],
+                environment: [
+                    "DATABASE_URL": portico.testDatabase.url.connectionString, "PORTICO_SECRET_KEY": SecretBox.generateKeyBase64(),
+                ])
             #expect(wrongKey.status != 0)
             #expect(wrongKey.stderr.contains("cannot be decrypted"))
             let badExp = try runPortico(["token", "sign", "--sub", "ann", "--exp", "soon"], environment: env)

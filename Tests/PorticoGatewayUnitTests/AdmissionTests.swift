@@ -43,7 +43,8 @@ import Testing
 
     @Test func strictModeRefusesARequestWithoutAToken() async throws {
         let snapshot = try fixture.snapshot(jwt: DecisionFixture.jwtSettings())
-        let admission = await tokens(snapshot).admit(request("/orders"), snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let admission = await tokens(snapshot).admit(
+            request("/orders"), snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
         guard case .missingCredential? = refusal(admission) else {
             Issue.record("expected a missing credential, got \(admission)")
             return
@@ -51,21 +52,24 @@ import Testing
     }
 
     @Test func optionalModeLetsARequestWithoutATokenInAsTheAnonymousGroup() async throws {
-        let snapshot = try fixture.snapshot(jwt: DecisionFixture.jwtSettings {
-            $0.strictness = .optional
-            $0.anonymousGroup = "guests"
-        })
-        let admission = await tokens(snapshot).admit(request("/orders"), snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let snapshot = try fixture.snapshot(
+            jwt: DecisionFixture.jwtSettings {
+                $0.strictness = .optional
+                $0.anonymousGroup = "guests"
+            })
+        let admission = await tokens(snapshot).admit(
+            request("/orders"), snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
         #expect(consumer(admission)?.groups == ["guests"])
         #expect(fixture.sink.sightings.isEmpty)
     }
 
     @Test func permissiveModeLetsABadTokenInAsTheAnonymousGroupButOptionalDoesNot() async throws {
         let bad = request("/orders", headers: [("Authorization", "Bearer not.a.token")])
-        let permissive = try fixture.snapshot(jwt: DecisionFixture.jwtSettings {
-            $0.strictness = .permissive
-            $0.anonymousGroup = "guests"
-        })
+        let permissive = try fixture.snapshot(
+            jwt: DecisionFixture.jwtSettings {
+                $0.strictness = .permissive
+                $0.anonymousGroup = "guests"
+            })
         let admitted = await tokens(permissive).admit(bad, snapshot: permissive, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
         #expect(consumer(admitted)?.groups == ["guests"])
         let optional = try fixture.snapshot(jwt: DecisionFixture.jwtSettings { $0.strictness = .optional })
@@ -77,10 +81,11 @@ import Testing
     }
 
     @Test func claimsBecomeForwardedHeadersButNeverALineBreak() async throws {
-        let snapshot = try fixture.snapshot(jwt: DecisionFixture.jwtSettings {
-            $0.forwardHeaders = ["X-User-Email": "email", "X-Team": "team"]
-            $0.stripAuthorizationHeader = true
-        })
+        let snapshot = try fixture.snapshot(
+            jwt: DecisionFixture.jwtSettings {
+                $0.forwardHeaders = ["X-User-Email": "email", "X-Team": "team"]
+                $0.stripAuthorizationHeader = true
+            })
         let token = try await DecisionFixture.token(extra: ["team": .string("red\r\nX-Admin: yes")])
         let admission = await tokens(snapshot).admit(
             request("/orders", headers: [("Authorization", "Bearer \(token)"), ("X-User-Email", "spoofed@example.com")]), snapshot: snapshot,

@@ -18,7 +18,8 @@ import Testing
     @Test func hopByHopAndConnectionListedHeadersAreNotForwarded() {
         let head = UpstreamRequest.head(
             for: request(
-                "/orders", headers: [
+                "/orders",
+                headers: [
                     ("Connection", "keep-alive, X-Secret-Hop"), ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Upgrade", "h2c"),
                     ("Proxy-Authorization", "Basic eA=="), ("X-Secret-Hop", "1"), ("Expect", "100-continue"), ("Accept", "application/json"),
                 ]), api: api, changes: UpstreamRequestChanges())

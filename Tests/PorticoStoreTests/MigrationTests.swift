@@ -33,8 +33,10 @@ import Testing
             #expect(applied == (try projectFiles).map(\.name))
             #expect(applied.first == "0001_initial.sql")
             let tables = try await tables(database)
-            for table in ["users", "groups", "memberships", "apis", "api_access", "api_access_groups", "api_access_apis",
-                          "api_keys", "admin_tokens", "auth_settings", "audit_log", "policy_state", "schema_migrations"] {
+            for table in [
+                "users", "groups", "memberships", "apis", "api_access", "api_access_groups", "api_access_apis",
+                "api_keys", "admin_tokens", "auth_settings", "audit_log", "policy_state", "schema_migrations",
+            ] {
                 #expect(tables.contains(table), "missing \(table)")
             }
             let mode = try await database.read { try await PolicyRepository(logger: database.logger).authMode(on: $0) }

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTLS
-import NIOSSL
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// A real JWKS endpoint over HTTP whose key set a test can change (rotation) and whose fetches it can count.

@@ -18,9 +18,10 @@ public final class PorticoProcess: @unchecked Sendable {
         gatewayPort = try freeLoopbackPort()
         process = Process()
         process.executableURL = Self.binary
-        process.arguments = [
-            "serve", "--admin-port", String(adminPort), "--gateway-port", String(gatewayPort), "--log-level", "warning",
-        ] + extraArguments
+        process.arguments =
+            [
+                "serve", "--admin-port", String(adminPort), "--gateway-port", String(gatewayPort), "--log-level", "warning",
+            ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = database.url.connectionString
         process.environment = environment
@@ -92,7 +93,9 @@ public func runPortico(_ arguments: [String], environment: [String: String] = [:
     merged.removeValue(forKey: "DATABASE_URL")
     merged.merge(environment) { $1 }
     process.environment = merged
-    let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
+    let stdout = Pipe()
+    let stderr = Pipe()
+    let stdin = Pipe()
     process.standardOutput = stdout
     process.standardError = stderr
     process.standardInput = stdin

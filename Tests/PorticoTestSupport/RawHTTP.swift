@@ -41,7 +41,8 @@ public enum RawHTTP {
         while let end = rest.range(of: "\r\n\r\n") {
             let lines = rest[..<end.lowerBound].components(separatedBy: "\r\n")
             rest = rest[end.upperBound...]
-            let length = lines.dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
+            let length =
+                lines.dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
                 .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
             let body = String(rest.prefix(length))
             rest = rest.dropFirst(length)

@@ -50,7 +50,9 @@ public struct TestPortico: Sendable {
     }
 
     /// A consumer in `groups` (created if missing) with a fresh API key.
-    public func seedConsumer(email: String = "consumer-\(UUID().uuidString.prefix(6))@example.com", groups: [String]) async throws -> (user: User, key: String) {
+    public func seedConsumer(email: String = "consumer-\(UUID().uuidString.prefix(6))@example.com", groups: [String]) async throws -> (
+        user: User, key: String
+    ) {
         try await ensureGroups(groups)
         let user = try await UserService(store: store).create(UserInput(email: email, groups: groups), by: actor)
         let key = try await KeyService(store: store).create(for: user.id, name: "test", expiresAt: nil, by: actor)
@@ -73,7 +75,9 @@ public struct TestPortico: Sendable {
     }
 
     @discardableResult
-    public func createAPI(_ name: String, prefix: String, upstreamPort: Int, stripPrefix: Bool = false, host: String? = nil) async throws -> APIDefinition {
+    public func createAPI(_ name: String, prefix: String, upstreamPort: Int, stripPrefix: Bool = false, host: String? = nil) async throws
+        -> APIDefinition
+    {
         try await APIService(store: store).create(
             APIInput(name: name, pathPrefix: prefix, upstream: "http://127.0.0.1:\(upstreamPort)", stripPrefix: stripPrefix, host: host), by: actor)
     }
@@ -152,7 +156,9 @@ public enum TestHTTP {
     }
 }
 
-/// HTTP methods by name, to keep NIOHTTP1 out of the tests' imports.
+/// HTTP methods by name, to keep NIOHTTP1 out of the tests' imports. The cases are spelled as HTTP and NIO
+/// spell them.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 public enum NIOHTTP1Method: Sendable {
     case GET, POST, PUT, PATCH, DELETE, HEAD
 

@@ -133,8 +133,10 @@ import Testing
             #expect(!String(decoding: listed.body, as: UTF8.self).contains(key))
 
             let stored = try await portico.store.read { connection in
-                try await connection.query("SELECT string_agg(encode(secret_hash, 'escape') || prefix || name, '') FROM api_keys", logger: portico.database.logger)
-                    .decode(String?.self).first { _ in true } ?? nil
+                try await connection.query(
+                    "SELECT string_agg(encode(secret_hash, 'escape') || prefix || name, '') FROM api_keys", logger: portico.database.logger
+                )
+                .decode(String?.self).first { _ in true } ?? nil
             }
             #expect(stored?.contains(key) == false)
             let audit = try await portico.store.read { try await portico.store.audit.recent(limit: 50, offset: 0, on: $0) }

@@ -54,14 +54,29 @@ private func json(_ object: [String: Any]) -> String {
             let missingFile = "/nonexistent/\(UUID().uuidString).json"
             let cases: [([String: Any], String)] = [
                 (["jwt": [:] as [String: Any]], "jwt: exactly one key source is required"),
-                (["jwt": ["signingSecret": secret, "publicKey": "-----BEGIN PUBLIC KEY-----"]], "jwt.signingSecret, jwt.publicKey: only one key source"),
-                (["jwt": ["publicKey": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"]], "jwt.publicKey: publicKey is not an RSA, EC or Ed25519"),
+                (
+                    ["jwt": ["signingSecret": secret, "publicKey": "-----BEGIN PUBLIC KEY-----"]],
+                    "jwt.signingSecret, jwt.publicKey: only one key source"
+                ),
+                (
+                    ["jwt": ["publicKey": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"]],
+                    "jwt.publicKey: publicKey is not an RSA, EC or Ed25519"
+                ),
                 (["jwt": ["jwksFile": missingFile]], "jwt.jwksFile: the file \(missingFile) cannot be read"),
                 (["jwt": ["jwksFile": #"{"keys": []}"#]], "jwt.jwksFile: the JWK set holds no signing key"),
-                (["jwt": ["jwksUrl": "http://127.0.0.1:9/certs", "clientConfig": ["maxRetries": 0, "timeoutSeconds": 1]]], "jwt.jwksUrl: fetching http://127.0.0.1:9/certs failed"),
-                (["jwt": ["signingSecret": "env:PORTICO_SURELY_UNSET_\(UUID().uuidString.prefix(6))"]], "jwt.signingSecret: the environment variable"),
+                (
+                    ["jwt": ["jwksUrl": "http://127.0.0.1:9/certs", "clientConfig": ["maxRetries": 0, "timeoutSeconds": 1]]],
+                    "jwt.jwksUrl: fetching http://127.0.0.1:9/certs failed"
+                ),
+                (
+                    ["jwt": ["signingSecret": "env:PORTICO_SURELY_UNSET_\(UUID().uuidString.prefix(6))"]],
+                    "jwt.signingSecret: the environment variable"
+                ),
                 (["jwt": ["signingSecret": "too short"]], "jwt.signingSecret: the signing secret is 9 bytes; HS256 needs at least 32"),
-                (["jwt": ["signingSecret": secret, "claims": "Equals(`grp`, `admin`) &&"]], "jwt.claims: at position 26: the expression ends too early"),
+                (
+                    ["jwt": ["signingSecret": secret, "claims": "Equals(`grp`, `admin`) &&"]],
+                    "jwt.claims: at position 26: the expression ends too early"
+                ),
                 (["jwt": ["signingSecret": secret, "algorithms": ["none"]]], "jwt.algorithms: 'none' is never accepted"),
                 (["jwt": ["signingSecret": secret, "jwksUri": "x"]], "jwt.jwksUri: is not a JWT setting"),
                 (["claimsMapping": ["groups": "a..b"]], "claimsMapping.groups: claim path 'a..b' has an empty segment"),
@@ -99,9 +114,11 @@ private func json(_ object: [String: Any]) -> String {
             let service = AuthSettingsService(store: portico.store, secretBox: nil)
             var jwt = JWTSettings()
             jwt.signingSecret = secret
-            await #expect(throws: PorticoError.invalid(
-                field: "jwt.signingSecret",
-                reason: "a literal secret is stored encrypted, which needs PORTICO_SECRET_KEY; or give env:NAME or file:/path")) {
+            await #expect(
+                throws: PorticoError.invalid(
+                    field: "jwt.signingSecret",
+                    reason: "a literal secret is stored encrypted, which needs PORTICO_SECRET_KEY; or give env:NAME or file:/path")
+            ) {
                 try await service.update(AuthSettingsInput(jwt: .some(jwt)), by: portico.actor)
             }
         }
@@ -129,8 +146,11 @@ private func json(_ object: [String: Any]) -> String {
 
             let toJWT = try await admin.call(.put, "/auth-settings", json(["mode": "jwt", "jwt": ["signingSecret": secret]]))
             #expect(toJWT.json["keysTurnedOff"] as? Int == 2)
-            #expect(try await states(portico) == [activeKey.prefix(11): "disabled_by_mode_switch", revokedLater.prefix(11): "disabled_by_mode_switch",
-                                                  revokedBefore.prefix(11): "revoked", expired.prefix(11): "expired"])
+            #expect(
+                try await states(portico) == [
+                    activeKey.prefix(11): "disabled_by_mode_switch", revokedLater.prefix(11): "disabled_by_mode_switch",
+                    revokedBefore.prefix(11): "revoked", expired.prefix(11): "expired",
+                ])
             try await withEchoUpstream { upstream in
                 try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)
                 try await portico.grant("all", groups: ["buyers"])
@@ -150,8 +170,11 @@ private func json(_ object: [String: Any]) -> String {
             #expect(back.json["keysToTurnOn"] as? Int == 2)
             let toKeys = try await admin.call(.put, "/auth-settings", json(["mode": "api_key"]))
             #expect(toKeys.json["keysTurnedOn"] as? Int == 2)
-            #expect(try await states(portico) == [activeKey.prefix(11): "active", revokedLater.prefix(11): "revoked",
-                                                  revokedBefore.prefix(11): "revoked", expired.prefix(11): "expired", newKey.prefix(11): "active"])
+            #expect(
+                try await states(portico) == [
+                    activeKey.prefix(11): "active", revokedLater.prefix(11): "revoked",
+                    revokedBefore.prefix(11): "revoked", expired.prefix(11): "expired", newKey.prefix(11): "active",
+                ])
             #expect(newUser.email.isEmpty == false)
             // The JWT settings are kept for the next switch.
             #expect((toKeys.json["settings"] as? [String: Any])?["jwt"] != nil)
@@ -203,14 +226,18 @@ extension AuthSettingsRepository {
                 #expect(untrusted.status == .unprocessableContent)
                 #expect(untrusted.message.hasPrefix("jwt.jwksUrl: fetching \(url) failed"))
 
-                let viaBundle = try await admin.call(.put, "/auth-settings", json([
-                    "jwt": ["jwksUrl": url, "clientConfig": ["caBundle": certificate.certificatePEM]],
-                ]))
+                let viaBundle = try await admin.call(
+                    .put, "/auth-settings",
+                    json([
+                        "jwt": ["jwksUrl": url, "clientConfig": ["caBundle": certificate.certificatePEM]]
+                    ]))
                 #expect(viaBundle.status == .ok, "\(viaBundle.message)")
 
-                let skipping = try await admin.call(.put, "/auth-settings", json([
-                    "jwt": ["jwksUrl": url, "clientConfig": ["insecureSkipVerify": true]],
-                ]))
+                let skipping = try await admin.call(
+                    .put, "/auth-settings",
+                    json([
+                        "jwt": ["jwksUrl": url, "clientConfig": ["insecureSkipVerify": true]]
+                    ]))
                 #expect(skipping.status == .ok, "\(skipping.message)")
             }
         }

@@ -37,7 +37,8 @@ import Testing
     @Test func adminCreateAndTokenPrintTheSecretOnceAndStoreOnlyHashes() async throws {
         try await withTestPortico { portico in
             let env = ["DATABASE_URL": portico.testDatabase.url.connectionString]
-            let created = try runPortico(["admin", "create", "--email", "ops@example.com", "--name", "Ops"], environment: env, input: "a long enough password\n")
+            let created = try runPortico(
+                ["admin", "create", "--email", "ops@example.com", "--name", "Ops"], environment: env, input: "a long enough password\n")
             #expect(created.status == 0, "\(created.stderr)")
             #expect(created.stdout.contains("created admin ops@example.com"))
             #expect(!created.stdout.contains("password"))

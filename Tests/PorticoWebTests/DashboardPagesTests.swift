@@ -10,9 +10,12 @@ import Testing
         try await withDashboard { web, portico in
             _ = try await web.signIn()
             try await web.get("/admin/apis")
-            let api = try await web.post("/admin/apis", [
-                ("name", "orders"), ("pathPrefix", "/orders"), ("upstream", "http://127.0.0.1:9000"), ("stripPrefix", "on"), ("status", "published"),
-            ])
+            let api = try await web.post(
+                "/admin/apis",
+                [
+                    ("name", "orders"), ("pathPrefix", "/orders"), ("upstream", "http://127.0.0.1:9000"), ("stripPrefix", "on"),
+                    ("status", "published"),
+                ])
             #expect(api.location == "/admin/apis")
             let apis = try await web.get("/admin/apis")
             #expect(apis.contains("Created API orders at /orders."))
@@ -22,14 +25,17 @@ import Testing
             let group = try await web.post("/admin/groups", [("name", "buyers")])
             let groupPath = try #require(group.location)
             try await web.get("/admin/users")
-            let user = try await web.post("/admin/users", [("email", "ann@example.com"), ("name", "Ann"), ("role", "consumer"), ("groups", "buyers")])
+            let user = try await web.post(
+                "/admin/users", [("email", "ann@example.com"), ("name", "Ann"), ("role", "consumer"), ("groups", "buyers")])
             let userPath = try #require(user.location)
             #expect(try await web.get(groupPath).contains("ann@example.com"))
 
             try await web.get("/admin/accesses")
-            let access = try await web.post("/admin/accesses", [
-                ("name", "buyers-orders"), ("groups", "buyers"), ("apis", "orders"), ("limit", "10"), ("period", "1m"),
-            ])
+            let access = try await web.post(
+                "/admin/accesses",
+                [
+                    ("name", "buyers-orders"), ("groups", "buyers"), ("apis", "orders"), ("limit", "10"), ("period", "1m"),
+                ])
             #expect(access.location == "/admin/accesses")
             #expect(try await web.get("/admin/accesses").contains("10 per minute"))
 
@@ -37,9 +43,10 @@ import Testing
             let key = try await web.post(userPath + "/keys", [("name", "laptop"), ("expiresAt", "2099-12-31")])
             #expect(key.status == 200)
             #expect(key.contains("Portico keeps only its hash and cannot show it again"))
-            let secret = try #require(key.html.range(of: #"value="pk_"#).map { range in
-                String(key.html[key.html.index(range.lowerBound, offsetBy: 7)...].prefix(46))
-            })
+            let secret = try #require(
+                key.html.range(of: #"value="pk_"#).map { range in
+                    String(key.html[key.html.index(range.lowerBound, offsetBy: 7)...].prefix(46))
+                })
             #expect(SecretFormat.apiKey.matches(secret))
             let detail = try await web.get(userPath)
             #expect(detail.contains("laptop"))
@@ -95,7 +102,8 @@ import Testing
         try await withDashboard { web, portico in
             try await portico.ensureGroups((1...51).map { String(format: "group-%02d", $0) })
             for index in 1...51 {
-                _ = try await UserService(store: portico.store).create(UserInput(email: String(format: "u%02d@example.com", index)), by: portico.actor)
+                _ = try await UserService(store: portico.store).create(
+                    UserInput(email: String(format: "u%02d@example.com", index)), by: portico.actor)
             }
             _ = try await web.signIn()
             let firstGroups = try await web.get("/admin/groups")
@@ -140,9 +148,11 @@ import Testing
 
             try await portico.ensureGroups(["buyers"])
             try await web.get("/admin/accesses")
-            let period = try await web.post("/admin/accesses", [
-                ("name", "a"), ("groups", "buyers"), ("allApis", "on"), ("limit", "5"), ("period", "fortnight"),
-            ])
+            let period = try await web.post(
+                "/admin/accesses",
+                [
+                    ("name", "a"), ("groups", "buyers"), ("allApis", "on"), ("limit", "5"), ("period", "fortnight"),
+                ])
             #expect(period.status == 422)
             #expect(period.contains(#"id="access-period" name="period" value="fortnight" aria-invalid="true""#))
             #expect(period.contains("is not a period"))
@@ -175,7 +185,8 @@ import Testing
             #expect(current.mode == .jwt)
             #expect(current.jwt?.forwardHeaders == ["X-User-Email": "email"])
 
-            let badExpression = try await web.post("/admin/auth", [("mode", "jwt"), ("keySource", "signingSecret"), ("secretIsSet", "1"), ("claims", "Equals(`a`")])
+            let badExpression = try await web.post(
+                "/admin/auth", [("mode", "jwt"), ("keySource", "signingSecret"), ("secretIsSet", "1"), ("claims", "Equals(`a`")])
             #expect(badExpression.status == 422)
             #expect(badExpression.contains("at position 11"))
         }
@@ -206,7 +217,9 @@ import Testing
             let apis = try await web.get("/portal")
             #expect(apis.contains("orders"))
             #expect(apis.contains("100 per hour"))
-            #expect(apis.contains("curl -H &#39;Authorization: Bearer $PORTICO_KEY&#39; http://127.0.0.1:8000/orders") || apis.contains("curl -H &#x27;Authorization"))
+            #expect(
+                apis.contains("curl -H &#39;Authorization: Bearer $PORTICO_KEY&#39; http://127.0.0.1:8000/orders")
+                    || apis.contains("curl -H &#x27;Authorization"))
             #expect(!apis.contains("/hidden"))
             #expect(!apis.contains(" on </td>"))
 
@@ -235,8 +248,9 @@ import Testing
 
     @Test func inJWTModeThePortalExplainsTheExpectedClaims() async throws {
         try await withDashboard { web, portico in
-            try await portico.useJWT(["signingSecret": String(repeating: "portal secret ", count: 3), "issuer": "https://idp.example"],
-                                     claimsMapping: ["groups": "realm_access.roles"])
+            try await portico.useJWT(
+                ["signingSecret": String(repeating: "portal secret ", count: 3), "issuer": "https://idp.example"],
+                claimsMapping: ["groups": "realm_access.roles"])
             let user = try await UserService(store: portico.store).create(UserInput(email: "t@example.com"), by: portico.actor)
             try await setPassword("token user password", for: user.id, in: portico)
             _ = try await web.signIn("t@example.com", password: "token user password", area: "portal")

@@ -141,7 +141,8 @@ import Testing
             try await withDashboard { web, _ in
                 #expect(!(try await web.get("/admin/sign-in?return=\(target)")).contains(#"name="return""#), "\(target)")
                 try await web.get("/admin/sign-in")
-                let signedIn = try await web.post("/admin/sign-in", [("email", "admin@example.com"), ("password", adminPassword), ("return", target)])
+                let signedIn = try await web.post(
+                    "/admin/sign-in", [("email", "admin@example.com"), ("password", adminPassword), ("return", target)])
                 #expect(signedIn.location == "/admin", "\(target)")
             }
         }

@@ -176,7 +176,7 @@ private struct ClaimsExpressionParser {
         skipSpaces()
         let tokenCharacters = Array(token)
         guard index + tokenCharacters.count <= characters.count,
-              Array(characters[index..<(index + tokenCharacters.count)]) == tokenCharacters
+            Array(characters[index..<(index + tokenCharacters.count)]) == tokenCharacters
         else { return false }
         index += tokenCharacters.count
         return true

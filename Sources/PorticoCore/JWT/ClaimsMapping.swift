@@ -50,11 +50,12 @@ public struct CompiledClaimsMapping: Sendable, Hashable {
         guard let userId = userId.value(in: claims)?.scalarText, !userId.isEmpty else {
             return .noUserId(claim: userId.description)
         }
-        return .mapped(JWTPrincipal(
-            userId: userId,
-            email: email?.value(in: claims)?.scalarText,
-            tokenName: tokenName?.value(in: claims)?.scalarText,
-            groups: Self.groupNames(groups.value(in: claims))))
+        return .mapped(
+            JWTPrincipal(
+                userId: userId,
+                email: email?.value(in: claims)?.scalarText,
+                tokenName: tokenName?.value(in: claims)?.scalarText,
+                groups: Self.groupNames(groups.value(in: claims))))
     }
 
     /// An array of names, or one string of names separated by spaces or commas.
@@ -98,9 +99,11 @@ public struct JWTPrincipal: Sendable, Hashable {
         var text = text
         let digest = text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         return digest.withUnsafeBytes { bytes in
-            UUID(uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+            UUID(
+                uuid: (
+                    bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                    bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+                ))
         }
     }
 

@@ -176,7 +176,9 @@ private struct JWTSettingsCompiler {
             expression = nil
         }
         let anonymousGroup = settings.anonymousGroup ?? "anonymous"
-        do { _ = try Validation.name(anonymousGroup) } catch { throw PorticoError.invalid(field: "jwt.anonymousGroup", reason: "must be a group name") }
+        do { _ = try Validation.name(anonymousGroup) } catch {
+            throw PorticoError.invalid(field: "jwt.anonymousGroup", reason: "must be a group name")
+        }
         return JWTConfig(
             keySource: keySource, algorithms: algorithms, algorithmsGiven: settings.algorithms != nil,
             rules: RegisteredClaimRules(issuers: issuers, audiences: audiences, leewaySeconds: Double(leeway)),
@@ -257,7 +259,8 @@ private struct JWTSettingsCompiler {
         var algorithms: [JWTAlgorithmName] = []
         for name in names {
             guard let algorithm = JWTAlgorithmName(rawValue: name) else {
-                let reason = name.lowercased() == "none"
+                let reason =
+                    name.lowercased() == "none"
                     ? "'none' is never accepted"
                     : "'\(name)' is not supported (\(JWTAlgorithmName.allCases.map(\.rawValue).joined(separator: ", ")))"
                 throw PorticoError.invalid(field: "jwt.algorithms", reason: reason)
@@ -266,7 +269,8 @@ private struct JWTSettingsCompiler {
                 throw PorticoError.invalid(field: "jwt.algorithms", reason: "\(name) needs a public key; signingSecret takes HS256, HS384 or HS512")
             }
             if !symmetric, algorithm.family == .hmac {
-                throw PorticoError.invalid(field: "jwt.algorithms", reason: "\(name) is an HMAC algorithm and is never accepted with a public key source")
+                throw PorticoError.invalid(
+                    field: "jwt.algorithms", reason: "\(name) is an HMAC algorithm and is never accepted with a public key source")
             }
             if !algorithms.contains(algorithm) { algorithms.append(algorithm) }
         }

@@ -353,7 +353,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             var headers = UpstreamRequest.responseHeaders(head.headers, adding: exchange.plan.responseHeaders)
             if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
             responseWritten = true
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: head.status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: head.status, headers: headers))), promise: nil)
             clientNeedsFlush = true
             if !head.isKeepAlive { exchange.upstream.keepAlive = false }
         case .body(let buffer):

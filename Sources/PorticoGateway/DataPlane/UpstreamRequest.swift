@@ -18,7 +18,8 @@ enum UpstreamRequest {
     /// Header names a `Connection` header lists beyond `close` and `keep-alive`, lowercased: they go no further.
     static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
         var tokens: Set<String> = []
-        for value in headers[canonicalForm: HeaderNames.connection] where !value.equalsIgnoringASCIICase("close") && !HeaderNameRules.isHopByHop(value) {
+        for value in headers[canonicalForm: HeaderNames.connection]
+        where !value.equalsIgnoringASCIICase("close") && !HeaderNameRules.isHopByHop(value) {
             tokens.insert(value.lowercased())
         }
         return tokens

@@ -29,7 +29,9 @@ struct JWKSFetcher: Sendable {
     enum Failure: Error, CustomStringConvertible {
         case failed(String)
         var description: String {
-            switch self { case .failed(let reason): reason }
+            switch self {
+            case .failed(let reason): reason
+            }
         }
     }
 
@@ -72,7 +74,8 @@ struct JWKSFetcher: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         if client.insecureSkipVerify { tls.certificateVerification = .none }
         if let bundle = client.caBundle {
-            let certificates = bundle.hasPrefix("/")
+            let certificates =
+                bundle.hasPrefix("/")
                 ? try NIOSSLCertificate.fromPEMFile(bundle)
                 : try NIOSSLCertificate.fromPEMBytes(Array(bundle.utf8))
             tls.trustRoots = .certificates(certificates)

@@ -76,7 +76,8 @@ final class JWKSFileSource: Sendable {
             return reloaded
         } catch {
             state.withLock { $0.signature = signature }
-            logger.warning("JWK set file changed but cannot be used; keeping the last good keys", metadata: ["path": "\(path)", "reason": "\(error)"])
+            logger.warning(
+                "JWK set file changed but cannot be used; keeping the last good keys", metadata: ["path": "\(path)", "reason": "\(error)"])
             return keys
         }
     }

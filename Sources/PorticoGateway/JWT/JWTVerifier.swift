@@ -133,7 +133,9 @@ public struct JWTVerifierFactory: Sendable {
         switch config.keySource {
         case .signingSecret(let reference, let base64Encoded):
             let secret = try resolver.signingKey(reference, base64Encoded: base64Encoded)
-            let keys = try await built("jwt.signingSecret") { try await VerificationKeys.hmac(secret: secret, algorithms: algorithms, algorithmsGiven: config.algorithmsGiven) }
+            let keys = try await built("jwt.signingSecret") {
+                try await VerificationKeys.hmac(secret: secret, algorithms: algorithms, algorithmsGiven: config.algorithmsGiven)
+            }
             return JWTVerifier(config: config, keys: .fixed(keys))
         case .publicKey(let pem):
             let keys = try await built("jwt.publicKey") { try await VerificationKeys.publicKey(pem: pem, algorithms: algorithms) }

@@ -1,7 +1,7 @@
 import Foundation
+import JWTKit
 import Logging
 import PorticoCore
-import JWTKit
 import Synchronization
 
 /// A JWK set behind a URL. Cached for `jwksCacheSeconds` (or the response's shorter `max-age`) and refreshed in the
@@ -131,7 +131,8 @@ final class RemoteJWKS: Sendable {
                 state.inFlight = nil
                 return state.keys != nil
             }
-            logger.warning("JWK set fetch failed\(hadKeys ? "; keeping the last good keys" : "")", metadata: ["url": "\(url)", "reason": "\(reason)"])
+            logger.warning(
+                "JWK set fetch failed\(hadKeys ? "; keeping the last good keys" : "")", metadata: ["url": "\(url)", "reason": "\(reason)"])
         }
     }
 }

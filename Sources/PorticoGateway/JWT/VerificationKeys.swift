@@ -29,7 +29,9 @@ struct VerificationKeys: Sendable {
     enum BuildError: Error, CustomStringConvertible {
         case unusable(String)
         var description: String {
-            switch self { case .unusable(let reason): reason }
+            switch self {
+            case .unusable(let reason): reason
+            }
         }
     }
 
@@ -102,21 +104,22 @@ struct VerificationKeys: Sendable {
     /// are skipped; a set left with no key at all is an error.
     static func jwks(json: Data, algorithms: [JWTAlgorithmName]) async throws -> VerificationKeys {
         guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: json),
-              case .array(let entries)? = document["keys"]
+            case .array(let entries)? = document["keys"]
         else { throw BuildError.unusable("not a JWK set: expected a JSON object with a \"keys\" array") }
         var byKid: [String: [JWTAlgorithmName: any JWTAlgorithm]] = [:]
         for (index, entry) in entries.enumerated() {
             guard case .object(let fields) = entry, fields["use"]?.scalarText != "enc",
-                  let data = try? JSONEncoder().encode(entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data)
+                let data = try? JSONEncoder().encode(entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data)
             else { continue }
             let kid = fields["kid"]?.scalarText ?? "#\(index)"
             jwk.keyIdentifier = JWKIdentifier(string: kid)
-            let family: JWTAlgorithmName.Family? = switch fields["kty"]?.scalarText {
+            let family: JWTAlgorithmName.Family? =
+                switch fields["kty"]?.scalarText {
                 case "RSA": .rsa
                 case "EC": .ecdsa
                 case "OKP": .eddsa
                 default: nil
-            }
+                }
             let declared = fields["alg"]?.scalarText.flatMap(JWTAlgorithmName.init(rawValue:))
             var keys: [JWTAlgorithmName: any JWTAlgorithm] = [:]
             for algorithm in algorithms where algorithm.family == family && (declared == nil || declared == algorithm) {
@@ -124,7 +127,7 @@ struct VerificationKeys: Sendable {
                 jwk.algorithm = jwkAlgorithm
                 let collection = JWTKeyCollection()
                 guard (try? await collection.add(jwk: jwk)) != nil,
-                      let key = try? await collection.getKey(for: JWKIdentifier(string: kid), alg: algorithm.rawValue)
+                    let key = try? await collection.getKey(for: JWKIdentifier(string: kid), alg: algorithm.rawValue)
                 else { continue }
                 keys[algorithm] = key
             }

@@ -22,10 +22,11 @@ struct HealthController {
         group.get("readyz") { _, _ in
             // Probes have short deadlines of their own; answer within them.
             let probe = Database(client: database.client, logger: database.logger, operationTimeout: .seconds(2))
-            let databaseUp = (try? await probe.read { connection in
-                try await connection.query("SELECT 1", logger: database.logger)
-                return true
-            }) ?? false
+            let databaseUp =
+                (try? await probe.read { connection in
+                    try await connection.query("SELECT 1", logger: database.logger)
+                    return true
+                }) ?? false
             let snapshot = policy.snapshot
             let ready = databaseUp && policy.isLoaded
             let view = ReadinessView(

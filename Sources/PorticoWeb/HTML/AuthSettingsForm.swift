@@ -13,7 +13,9 @@ enum AuthSettingsForm {
             values["header"] = "Authorization"
             return values
         }
-        for (source, value) in [("signingSecret", jwt.signingSecret), ("publicKey", jwt.publicKey), ("jwksFile", jwt.jwksFile), ("jwksUrl", jwt.jwksUrl)] {
+        for (source, value) in [
+            ("signingSecret", jwt.signingSecret), ("publicKey", jwt.publicKey), ("jwksFile", jwt.jwksFile), ("jwksUrl", jwt.jwksUrl),
+        ] {
             guard let value else { continue }
             values["keySource"] = source
             // A stored secret is never sent to the browser; an empty field keeps it.

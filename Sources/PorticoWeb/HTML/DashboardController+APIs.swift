@@ -35,9 +35,11 @@ extension DashboardController {
                 return try await apiDetail(id, context: context, feedback: feedback)
             }
         }
-        addDeleteRoutes(to: group, Deletion(
-            path: "apis", entity: "API", load: apis.get, delete: apis.delete,
-            describe: { ($0.name, "Delete API \($0.name) (\($0.pathPrefix))? The gateway stops routing it at once.") }))
+        addDeleteRoutes(
+            to: group,
+            Deletion(
+                path: "apis", entity: "API", load: apis.get, delete: apis.delete,
+                describe: { ($0.name, "Delete API \($0.name) (\($0.pathPrefix))? The gateway stops routing it at once.") }))
     }
 
     func apiList(request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
@@ -58,7 +60,8 @@ extension DashboardController {
         values["api"] = PageRows.api(api)
         values["stripChecked"] = feedback.map { $0.values["stripPrefix"] != nil } ?? api.stripPrefix
         values["statuses"] = Self.statusOptions(selected: feedback?.values["status"] ?? api.status.rawValue)
-        return renderer.page("api", title: "API \(api.name)", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "api", title: "API \(api.name)", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     static func statusOptions(selected: String) -> [[String: Any]] {

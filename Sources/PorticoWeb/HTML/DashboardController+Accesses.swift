@@ -10,9 +10,10 @@ extension DashboardController {
             let form = context.web.form
             do {
                 let all = form.isChecked("allApis")
-                let access = try await accesses.create(AccessInput(
-                    name: form.text("name") ?? "", groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all ? true : nil,
-                    rateLimit: try Self.rateLimit(form)), by: context.actor)
+                let access = try await accesses.create(
+                    AccessInput(
+                        name: form.text("name") ?? "", groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all ? true : nil,
+                        rateLimit: try Self.rateLimit(form)), by: context.actor)
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Created access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -25,18 +26,22 @@ extension DashboardController {
             let form = context.web.form
             do {
                 let all = form.isChecked("allApis")
-                let access = try await accesses.update(id, AccessPatch(
-                    name: form.text("name"), groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all,
-                    rateLimit: .some(try Self.rateLimit(form))), by: context.actor)
+                let access = try await accesses.update(
+                    id,
+                    AccessPatch(
+                        name: form.text("name"), groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all,
+                        rateLimit: .some(try Self.rateLimit(form))), by: context.actor)
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Saved access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
                 return try await accessDetail(id, context: context, feedback: feedback)
             }
         }
-        addDeleteRoutes(to: group, Deletion(
-            path: "accesses", entity: "access", load: accesses.get, delete: accesses.delete,
-            describe: { ($0.name, "Delete access \($0.name)? Its groups lose these APIs at once.") }))
+        addDeleteRoutes(
+            to: group,
+            Deletion(
+                path: "accesses", entity: "access", load: accesses.get, delete: accesses.delete,
+                describe: { ($0.name, "Delete access \($0.name)? Its groups lose these APIs at once.") }))
     }
 
     /// The rate-limit fields: both empty means no limit.
@@ -59,7 +64,8 @@ extension DashboardController {
         try await addChoices(to: &values, groups: Set(context.web.form.all("groups")), apis: Set(context.web.form.all("apis")))
         values["allChecked"] = context.web.form.isChecked("allApis")
         if feedback == nil { values["values"] = ["period": "1m"] }
-        return renderer.page("accesses", title: "Access grants", values, context: context, section: "accesses", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "accesses", title: "Access grants", values, context: context, section: "accesses", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     func accessDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
@@ -77,7 +83,9 @@ extension DashboardController {
             apis: feedback == nil ? Set(access.apis ?? []) : Set(form.all("apis")))
         values["allChecked"] = feedback == nil ? access.allApis : form.isChecked("allApis")
         values["access"] = ["id": access.id.uuidString, "name": access.name]
-        return renderer.page("access", title: "Access \(access.name)", values, context: context, section: "accesses", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "access", title: "Access \(access.name)", values, context: context, section: "accesses",
+            status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     private func addChoices(to values: inout [String: Any], groups chosenGroups: Set<String>, apis chosenAPIs: Set<String>) async throws {

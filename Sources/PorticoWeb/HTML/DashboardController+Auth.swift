@@ -16,13 +16,15 @@ extension DashboardController {
                 let current = try await authSettings.current()
                 if current.mode == .apiKey, input.mode == .jwt, !form.isChecked("confirmed") {
                     let preview = try await authSettings.preview(input)
-                    return renderer.page("auth-confirm", title: "Switch to JWT mode?", [
-                        "keysToTurnOff": preview.keysToTurnOff, "usersLosingAccess": preview.usersLosingAccess,
-                        "keys": preview.keys.map { ["name": $0.name, "prefix": $0.prefix, "user": $0.userEmail] },
-                        "users": preview.users.map { ["email": $0.email] },
-                        "hidden": form.values.filter { $0.key != "_csrf" && $0.key != "confirmed" }.sorted { $0.key < $1.key }
-                            .map { ["name": $0.key, "value": $0.value] },
-                    ], context: context, section: "auth")
+                    return renderer.page(
+                        "auth-confirm", title: "Switch to JWT mode?",
+                        [
+                            "keysToTurnOff": preview.keysToTurnOff, "usersLosingAccess": preview.usersLosingAccess,
+                            "keys": preview.keys.map { ["name": $0.name, "prefix": $0.prefix, "user": $0.userEmail] },
+                            "users": preview.users.map { ["email": $0.email] },
+                            "hidden": form.values.filter { $0.key != "_csrf" && $0.key != "confirmed" }.sorted { $0.key < $1.key }
+                                .map { ["name": $0.key, "value": $0.value] },
+                        ], context: context, section: "auth")
                 }
                 let update = try await authSettings.update(input, by: context.actor)
                 var message = "Saved the auth settings."
@@ -49,6 +51,7 @@ extension DashboardController {
         values["strictnesses"] = ["strict", "optional", "permissive"].map { ["value": $0, "selected": $0 == (formValues["strictness"] ?? "strict")] }
         values["base64Checked"] = formValues["signingSecretBase64Encoded"] != nil
         values["stripChecked"] = formValues["stripAuthorizationHeader"] != nil
-        return renderer.page("auth", title: "Auth settings", values, context: context, section: "auth", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "auth", title: "Auth settings", values, context: context, section: "auth", status: feedback == nil ? .ok : .unprocessableContent)
     }
 }

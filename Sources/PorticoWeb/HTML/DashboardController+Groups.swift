@@ -30,20 +30,24 @@ extension DashboardController {
         group.get("groups/{id}/members/{userId}/remove") { _, context in
             let found = try await groups.get(try context.id(of: "group"))
             let member = try await users.get(try context.id("userId", of: "user"))
-            return renderer.page("confirm", title: "Remove member?", [
-                "question": "Remove \(member.email) from \(found.name)? They lose what the group grants at once.",
-                "action": "/admin/groups/\(found.id)/members/\(member.id)/remove", "button": "Remove member",
-                "back": "/admin/groups/\(found.id)",
-            ], context: context, section: "groups")
+            return renderer.page(
+                "confirm", title: "Remove member?",
+                [
+                    "question": "Remove \(member.email) from \(found.name)? They lose what the group grants at once.",
+                    "action": "/admin/groups/\(found.id)/members/\(member.id)/remove", "button": "Remove member",
+                    "back": "/admin/groups/\(found.id)",
+                ], context: context, section: "groups")
         }
         group.post("groups/{id}/members/{userId}/remove") { _, context in
             let id = try context.id(of: "group")
             try await groups.removeMember(try context.id("userId", of: "user"), from: id, by: context.actor)
             return PageRenderer.redirect(to: "/admin/groups/\(id)", flash: "Removed the member.", context: context)
         }
-        addDeleteRoutes(to: group, Deletion(
-            path: "groups", entity: "group", load: groups.get, delete: groups.delete,
-            describe: { ($0.name, "Delete group \($0.name)? Its \($0.memberCount) members lose what it granted them.") }))
+        addDeleteRoutes(
+            to: group,
+            Deletion(
+                path: "groups", entity: "group", load: groups.get, delete: groups.delete,
+                describe: { ($0.name, "Delete group \($0.name)? Its \($0.memberCount) members lose what it granted them.") }))
     }
 
     func groupList(request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
@@ -51,7 +55,8 @@ extension DashboardController {
         let page = Paging.slice(try await groups.list(), request: request, context: context, link: "/admin/groups")
         values["groups"] = page.rows.map { ["id": $0.id.uuidString, "name": $0.name, "members": $0.memberCount] }
         values["paging"] = page.paging
-        return renderer.page("groups", title: "Groups", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "groups", title: "Groups", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     func groupDetail(_ id: UUID, request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
@@ -62,6 +67,7 @@ extension DashboardController {
         values["group"] = ["id": found.id.uuidString, "name": found.name]
         values["members"] = members.map(PageRows.user)
         values["paging"] = paging.dictionary { "/admin/groups/\(id)?page=\($0)" }
-        return renderer.page("group", title: "Group \(found.name)", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "group", title: "Group \(found.name)", values, context: context, section: "groups", status: feedback == nil ? .ok : .unprocessableContent)
     }
 }

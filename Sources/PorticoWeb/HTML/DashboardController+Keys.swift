@@ -9,20 +9,24 @@ extension DashboardController {
             let number = context.pageNumber(request)
             let page = try await keys.listAll(limit: Paging.size, offset: Paging.offset(ofPage: number))
             let paging = Paging(page: number, total: page.total)
-            return renderer.page("keys", title: "API keys", [
-                "keys": page.rows.map { row in
-                    PageRows.key(row.key).merging(["userEmail": row.ownerEmail, "userId": row.key.userId.uuidString]) { $1 }
-                },
-                "paging": paging.dictionary { "/admin/keys?page=\($0)" },
-            ], context: context, section: "keys")
+            return renderer.page(
+                "keys", title: "API keys",
+                [
+                    "keys": page.rows.map { row in
+                        PageRows.key(row.key).merging(["userEmail": row.ownerEmail, "userId": row.key.userId.uuidString]) { $1 }
+                    },
+                    "paging": paging.dictionary { "/admin/keys?page=\($0)" },
+                ], context: context, section: "keys")
         }
         group.get("keys/{id}/revoke") { request, context in
             let key = try await keys.get(try context.id(of: "key"))
             let back = Self.localBack(request.uri.queryParameters.get("back"))
-            return renderer.page("confirm", title: "Revoke key?", [
-                "question": "Revoke key \(key.name) (\(key.prefix)…)? The gateway refuses it at once; this cannot be undone.",
-                "action": "/admin/keys/\(key.id)/revoke", "button": "Revoke key", "back": back, "backField": back,
-            ], context: context, section: "keys")
+            return renderer.page(
+                "confirm", title: "Revoke key?",
+                [
+                    "question": "Revoke key \(key.name) (\(key.prefix)…)? The gateway refuses it at once; this cannot be undone.",
+                    "action": "/admin/keys/\(key.id)/revoke", "button": "Revoke key", "back": back, "backField": back,
+                ], context: context, section: "keys")
         }
         group.post("keys/{id}/revoke") { _, context in
             let key = try await keys.revoke(try context.id(of: "key"), by: context.actor)

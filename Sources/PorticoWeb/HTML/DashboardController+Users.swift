@@ -9,21 +9,25 @@ extension DashboardController {
         group.post("users") { request, context in try await userCreated(request, context: context) }
         group.get("users/{id}") { _, context in try await userDetail(try context.id(of: "user"), context: context) }
         group.post("users/{id}") { _, context in try await userEdited(try context.id(of: "user"), context: context) }
-        addDeleteRoutes(to: group, Deletion(
-            path: "users", entity: "user", load: users.get, delete: users.delete,
-            describe: { user in
-                let name = user.email.isEmpty ? (user.externalId ?? "this user") : user.email
-                return (name, "Delete \(name)? Their keys and memberships go too; the audit log keeps the record.")
-            }))
+        addDeleteRoutes(
+            to: group,
+            Deletion(
+                path: "users", entity: "user", load: users.get, delete: users.delete,
+                describe: { user in
+                    let name = user.email.isEmpty ? (user.externalId ?? "this user") : user.email
+                    return (name, "Delete \(name)? Their keys and memberships go too; the audit log keeps the record.")
+                }))
         group.post("users/{id}/keys") { _, context in try await keyCreated(for: try context.id(of: "user"), context: context) }
         group.post("users/{id}/invite") { _, context in
             let id = try context.id(of: "user")
             let user = try await users.get(id)
             let token = try await invitations.invite(id, by: context.actor)
-            return renderer.page("shown-once", title: "Invitation link", [
-                "what": "invitation link for \(user.email)", "secret": "/portal/invite/\(token)", "isLink": true,
-                "back": "/admin/users/\(id)", "note": "Send this link to \(user.email). It lets them set a password once, within 7 days.",
-            ], context: context, section: "users")
+            return renderer.page(
+                "shown-once", title: "Invitation link",
+                [
+                    "what": "invitation link for \(user.email)", "secret": "/portal/invite/\(token)", "isLink": true,
+                    "back": "/admin/users/\(id)", "note": "Send this link to \(user.email). It lets them set a password once, within 7 days.",
+                ], context: context, section: "users")
         }
     }
 
@@ -39,7 +43,8 @@ extension DashboardController {
         values["search"] = search ?? ""
         values["paging"] = paging.dictionary { "/admin/users?page=\($0)" + (search.map { "&search=\(Format.query($0))" } ?? "") }
         values["groups"] = allGroups.map { ["name": $0.name, "checked": chosen.contains($0.name)] }
-        return renderer.page("users", title: "Users", values, context: context, section: "users", status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "users", title: "Users", values, context: context, section: "users", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     func userCreated(_ request: Request, context: Context) async throws -> Response {
@@ -100,10 +105,12 @@ extension DashboardController {
         do {
             let expires = try form.date("expiresAt")
             let issued = try await keys.create(for: userId, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
-            return renderer.page("shown-once", title: "New API key", [
-                "what": "API key \(issued.name)", "secret": issued.key, "back": "/admin/users/\(userId)",
-                "note": "Copy the key now: Portico keeps only its hash and cannot show it again.",
-            ], context: context, section: "users")
+            return renderer.page(
+                "shown-once", title: "New API key",
+                [
+                    "what": "API key \(issued.name)", "secret": issued.key, "back": "/admin/users/\(userId)",
+                    "note": "Copy the key now: Portico keeps only its hash and cannot show it again.",
+                ], context: context, section: "users")
         } catch {
             guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
             return try await userDetail(userId, context: context, keyFeedback: feedback)

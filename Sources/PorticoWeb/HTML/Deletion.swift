@@ -17,10 +17,12 @@ extension DashboardController {
         group.get("\(deletion.path)/{id}/delete") { _, context in
             let id = try context.id(of: deletion.entity)
             let (_, question) = deletion.describe(try await deletion.load(id))
-            return renderer.page("confirm", title: "Delete \(deletion.entity)?", [
-                "question": question, "action": "/admin/\(deletion.path)/\(id)/delete", "button": "Delete \(deletion.entity)",
-                "back": "/admin/\(deletion.path)/\(id)",
-            ], context: context, section: deletion.path)
+            return renderer.page(
+                "confirm", title: "Delete \(deletion.entity)?",
+                [
+                    "question": question, "action": "/admin/\(deletion.path)/\(id)/delete", "button": "Delete \(deletion.entity)",
+                    "back": "/admin/\(deletion.path)/\(id)",
+                ], context: context, section: deletion.path)
         }
         group.post("\(deletion.path)/{id}/delete") { _, context in
             let id = try context.id(of: deletion.entity)

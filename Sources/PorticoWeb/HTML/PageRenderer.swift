@@ -14,7 +14,9 @@ public struct PageRenderer: Sendable {
     public enum LoadError: Error, CustomStringConvertible {
         case missing(String)
         public var description: String {
-            switch self { case .missing(let what): what }
+            switch self {
+            case .missing(let what): what
+            }
         }
     }
 
@@ -47,7 +49,9 @@ public struct PageRenderer: Sendable {
         }
         if let section { all["nav_" + section] = true }
         all["area_" + (template.hasPrefix("portal") ? "portal" : "admin")] = true
-        let html = library.render(Self.withoutEmptyText(all), withTemplate: template) ?? "<!doctype html><title>Portico</title><p>The page \(template) is missing."
+        let html =
+            library.render(Self.withoutEmptyText(all), withTemplate: template)
+            ?? "<!doctype html><title>Portico</title><p>The page \(template) is missing."
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
         // No script may run but the page's own; no framing (clickjacking).
         headers[.contentSecurityPolicy] = "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"

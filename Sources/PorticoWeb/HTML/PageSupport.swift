@@ -55,7 +55,9 @@ struct Paging {
 
     /// One page of a list that is small enough to read whole (groups, APIs, grants); a form that comes back with
     /// errors shows the first page.
-    static func slice<Row>(_ rows: [Row], request: Request?, context: AdminRequestContext, link: String) -> (rows: ArraySlice<Row>, paging: [String: Any]) {
+    static func slice<Row>(_ rows: [Row], request: Request?, context: AdminRequestContext, link: String) -> (
+        rows: ArraySlice<Row>, paging: [String: Any]
+    ) {
         let paging = Paging(page: request.map(context.pageNumber) ?? 1, total: rows.count)
         let start = min(paging.offset, rows.count)
         return (rows[start..<min(start + size, rows.count)], paging.dictionary { "\(link)?page=\($0)" })

@@ -39,9 +39,11 @@ struct PortalController {
             do {
                 let expires = try form.date("expiresAt")
                 let issued = try await keys.create(for: user.id, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
-                return renderer.page("portal-key-created", title: "Your new API key", [
-                    "name": issued.name, "secret": issued.key,
-                ], context: context, section: "portalKeys")
+                return renderer.page(
+                    "portal-key-created", title: "Your new API key",
+                    [
+                        "name": issued.name, "secret": issued.key,
+                    ], context: context, section: "portalKeys")
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
                 return try await myKeys(context: context, feedback: feedback)
@@ -49,10 +51,12 @@ struct PortalController {
         }
         signedIn.get("keys/{id}/revoke") { _, context in
             let key = try await ownKey(context: context)
-            return renderer.page("confirm", title: "Revoke key?", [
-                "question": "Revoke your key \(key.name) (\(key.prefix)…)? Calls with it are refused at once; this cannot be undone.",
-                "action": "/portal/keys/\(key.id)/revoke", "button": "Revoke key", "back": "/portal/keys",
-            ], context: context, section: "portalKeys")
+            return renderer.page(
+                "confirm", title: "Revoke key?",
+                [
+                    "question": "Revoke your key \(key.name) (\(key.prefix)…)? Calls with it are refused at once; this cannot be undone.",
+                    "action": "/portal/keys/\(key.id)/revoke", "button": "Revoke key", "back": "/portal/keys",
+                ], context: context, section: "portalKeys")
         }
         signedIn.post("keys/{id}/revoke") { _, context in
             let id = try await ownKey(context: context).id
@@ -78,7 +82,8 @@ struct PortalController {
         var values = feedback?.dictionary ?? [:]
         values["email"] = user.email
         values["action"] = "/portal/invite/\(token)"
-        return renderer.page("portal-invite", title: "Set your password", values, context: context, status: feedback == nil ? .ok : .unprocessableContent)
+        return renderer.page(
+            "portal-invite", title: "Set your password", values, context: context, status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     func myAPIs(context: Context) async throws -> Response {
@@ -97,18 +102,21 @@ struct PortalController {
         let credential = mode == .jwt ? "$JWT" : "$PORTICO_KEY"
         let rows: [[String: Any]] = catalog.filter { $0.status != .disabled }.compactMap { api in
             guard let limit = snapshot.access(groups: user.groups, api: api.id) else { return nil }
-            let limitText: String = switch limit {
-            case .unlimited: "unlimited"
-            case .limited(let rate): Format.limit(RateLimitView(rate))
-            }
+            let limitText: String =
+                switch limit {
+                case .unlimited: "unlimited"
+                case .limited(let rate): Format.limit(RateLimitView(rate))
+                }
             return [
                 "name": api.name, "path": api.pathPrefix, "host": api.host ?? "", "limit": limitText, "deprecated": api.status == .deprecated,
                 "curl": "curl -H 'Authorization: Bearer \(credential)' \(gatewayURL)\(api.pathPrefix)",
             ]
         }
-        return renderer.page("portal-apis", title: "My APIs", [
-            "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
-        ], context: context, section: "portalAPIs")
+        return renderer.page(
+            "portal-apis", title: "My APIs",
+            [
+                "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
+            ], context: context, section: "portalAPIs")
     }
 
     static func gatewayAPI(_ api: APIDefinition) -> GatewayAPI? {
@@ -138,20 +146,22 @@ struct PortalController {
             jwt?.tokenSources?.query.map { "the query parameter \($0)" }, jwt?.tokenSources?.form.map { "the form field \($0)" },
             jwt?.tokenSources?.cookie.map { "the cookie \($0)" },
         ].compactMap { $0 }
-        return renderer.page("portal-token", title: "Tokens", [
-            "jwtMode": settings.mode == .jwt,
-            "userIdClaim": settings.claimsMapping.userId, "groupsClaim": settings.claimsMapping.groups,
-            "emailClaim": settings.claimsMapping.email ?? "—", "tokenNameClaim": settings.claimsMapping.tokenName ?? "—",
-            "issuers": ([jwt?.issuer].compactMap { $0 } + (jwt?.issuers ?? [])).joined(separator: ", "),
-            "audiences": (jwt?.audiences ?? []).joined(separator: ", "),
-            "algorithms": jwt?.algorithms?.joined(separator: ", ") ?? "",
-            "sources": sources.isEmpty ? "the Authorization header (Bearer <token>)" : sources.joined(separator: ", then "),
-            "claims": jwt?.claims ?? "",
-            "seen": [
-                "externalId": user.externalId ?? "", "tokenName": user.tokenName ?? "", "lastSeen": Format.date(user.lastSeenAt),
-                "email": user.email,
-            ],
-            "seenByToken": user.externalId != nil,
-        ], context: context, section: "portalToken")
+        return renderer.page(
+            "portal-token", title: "Tokens",
+            [
+                "jwtMode": settings.mode == .jwt,
+                "userIdClaim": settings.claimsMapping.userId, "groupsClaim": settings.claimsMapping.groups,
+                "emailClaim": settings.claimsMapping.email ?? "—", "tokenNameClaim": settings.claimsMapping.tokenName ?? "—",
+                "issuers": ([jwt?.issuer].compactMap { $0 } + (jwt?.issuers ?? [])).joined(separator: ", "),
+                "audiences": (jwt?.audiences ?? []).joined(separator: ", "),
+                "algorithms": jwt?.algorithms?.joined(separator: ", ") ?? "",
+                "sources": sources.isEmpty ? "the Authorization header (Bearer <token>)" : sources.joined(separator: ", then "),
+                "claims": jwt?.claims ?? "",
+                "seen": [
+                    "externalId": user.externalId ?? "", "tokenName": user.tokenName ?? "", "lastSeen": Format.date(user.lastSeenAt),
+                    "email": user.email,
+                ],
+                "seenByToken": user.externalId != nil,
+            ], context: context, section: "portalToken")
     }
 }

@@ -89,7 +89,9 @@ enum ErrorPage {
             let status = JSONErrorMiddleware<AdminRequestContext>.status(of: error)
             return renderer.page("error", title: status.reasonPhrase, ["message": error.message], context: context, status: status)
         case let error as HTTPError:
-            return renderer.page("error", title: error.status.reasonPhrase, ["message": error.body ?? error.status.reasonPhrase], context: context, status: error.status)
+            return renderer.page(
+                "error", title: error.status.reasonPhrase, ["message": error.body ?? error.status.reasonPhrase], context: context,
+                status: error.status)
         default:
             context.logger.error("page failed", metadata: ["error": "\(String(reflecting: error))"])
             return renderer.page(

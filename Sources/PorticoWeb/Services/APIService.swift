@@ -29,7 +29,10 @@ public struct APIPatch: Sendable {
     public var host: String??
     public var status: APIStatus?
 
-    public init(name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil, status: APIStatus? = nil) {
+    public init(
+        name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil,
+        status: APIStatus? = nil
+    ) {
         self.name = name
         self.pathPrefix = pathPrefix
         self.upstream = upstream

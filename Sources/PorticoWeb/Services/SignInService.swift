@@ -66,9 +66,10 @@ public struct SignInService: Sendable {
             let counts = try await store.database.transaction { connection in
                 var counts: [Int] = []
                 for subject in subjects {
-                    counts.append(try await failures.recordFailure(
-                        of: subject, windowSeconds: throttle.windowSeconds, lockAt: throttle.maxFailures,
-                        lockoutSeconds: throttle.lockoutSeconds, on: connection))
+                    counts.append(
+                        try await failures.recordFailure(
+                            of: subject, windowSeconds: throttle.windowSeconds, lockAt: throttle.maxFailures,
+                            lockoutSeconds: throttle.lockoutSeconds, on: connection))
                 }
                 return counts
             }
@@ -97,8 +98,9 @@ public struct SignInService: Sendable {
         guard SecretFormat.session.matches(cookieSecret) else { return nil }
         let hash = SecretHash(of: cookieSecret)
         return try await store.read { connection in
-            guard let session = try await sessions.touch(
-                secretHash: hash, idleSeconds: policy.idleSeconds, maxAgeSeconds: policy.maxAgeSeconds, on: connection),
+            guard
+                let session = try await sessions.touch(
+                    secretHash: hash, idleSeconds: policy.idleSeconds, maxAgeSeconds: policy.maxAgeSeconds, on: connection),
                 let user = try await store.users.find(session.userId, on: connection), !user.disabled
             else { return nil }
             return SignedIn(user: user, csrfToken: session.csrfToken)
