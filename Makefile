@@ -4,7 +4,7 @@ PG := scripts/pg.sh
 export PORTICO_PG_PORT ?= 54329
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: build run test test-only bench bench-dashboard bench-micro pg-start pg-stop migrate clean
+.PHONY: build run test test-only bench bench-dashboard bench-micro pg-start pg-stop migrate clean format lint
 
 # Tests and the binary share one build: `--build-tests` everywhere keeps switching between them incremental.
 build:
@@ -31,6 +31,16 @@ bench-micro:
 ## Each dashboard page against a 10 000-user database, median time against the 200 ms target.
 bench-dashboard: pg-start
 	bench/dashboard.sh
+
+FORMATTED := Sources Tests Benchmarks Package.swift
+
+## Rewrites the Swift sources in the project's style (`.swift-format`, with the toolchain's `swift format`).
+format:
+	swift format format --in-place --recursive --parallel $(FORMATTED)
+
+## Fails on any line that `make format` would change or any rule of `.swift-format` a change breaks.
+lint:
+	swift format lint --strict --recursive --parallel $(FORMATTED)
 
 pg-start:
 	$(PG) start
