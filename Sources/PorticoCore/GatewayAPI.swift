@@ -1,5 +1,7 @@
 import Foundation
 
+/// Whether the gateway routes an API: published, deprecated (routed, answered with `Deprecation: true`) or disabled
+/// (not routed).
 public enum APIStatus: String, Sendable, Codable, CaseIterable {
     case published, deprecated, disabled
 }

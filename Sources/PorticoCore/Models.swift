@@ -1,9 +1,11 @@
 import Foundation
 
+/// What a user may do: admins manage Portico, consumers call APIs and use the portal.
 public enum Role: String, Codable, Sendable, CaseIterable {
     case admin, consumer
 }
 
+/// A portal user: signed up by an admin, or first seen by the gateway in a token (`externalId`).
 public struct User: Codable, Sendable, Equatable {
     public var id: UUID
     public var email: String
@@ -34,6 +36,7 @@ public struct User: Codable, Sendable, Equatable {
     }
 }
 
+/// A named set of users; access grants are given to groups.
 public struct Group: Codable, Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -48,6 +51,7 @@ public struct Group: Codable, Sendable, Equatable {
     }
 }
 
+/// An API as admins define it: where the gateway routes it and which upstream serves it.
 public struct APIDefinition: Codable, Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -111,10 +115,12 @@ public struct RateLimitView: Codable, Sendable, Equatable {
     }
 }
 
+/// Whether a key works at the gateway, and if not, why.
 public enum KeyState: String, Codable, Sendable {
     case active, revoked, expired
     case disabledByModeSwitch = "disabled_by_mode_switch"
 
+    /// The state a key with these timestamps has at `now`; revocation outranks expiry, which outranks the mode switch.
     public static func of(revokedAt: Date?, expiresAt: Date?, disabledByModeSwitch: Bool, now: Date = Date()) -> KeyState {
         if revokedAt != nil { return .revoked }
         if let expiresAt, expiresAt <= now { return .expired }
@@ -164,6 +170,7 @@ public struct UserSighting: Sendable, Equatable {
     }
 }
 
+/// Which credential the gateway accepts: portal API keys, or JWTs from an identity provider.
 public enum AuthMode: String, Codable, Sendable {
     case apiKey = "api_key"
     case jwt

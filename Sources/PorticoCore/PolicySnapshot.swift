@@ -15,6 +15,7 @@ public struct KeyGrant: Sendable, Hashable {
     }
 }
 
+/// A key owner as the gateway knows them: enabled or not, and their groups.
 public struct ConsumerPolicy: Sendable, Hashable {
     public let userId: UUID
     public let disabled: Bool
@@ -111,6 +112,7 @@ public final class PolicySnapshot: Sendable {
     }
 }
 
+/// The outcome of presenting an API key: its owner and key id, or why it was refused.
 public enum KeyAuthentication: Sendable, Equatable {
     case accepted(ConsumerPolicy, keyId: UUID)
     case rejected(String)

@@ -56,6 +56,7 @@ public enum EffectiveLimit: Sendable, Hashable {
         }
     }
 
+    /// The most generous of `limits` (no limit beats any limit), or nil when there are none.
     public static func mostGenerous(_ limits: some Sequence<EffectiveLimit>) -> EffectiveLimit? {
         limits.reduce(nil) { best, next in
             guard let best else { return next }

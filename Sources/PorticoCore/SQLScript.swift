@@ -3,6 +3,7 @@
 /// Understands `--` and nested `/* */` comments, single- and double-quoted text, and dollar quoting
 /// (`$$ … $$`, `$tag$ … $tag$`), so semicolons inside functions and strings do not split.
 public enum SQLScript {
+    /// The script's statements, in order.
     public static func statements(in script: String) -> [String] {
         let chars = Array(script.unicodeScalars)
         var statements: [String] = []

@@ -21,6 +21,7 @@ public struct SecretFormat: Sendable {
 
     public static let publicPrefixLength = 8
 
+    /// A new random secret in this format, with its public prefix and hash.
     public func generate() -> GeneratedSecret {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
@@ -42,6 +43,7 @@ public struct SecretFormat: Sendable {
     }
 }
 
+/// A new secret: shown once in full, stored only as its hash, recognised later by its public prefix.
 public struct GeneratedSecret: Sendable {
     /// Shown once to its owner, never stored.
     public let secret: String

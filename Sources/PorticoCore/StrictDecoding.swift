@@ -1,6 +1,7 @@
 /// Refuses fields a settings object does not have, so a typo is a 422 naming it rather than an option silently
 /// ignored.
 public enum StrictDecoding {
+    /// Throws `invalid` naming the first field of `decoder`'s object that is not in `known` (prefixed with `prefix`).
     public static func rejectUnknownFields(in decoder: any Decoder, known: some Sequence<String>, prefix: String = "", reason: String) throws {
         let known = Set(known)
         let given = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)

@@ -31,6 +31,7 @@ public enum URLEncodedForm {
 
 /// The `Cookie` request header.
 public enum CookieHeader {
+    /// The value of cookie `name` in any of these `Cookie` headers, with surrounding quotes removed.
     public static func value(of name: String, in headers: some Sequence<String>) -> String? {
         for header in headers {
             for pair in header.split(separator: ";") {

@@ -1,5 +1,6 @@
 /// Input rules shared by every way of changing the model (JSON API, dashboard, CLI).
 public enum Validation {
+    /// A display name, trimmed: not empty, at most `maxLength` characters, no control characters.
     public static func name(_ value: String, field: String = "name", maxLength: Int = 100) throws(PorticoError) -> String {
         let trimmed = value.trimmingSpaces()
         guard !trimmed.isEmpty else { throw .invalid(field: field, reason: "must not be empty") }
@@ -20,6 +21,7 @@ public enum Validation {
         return trimmed
     }
 
+    /// An email address, trimmed, in the plain `local@domain` form (at most 254 characters, a dot in the domain).
     public static func email(_ value: String, field: String = "email") throws(PorticoError) -> String {
         let trimmed = value.trimmingSpaces()
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
@@ -58,6 +60,7 @@ public enum Validation {
         return host
     }
 
+    /// An upstream base URL the gateway can proxy to (`http` or `https`, a host, no query or fragment).
     public static func upstream(_ value: String, field: String = "upstream") throws(PorticoError) -> String {
         let trimmed = value.trimmingSpaces()
         _ = try Upstream(trimmed, field: field)

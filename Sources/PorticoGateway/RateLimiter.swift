@@ -23,6 +23,7 @@ public final class RateLimiter: Sendable {
         self.origin = clock.now
     }
 
+    /// Counts one request of `consumer` on `api` against `limit`, if it is allowed, and says what to tell the client.
     public func decide(consumer: UUID, api: UUID, limit: RateLimit) -> RateLimitDecision {
         let key = Key(consumer: consumer, api: api)
         let now = nanosSinceOrigin()

@@ -3,6 +3,7 @@ import Logging
 import PorticoCore
 import PostgresNIO
 
+/// The `apis` table.
 public struct APIRepository: Sendable {
     let logger: Logger
 

@@ -19,6 +19,7 @@ public struct AccessRecord: Sendable {
     }
 }
 
+/// Access grants (`api_access`) with the groups and APIs each one names.
 public struct AccessRepository: Sendable {
     let logger: Logger
 

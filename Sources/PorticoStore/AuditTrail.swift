@@ -9,6 +9,7 @@ public struct AuditTrail: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// Adds an entry; `before` and `after` are stored as JSON, keys sorted, dates in ISO 8601.
     public func record(
         _ action: String, entity: String, id: String?, before: (some Encodable & Sendable)?, after: (some Encodable & Sendable)?,
         by actor: Actor, on connection: PostgresConnection
@@ -30,6 +31,7 @@ public struct AuditTrail: Sendable {
     }
 }
 
+/// One row of the audit log; `before` and `after` are the entity as JSON.
 public struct AuditEntry: Codable, Sendable {
     public var id: Int64
     public var actor: String

@@ -9,12 +9,14 @@ public struct AuthSettingsRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// The settings as stored, and their version.
     public struct Stored: Sendable {
         public let settings: AuthSettings
         public let version: Int
         public let updatedAt: Date
     }
 
+    /// The stored settings and their version; the defaults (API-key mode) when none were ever saved.
     public func load(on connection: PostgresConnection) async throws -> Stored {
         let rows = try await connection.query(
             "SELECT mode, version, jwt::text, claims_mapping::text, updated_at FROM auth_settings", logger: logger)
@@ -29,6 +31,7 @@ public struct AuthSettingsRepository: Sendable {
         return Stored(settings: AuthSettings(), version: 0, updatedAt: Date(timeIntervalSince1970: 0))
     }
 
+    /// Stores `settings` and moves their version on, so every gateway rebuilds its token verifier.
     public func save(_ settings: AuthSettings, on connection: PostgresConnection) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
@@ -67,6 +70,7 @@ public struct AuthSettingsRepository: Sendable {
                 """, logger: logger))
     }
 
+    /// A key that a switch to JWT mode would turn off.
     public struct AffectedKey: Codable, Sendable, Equatable {
         public var id: UUID
         public var name: String
@@ -75,6 +79,7 @@ public struct AuthSettingsRepository: Sendable {
         public var userEmail: String
     }
 
+    /// A user who would have no working credential after a switch to JWT mode.
     public struct AffectedUser: Codable, Sendable, Equatable {
         public var id: UUID
         public var email: String

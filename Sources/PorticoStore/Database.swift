@@ -140,6 +140,7 @@ extension PostgresConnection {
     }
 }
 
+/// The LISTEN/NOTIFY channel on which every policy change is announced to the gateways.
 public enum PolicyChannel {
     public static let name = "portico_policy"
 }

@@ -3,6 +3,7 @@ import Logging
 import PorticoCore
 import PostgresNIO
 
+/// Groups and memberships.
 public struct GroupRepository: Sendable {
     let logger: Logger
 
@@ -60,6 +61,7 @@ public struct GroupRepository: Sendable {
         return try await rows.decode(Int.self).first { _ in true } != nil
     }
 
+    /// The ids of every member of the group.
     public func members(of groupId: UUID, on connection: PostgresConnection) async throws -> [UUID] {
         let rows = try await connection.query("SELECT user_id FROM memberships WHERE group_id = \(groupId)", logger: logger)
         return try await rows.decode(UUID.self).reduce(into: []) { $0.append($1) }

@@ -5,6 +5,7 @@ import PostgresNIO
 
 /// API keys and admin tokens share one shape: an owner, a name, a public prefix and the secret's SHA-256.
 public struct KeyRepository: Sendable {
+    /// Which of the two key tables a repository works on.
     public enum Table: String, Sendable {
         case apiKeys = "api_keys"
         case adminTokens = "admin_tokens"
@@ -26,6 +27,7 @@ public struct KeyRepository: Sendable {
 
     private var select: String { "SELECT \(columns()) FROM \(table.rawValue)" }
 
+    /// Stores a new key (only its prefix and hash) and returns it as listed.
     public func create(
         userId: UUID, name: String, secret: GeneratedSecret, expiresAt: Date?, disabledByModeSwitch: Bool = false,
         on connection: PostgresConnection

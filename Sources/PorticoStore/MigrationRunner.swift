@@ -4,6 +4,7 @@ import Logging
 import PorticoCore
 import PostgresNIO
 
+/// One `sql/NNNN_name.sql` file with its checksum.
 public struct MigrationFile: Sendable, Equatable {
     public let name: String
     public let sql: String
@@ -32,6 +33,7 @@ public struct MigrationFile: Sendable, Equatable {
     }
 }
 
+/// Why migrations cannot run: a badly named file, or an applied file that has changed since.
 public enum MigrationError: Error, Equatable, CustomStringConvertible {
     case folderUnreadable(String)
     case badFileName(String)
@@ -51,6 +53,7 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Which migrations are applied and which are still to run.
 public struct MigrationStatus: Sendable, Equatable {
     public var applied: [(name: String, appliedAt: Date)]
     public var pending: [String]
@@ -101,6 +104,7 @@ public struct MigrationRunner: Sendable {
         }
     }
 
+    /// Which migration files are applied and which are still to run.
     public func status() async throws -> MigrationStatus {
         try await Database.translatingErrors {
             try await client.withConnection { connection in

@@ -10,18 +10,21 @@ public struct PolicyRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// The policy version every admin change moves on; the feed compares it with its snapshot's.
     public func currentVersion(on connection: PostgresConnection) async throws -> Int64 {
         let rows = try await connection.query("SELECT version FROM policy_state", logger: logger)
         for try await version in rows.decode(Int64.self) { return version }
         return 0
     }
 
+    /// The stored auth mode.
     public func authMode(on connection: PostgresConnection) async throws -> AuthMode {
         let rows = try await connection.query("SELECT mode FROM auth_settings", logger: logger)
         for try await mode in rows.decode(String.self) { return AuthMode(rawValue: mode) ?? .apiKey }
         return .apiKey
     }
 
+    /// Reads the whole policy in one transaction and compiles the gateway's snapshot of it.
     public func loadSnapshot(from database: Database) async throws -> PolicySnapshot {
         try await database.read { connection in
             try await connection.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {

@@ -9,6 +9,7 @@ public struct SignInFailureRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// Failures counted in the current window, and how long a running lockout still lasts.
     public struct State: Sendable {
         public let failures: Int
         public let lockedForSeconds: Double?

@@ -3,6 +3,7 @@ import Logging
 import PorticoCore
 import PostgresNIO
 
+/// What creating a user needs.
 public struct NewUser: Sendable {
     public var email: String
     public var name: String
@@ -19,6 +20,7 @@ public struct NewUser: Sendable {
     }
 }
 
+/// Users, their group memberships, password hashes and the token users the gateway reports.
 public struct UserRepository: Sendable {
     let logger: Logger
 

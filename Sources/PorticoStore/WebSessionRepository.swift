@@ -9,6 +9,7 @@ public struct WebSessionRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// A live session: whose it is and the token its forms carry.
     public struct Session: Sendable {
         public let userId: UUID
         public let csrfToken: String
@@ -43,9 +44,5 @@ public struct WebSessionRepository: Sendable {
 
     public func delete(secretHash: SecretHash, on connection: PostgresConnection) async throws {
         try await connection.query("DELETE FROM web_sessions WHERE id_hash = \(Data(secretHash.bytes))", logger: logger)
-    }
-
-    public func deleteAll(of userId: UUID, on connection: PostgresConnection) async throws {
-        try await connection.query("DELETE FROM web_sessions WHERE user_id = \(userId)", logger: logger)
     }
 }

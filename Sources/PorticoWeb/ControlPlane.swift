@@ -7,6 +7,7 @@ import PorticoGateway
 import PorticoStore
 import Prometheus
 
+/// How the control plane listens and what it tells browsers and consumers.
 public struct ControlPlaneConfiguration: Sendable {
     public var host: String
     public var port: Int

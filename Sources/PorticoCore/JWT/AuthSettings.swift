@@ -23,6 +23,7 @@ public struct AuthSettings: Codable, Sendable, Equatable {
     }
 }
 
+/// The auth settings checked and compiled for the gateway: the mode, the JWT configuration and the claims paths.
 public struct CompiledAuthSettings: Sendable, Hashable {
     public let mode: AuthMode
     public let jwt: JWTConfig?

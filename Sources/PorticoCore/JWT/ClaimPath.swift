@@ -4,6 +4,7 @@ public struct ClaimPath: Sendable, Hashable, CustomStringConvertible {
     public let segments: [String]
     public let description: String
 
+    /// Why a claim path was refused.
     public struct Invalid: Error, Sendable {
         public let reason: String
     }
@@ -37,6 +38,7 @@ public struct ClaimPath: Sendable, Hashable, CustomStringConvertible {
         self.description = text
     }
 
+    /// The value at this path, or nil when a segment is missing or what it points into is not an object.
     public func value(in claims: [String: JSONValue]) -> JSONValue? {
         var object = claims
         for segment in segments.dropLast() {

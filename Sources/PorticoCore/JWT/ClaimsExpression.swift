@@ -13,6 +13,7 @@ public indirect enum ClaimsExpression: Sendable, Hashable {
     case and(ClaimsExpression, ClaimsExpression)
     case or(ClaimsExpression, ClaimsExpression)
 
+    /// Where and why an expression does not parse.
     public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
         public let position: Int
         public let message: String
@@ -29,6 +30,7 @@ public indirect enum ClaimsExpression: Sendable, Hashable {
         self = try parser.parseWhole()
     }
 
+    /// Whether `claims` satisfy the expression; a claim that is missing satisfies no comparison.
     public func evaluate(_ claims: [String: JSONValue]) -> Bool {
         switch self {
         case .equals(let path, let value):

@@ -40,12 +40,15 @@ public struct ClaimsMapping: Codable, Sendable, Equatable {
     }
 }
 
+/// The claims mapping with every path parsed: what the gateway reads from a verified token.
 public struct CompiledClaimsMapping: Sendable, Hashable {
     public let groups: ClaimPath
     public let userId: ClaimPath
     public let email: ClaimPath?
     public let tokenName: ClaimPath?
 
+    /// The portal user a verified token stands for: its user id, email, token name and groups, read through the
+    /// mapping.
     public func principal(from claims: [String: JSONValue]) -> PrincipalMapping {
         guard let userId = userId.value(in: claims)?.scalarText, !userId.isEmpty else {
             return .noUserId(claim: userId.description)
@@ -71,6 +74,7 @@ public struct CompiledClaimsMapping: Sendable, Hashable {
     }
 }
 
+/// A token's principal, or the claim whose absence keeps it from having one.
 public enum PrincipalMapping: Sendable, Equatable {
     case mapped(JWTPrincipal)
     case noUserId(claim: String)

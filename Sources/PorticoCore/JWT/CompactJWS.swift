@@ -3,6 +3,7 @@ import Foundation
 /// A token in JWS compact form split into its parts, with the header decoded. Nothing here is trusted until
 /// the signature over `signingInput` has been verified with a configured key.
 public struct CompactJWS: Sendable {
+    /// The JOSE header fields Portico reads before verifying (RFC 7515 §4).
     public struct Header: Decodable, Sendable {
         public let alg: String?
         public let kid: String?
@@ -60,6 +61,7 @@ public enum TokenRejection: Error, Sendable, Equatable {
     }
 }
 
+/// Base64url without padding (RFC 4648 §5), as JOSE encodes every part of a token.
 public enum Base64URL {
     /// Decodes unpadded (or padded) base64url; nil for any other character.
     public static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {

@@ -14,6 +14,7 @@ public enum JWTAlgorithmName: String, Sendable, Hashable, CaseIterable, Codable 
     case es512 = "ES512"
     case eddsa = "EdDSA"
 
+    /// The kind of key an algorithm needs.
     public enum Family: Sendable, Hashable {
         case hmac, rsa, ecdsa, eddsa
     }

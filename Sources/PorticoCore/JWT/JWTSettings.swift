@@ -24,6 +24,7 @@ public struct JWTSettings: Codable, Sendable, Equatable {
     public var usernameClaim: String?
     public var clientConfig: ClientConfig?
 
+    /// Where the gateway looks for a token, in this order: header, query parameter, form field, cookie.
     public struct TokenSources: Codable, Sendable, Equatable {
         public var header: String?
         public var query: String?
@@ -38,6 +39,7 @@ public struct JWTSettings: Codable, Sendable, Equatable {
         }
     }
 
+    /// How JWKS URLs are fetched: timeout, retries and the TLS trust to use.
     public struct ClientConfig: Codable, Sendable, Equatable {
         public var timeoutSeconds: Int?
         public var maxRetries: Int?
@@ -52,6 +54,8 @@ public struct JWTSettings: Codable, Sendable, Equatable {
         }
     }
 
+    /// What a missing or bad token means: refused (strict), anonymous when missing (optional), anonymous either way
+    /// (permissive).
     public enum Strictness: String, Codable, Sendable, Hashable {
         case strict, optional, permissive
     }
@@ -96,6 +100,8 @@ public struct JWTSettings: Codable, Sendable, Equatable {
         return copy
     }
 
+    /// Checks everything that needs no I/O (one key source, algorithms that fit it, header names, claim paths, bounds)
+    /// and returns what the gateway verifies with.
     public func compiled() throws(PorticoError) -> JWTConfig {
         try JWTSettingsCompiler(self).compile()
     }
@@ -103,6 +109,7 @@ public struct JWTSettings: Codable, Sendable, Equatable {
 
 /// Validated JWT settings, ready for the gateway.
 public struct JWTConfig: Sendable, Hashable {
+    /// Where the verification keys come from; exactly one per configuration.
     public enum KeySource: Sendable, Hashable {
         case signingSecret(SecretReference, base64Encoded: Bool)
         case publicKey(String)
@@ -112,6 +119,7 @@ public struct JWTConfig: Sendable, Hashable {
         case jwksURL(String)
     }
 
+    /// One place a token may be found.
     public enum TokenSource: Sendable, Hashable {
         case header(String)
         case query(String)
@@ -119,11 +127,13 @@ public struct JWTConfig: Sendable, Hashable {
         case cookie(String)
     }
 
+    /// A header the gateway sets upstream from a claim of the verified token.
     public struct ForwardHeader: Sendable, Hashable {
         public let header: String
         public let claim: ClaimPath
     }
 
+    /// `ClientConfig` with its defaults applied and its bounds checked.
     public struct Client: Sendable, Hashable {
         public let timeoutSeconds: Int
         public let maxRetries: Int

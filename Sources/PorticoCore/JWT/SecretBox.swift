@@ -16,15 +16,18 @@ public struct SecretBox: Sendable {
         self.key = SymmetricKey(data: bytes)
     }
 
+    /// A new random key, as `PORTICO_SECRET_KEY` holds it (`portico secret-key`).
     public static func generateKeyBase64() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
+    /// Encrypts `secret` (ChaChaPoly) into the form stored in the database.
     public func seal(_ secret: String) throws -> String {
         let box = try ChaChaPoly.seal(Data(secret.utf8), using: key)
         return Self.storedPrefix + box.combined.base64EncodedString()
     }
 
+    /// The secret that `seal` stored; a value not sealed with this key is an error.
     public func open(_ stored: String) throws(PorticoError) -> String {
         guard stored.hasPrefix(Self.storedPrefix), let combined = Data(base64Encoded: String(stored.dropFirst(Self.storedPrefix.count))) else {
             throw PorticoError.malformed("the stored secret is not in the encrypted form")

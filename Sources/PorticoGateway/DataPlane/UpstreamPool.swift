@@ -5,6 +5,7 @@ import NIOSSL
 import PorticoCore
 import Synchronization
 
+/// How long the gateway waits on an upstream: to connect, and for the next bytes of an answer, before a 504.
 public struct UpstreamTimeouts: Sendable {
     public var connect: Duration
     /// Longest silence while waiting for the upstream's response (head or body); past it → 504.

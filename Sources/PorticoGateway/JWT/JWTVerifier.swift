@@ -18,6 +18,7 @@ public final class JWTVerifier: Sendable {
         case remoteByIssuer(IssuerJWKSDirectory)
     }
 
+    /// A token verified (with its claims), refused (with the reason), or not checkable now (keys unreachable).
     public enum Outcome: Sendable {
         case verified([String: JSONValue])
         case rejected(TokenRejection)

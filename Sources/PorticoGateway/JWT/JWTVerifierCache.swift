@@ -26,6 +26,8 @@ public final class JWTVerifierCache: Sendable {
         }
     }
 
+    /// The verifier for settings `version`, built from `config` the first time it is asked for (concurrent callers wait
+    /// for one build).
     public func verifier(version: Int, config: JWTConfig) async -> Result<JWTVerifier, PorticoError> {
         enum Next {
             case done(Result<JWTVerifier, PorticoError>)

@@ -11,6 +11,7 @@ public struct SecretResolver: Sendable {
         self.environment = environment
     }
 
+    /// The secret `reference` points at: an environment variable, a file's contents, or a value sealed with the box.
     public func resolve(_ reference: SecretReference) throws(PorticoError) -> String {
         switch reference {
         case .environment(let name):

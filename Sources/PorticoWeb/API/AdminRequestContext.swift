@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PorticoCore
 
+/// The control plane's request context: the admin of an API call, or the dashboard's and portal's session state.
 public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?

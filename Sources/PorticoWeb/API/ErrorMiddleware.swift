@@ -21,6 +21,7 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
+    /// The HTTP status each `PorticoError` answers with: the one place that mapping lives.
     public static func status(of error: PorticoError) -> HTTPResponse.Status {
         switch error {
         case .malformed: .badRequest

@@ -11,6 +11,7 @@ public struct PageRenderer: Sendable {
     let stylesheet: ByteBuffer
     let script: ByteBuffer
 
+    /// Why the templates could not be loaded at start-up.
     public enum LoadError: Error, CustomStringConvertible {
         case missing(String)
         public var description: String {

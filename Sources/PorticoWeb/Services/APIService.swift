@@ -2,6 +2,7 @@ import Foundation
 import PorticoCore
 import PorticoStore
 
+/// A new API, as the admin API and the dashboard take it; checked by `APIService`.
 public struct APIInput: Sendable {
     public var name: String
     public var pathPrefix: String
@@ -20,6 +21,7 @@ public struct APIInput: Sendable {
     }
 }
 
+/// Changes to an API; nil leaves a field as it is.
 public struct APIPatch: Sendable {
     public var name: String?
     public var pathPrefix: String?
@@ -42,6 +44,7 @@ public struct APIPatch: Sendable {
     }
 }
 
+/// APIs: validated, created, listed, changed, deleted; every change audited and announced to the gateways.
 public struct APIService: Sendable {
     let store: AdminStore
 

@@ -3,6 +3,7 @@ import PorticoCore
 import PorticoStore
 import PostgresNIO
 
+/// A rate limit as entered: a count and a period such as `1m` or `3600`.
 public struct RateLimitInput: Sendable {
     public var limit: Int
     /// "1s", "1m", "1h", "24h" or a number of seconds.
@@ -18,6 +19,7 @@ public struct RateLimitInput: Sendable {
     }
 }
 
+/// A new access grant: its groups, and its APIs (a list, or all).
 public struct AccessInput: Sendable {
     public var name: String
     public var groups: [String]
@@ -34,6 +36,7 @@ public struct AccessInput: Sendable {
     }
 }
 
+/// Changes to an access grant; nil leaves a field as it is.
 public struct AccessPatch: Sendable {
     public var name: String?
     public var groups: [String]?
@@ -51,6 +54,7 @@ public struct AccessPatch: Sendable {
     }
 }
 
+/// Access grants: which groups may call which APIs, at what rate; every change audited and announced to the gateways.
 public struct AccessService: Sendable {
     let store: AdminStore
 

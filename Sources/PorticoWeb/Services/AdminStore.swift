@@ -32,6 +32,7 @@ public struct AdminStore: Sendable {
         self.overview = OverviewRepository(logger: logger)
     }
 
+    /// What a write changed, for the audit log.
     public struct Change<Before: Encodable & Sendable, After: Encodable & Sendable>: Sendable {
         let before: Before?
         let after: After?
@@ -58,6 +59,7 @@ public struct AdminStore: Sendable {
         }
     }
 
+    /// Runs `body` on a pooled connection, without a transaction, failing as unavailable past the database's deadline.
     public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await database.read(body)
     }

@@ -44,6 +44,7 @@ public struct AuthSettingsView: Codable, Sendable, Equatable {
     public var keysDisabledByModeSwitch: Int
 }
 
+/// The settings as saved, and how many keys a mode switch turned off or on again.
 public struct AuthSettingsUpdate: Codable, Sendable {
     public var settings: AuthSettingsView
     /// Set when the mode changed: how many API keys the switch turned off or back on.
@@ -65,6 +66,8 @@ public struct AuthSwitchPreview: Codable, Sendable {
     public var users: [AuthSettingsRepository.AffectedUser]
 }
 
+/// The auth settings: checked in full (keys fetched and parsed) before they are saved, secrets sealed, and the mode
+/// switch's key handling.
 public struct AuthSettingsService: Sendable {
     let store: AdminStore
     let secretBox: SecretBox?
@@ -80,6 +83,7 @@ public struct AuthSettingsService: Sendable {
         self.repository = AuthSettingsRepository(logger: store.database.logger)
     }
 
+    /// The settings as the admin API shows them: stored secrets as `"set"`, never their value.
     public func current() async throws -> AuthSettingsView {
         try await store.read { connection in try await view(of: repository.load(on: connection), on: connection) }
     }

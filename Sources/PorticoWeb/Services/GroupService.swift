@@ -30,6 +30,7 @@ public struct GroupService: Sendable {
         try await store.read { try await store.groups.require(id, on: $0) }
     }
 
+    /// The ids of every member; a 404 when the group does not exist.
     public func members(of id: UUID) async throws -> [UUID] {
         try await store.read { connection in
             _ = try await store.groups.require(id, on: connection)

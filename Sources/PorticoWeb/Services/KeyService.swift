@@ -17,6 +17,8 @@ public struct KeyService: Sendable {
 
     public init(store: AdminStore) { self.store = store }
 
+    /// Issues a key for the user; in JWT mode it starts off and comes on with the switch back. The secret is in the
+    /// result only.
     public func create(for userId: UUID, name: String, expiresAt: Date?, by actor: Actor) async throws -> IssuedKey {
         let name = try Validation.name(name)
         if let expiresAt, expiresAt <= Date() { throw PorticoError.invalid(field: "expiresAt", reason: "must be in the future") }
@@ -32,6 +34,7 @@ public struct KeyService: Sendable {
         }
     }
 
+    /// The user's keys, newest first; a 404 when the user does not exist.
     public func list(for userId: UUID) async throws -> [APIKeyInfo] {
         try await store.read { connection in
             _ = try await store.users.require(userId, on: connection)
@@ -68,6 +71,7 @@ public struct AdminTokenService: Sendable {
 
     public init(store: AdminStore) { self.store = store }
 
+    /// Issues an admin token for the admin with this email; the secret is in the result only.
     public func issue(forEmail email: String, name: String, by actor: Actor) async throws -> IssuedKey {
         let name = try Validation.name(name)
         let secret = SecretFormat.adminToken.generate()

@@ -13,6 +13,7 @@ public struct SignInService: Sendable {
     let throttle: SignInThrottle
     let policy: SessionPolicy
 
+    /// How long a session lives: idle, and in all.
     public struct SessionPolicy: Sendable {
         public var idleSeconds: Int
         public var maxAgeSeconds: Int
@@ -31,6 +32,7 @@ public struct SignInService: Sendable {
         self.policy = policy
     }
 
+    /// A sign-in: a new session, a refusal with the message to show, or a lockout.
     public enum Outcome: Sendable {
         case signedIn(user: User, cookieSecret: String)
         case refused(String)
@@ -40,6 +42,7 @@ public struct SignInService: Sendable {
     /// A hash to verify against when the account does not exist or has no password, so that the answer takes as long.
     private static let decoyHash = Bcrypt.hash("portico decoy password", cost: 12)
 
+    /// Checks the password (after the throttle's delay, refusing while locked) and opens a session on success.
     public func signIn(email: String, password: String, address: String) async throws -> Outcome {
         let subjects = ["account:" + email.lowercased(), "address:" + address]
         let states = try await store.read { connection in
@@ -88,6 +91,7 @@ public struct SignInService: Sendable {
         return .signedIn(user: user, cookieSecret: secret.secret)
     }
 
+    /// The user behind a session cookie, and the session's form token.
     public struct SignedIn: Sendable {
         public let user: User
         public let csrfToken: String
@@ -107,6 +111,7 @@ public struct SignInService: Sendable {
         }
     }
 
+    /// Ends the session behind the cookie, if there is one.
     public func signOut(cookieSecret: String) async throws {
         guard SecretFormat.session.matches(cookieSecret) else { return }
         try await store.read { try await sessions.delete(secretHash: SecretHash(of: cookieSecret), on: $0) }
@@ -134,6 +139,7 @@ public struct InvitationService: Sendable {
         }
     }
 
+    /// The user an unused, unexpired invitation link is for.
     public func invitedUser(token: String) async throws -> User? {
         guard SecretFormat.invitation.matches(token) else { return nil }
         return try await store.read { connection in

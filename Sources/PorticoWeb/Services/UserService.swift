@@ -2,6 +2,7 @@ import Foundation
 import PorticoCore
 import PorticoStore
 
+/// A new user, as the admin API and the dashboard take it; checked by `UserService`.
 public struct UserInput: Sendable {
     public var email: String
     public var name: String?
@@ -16,6 +17,7 @@ public struct UserInput: Sendable {
     }
 }
 
+/// Changes to a user; nil leaves a field as it is.
 public struct UserPatch: Sendable {
     public var email: String?
     public var name: String?
@@ -38,6 +40,8 @@ public struct UserService: Sendable {
 
     public init(store: AdminStore) { self.store = store }
 
+    /// Creates the user in `input`'s groups; `passwordHash` is for the CLI's first admin, others set theirs through an
+    /// invitation.
     public func create(_ input: UserInput, passwordHash: String? = nil, by actor: Actor) async throws -> User {
         let email = try Validation.email(input.email)
         let name = try input.name.map { try Validation.name($0) } ?? ""
