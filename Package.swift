@@ -179,6 +179,7 @@ let package = Package(
             dependencies: [
                 "PorticoCore",
                 "PorticoGateway",
+                "PorticoRuntime",
                 "PorticoTestSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Logging", package: "swift-log"),

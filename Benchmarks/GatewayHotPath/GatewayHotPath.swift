@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PorticoCore
 import PorticoGateway
+import PorticoRuntime
 import PorticoTestSupport
 
 /// The gateway's per-request pieces, each alone: time and allocations per operation.
@@ -16,6 +17,7 @@ let benchmarks: @Sendable () -> Void = {
     keyLookup()
     claimsExpression()
     rateLimitDecision()
+    usageRecording()
     snapshotCompile()
 }
 
@@ -133,6 +135,21 @@ private func rateLimitDecision() {
     } setup: {
         try RateLimit(limit: 100, periodSeconds: 1)
     }
+}
+
+private func usageRecording() {
+    Benchmark("API key use recorded (UsageRecorder, 16 shards)") { (benchmark: Benchmark, setup: UsageSetup) in
+        for index in benchmark.scaledIterations {
+            setup.usage.keyUsed(setup.keys[index % setup.keys.count])
+        }
+    } setup: {
+        UsageSetup(usage: UsageRecorder(), keys: (0..<1_000).map { _ in UUID() })
+    }
+}
+
+struct UsageSetup: Sendable {
+    let usage: UsageRecorder
+    let keys: [UUID]
 }
 
 struct ExpressionSetup: Sendable {
