@@ -39,12 +39,14 @@ import Testing
         #expect(fixture.sink.keys.isEmpty)
     }
 
-    func tokens(_ snapshot: PolicySnapshot) -> TokenAdmission { fixture.decider(snapshot).tokens }
+    /// JWT mode's admission of `request` on `snapshot`, verification included.
+    func admit(_ request: GatewayRequest, on snapshot: PolicySnapshot) async -> Admission {
+        await fixture.decider(snapshot).tokens.admit(request, snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+    }
 
     @Test func strictModeRefusesARequestWithoutAToken() async throws {
         let snapshot = try fixture.snapshot(jwt: DecisionFixture.jwtSettings())
-        let admission = await tokens(snapshot).admit(
-            request("/orders"), snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let admission = await admit(request("/orders"), on: snapshot)
         guard case .missingCredential? = refusal(admission) else {
             Issue.record("expected a missing credential, got \(admission)")
             return
@@ -57,8 +59,7 @@ import Testing
                 $0.strictness = .optional
                 $0.anonymousGroup = "guests"
             })
-        let admission = await tokens(snapshot).admit(
-            request("/orders"), snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let admission = await admit(request("/orders"), on: snapshot)
         #expect(consumer(admission)?.groups == ["guests"])
         #expect(fixture.sink.sightings.isEmpty)
     }
@@ -70,10 +71,10 @@ import Testing
                 $0.strictness = .permissive
                 $0.anonymousGroup = "guests"
             })
-        let admitted = await tokens(permissive).admit(bad, snapshot: permissive, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let admitted = await admit(bad, on: permissive)
         #expect(consumer(admitted)?.groups == ["guests"])
         let optional = try fixture.snapshot(jwt: DecisionFixture.jwtSettings { $0.strictness = .optional })
-        let refused = await tokens(optional).admit(bad, snapshot: optional, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let refused = await admit(bad, on: optional)
         guard case .invalidCredential? = refusal(refused) else {
             Issue.record("optional mode let a bad token in: \(refused)")
             return
@@ -87,9 +88,8 @@ import Testing
                 $0.stripAuthorizationHeader = true
             })
         let token = try await DecisionFixture.token(extra: ["team": .string("red\r\nX-Admin: yes")])
-        let admission = await tokens(snapshot).admit(
-            request("/orders", headers: [("Authorization", "Bearer \(token)"), ("X-User-Email", "spoofed@example.com")]), snapshot: snapshot,
-            now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        let admission = await admit(
+            request("/orders", headers: [("Authorization", "Bearer \(token)"), ("X-User-Email", "spoofed@example.com")]), on: snapshot)
         guard case .admitted(let consumer, let changes) = admission else {
             Issue.record("expected the token to be admitted, got \(admission)")
             return

@@ -6,9 +6,7 @@ import PorticoCore
 extension DashboardController {
     func addAuditRoutes(to group: RouterGroup<Context>) {
         group.get("audit") { request, context in
-            let number = context.pageNumber(request)
-            let page = try await audit.recent(limit: Paging.size, offset: Paging.offset(ofPage: number))
-            let paging = Paging(page: number, total: page.total)
+            let page = try await Paging.fetch(request, context: context, link: { "/admin/audit?page=\($0)" }, audit.recent)
             return renderer.page(
                 "audit", title: "Audit log",
                 [
@@ -19,7 +17,7 @@ extension DashboardController {
                             "before": entry.before ?? "", "after": entry.after ?? "",
                         ] as [String: Any]
                     },
-                    "paging": paging.dictionary { "/admin/audit?page=\($0)" },
+                    "paging": page.paging,
                 ], context: context, section: "audit")
         }
     }

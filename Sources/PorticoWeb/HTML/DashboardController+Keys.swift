@@ -6,16 +6,14 @@ import PorticoCore
 extension DashboardController {
     func addKeyRoutes(to group: RouterGroup<Context>) {
         group.get("keys") { request, context in
-            let number = context.pageNumber(request)
-            let page = try await keys.listAll(limit: Paging.size, offset: Paging.offset(ofPage: number))
-            let paging = Paging(page: number, total: page.total)
+            let page = try await Paging.fetch(request, context: context, link: { "/admin/keys?page=\($0)" }, keys.listAll)
             return renderer.page(
                 "keys", title: "API keys",
                 [
                     "keys": page.rows.map { row in
                         PageRows.key(row.key).merging(["userEmail": row.ownerEmail, "userId": row.key.userId.uuidString]) { $1 }
                     },
-                    "paging": paging.dictionary { "/admin/keys?page=\($0)" },
+                    "paging": page.paging,
                 ], context: context, section: "keys")
         }
         group.get("keys/{id}/revoke") { request, context in

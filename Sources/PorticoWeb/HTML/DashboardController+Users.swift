@@ -33,15 +33,15 @@ extension DashboardController {
 
     func userList(_ request: Request, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         let search = request.uri.queryParameters.get("search").flatMap { $0.isEmpty ? nil : $0 }
-        let number = context.pageNumber(request)
-        let page = try await users.page(search: search, limit: Paging.size, offset: Paging.offset(ofPage: number))
-        let paging = Paging(page: number, total: page.total)
+        let page = try await Paging.fetch(
+            request, context: context, link: { "/admin/users?page=\($0)" + (search.map { "&search=\(Format.query($0))" } ?? "") }
+        ) { limit, offset in try await users.page(search: search, limit: limit, offset: offset) }
         let allGroups = try await groups.list()
         let chosen = Set(context.web.form.all("groups"))
         var values = feedback?.dictionary ?? [:]
         values["users"] = page.rows.map(PageRows.user)
         values["search"] = search ?? ""
-        values["paging"] = paging.dictionary { "/admin/users?page=\($0)" + (search.map { "&search=\(Format.query($0))" } ?? "") }
+        values["paging"] = page.paging
         values["groups"] = allGroups.map { ["name": $0.name, "checked": chosen.contains($0.name)] }
         return renderer.page(
             "users", title: "Users", values, context: context, section: "users", status: feedback == nil ? .ok : .unprocessableContent)

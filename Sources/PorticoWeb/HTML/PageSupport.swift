@@ -63,6 +63,15 @@ struct Paging {
         return (rows[start..<min(start + size, rows.count)], paging.dictionary { "\(link)?page=\($0)" })
     }
 
+    /// The page of a database-paged list that `request` asks for: `load` gets its limit and offset.
+    static func fetch<Row>(
+        _ request: Request, context: AdminRequestContext, link: (Int) -> String, _ load: (_ limit: Int, _ offset: Int) async throws -> Page<Row>
+    ) async throws -> (rows: [Row], paging: [String: Any]) {
+        let number = context.pageNumber(request)
+        let page = try await load(size, offset(ofPage: number))
+        return (page.rows, Paging(page: number, total: page.total).dictionary(link: link))
+    }
+
     func dictionary(link: (Int) -> String) -> [String: Any] {
         var values: [String: Any] = ["page": page, "pages": pages, "total": total]
         if page > 1 { values["previous"] = link(page - 1) }
