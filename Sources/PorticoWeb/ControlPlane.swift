@@ -47,23 +47,22 @@ public func buildControlPlane(
     health.addRoutes(to: router.group())
     health.addRoutes(to: router.group("api/v1"))
     let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: AdminTokenService(store: store)))
+    let (users, groups, apis, accesses, keys) = (
+        UserService(store: store), GroupService(store: store), APIService(store: store), AccessService(store: store), KeyService(store: store)
+    )
     let authSettings = AuthSettingsService(store: store, secretBox: configuration.secretBox)
-    AdminAPIController(
-        users: UserService(store: store), groups: GroupService(store: store), apis: APIService(store: store),
-        accesses: AccessService(store: store), keys: KeyService(store: store), authSettings: authSettings
-    ).addRoutes(to: api)
+    let invitations = InvitationService(store: store)
+    AdminAPIController(users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, authSettings: authSettings).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
     let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)
     DashboardController(
-        renderer: pages, signIn: signIn, users: UserService(store: store), groups: GroupService(store: store), apis: APIService(store: store),
-        accesses: AccessService(store: store), keys: KeyService(store: store), invitations: InvitationService(store: store),
+        renderer: pages, signIn: signIn, users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, invitations: invitations,
         authSettings: authSettings, audit: AuditService(store: store), overview: OverviewService(store: store), policy: policy,
         gatewayMetrics: gatewayMetrics
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
-        renderer: pages, signIn: signIn, apis: APIService(store: store), accesses: AccessService(store: store),
-        keys: KeyService(store: store), invitations: InvitationService(store: store), authSettings: authSettings,
+        renderer: pages, signIn: signIn, apis: apis, accesses: accesses, keys: keys, invitations: invitations, authSettings: authSettings,
         gatewayURL: configuration.gatewayURL
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }

@@ -33,9 +33,10 @@ extension DashboardController {
 
     func userList(_ request: Request, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         let search = request.uri.queryParameters.get("search").flatMap { $0.isEmpty ? nil : $0 }
+        let searchQuery = search.map { "&search=\(Format.query($0))" } ?? ""
         let page = try await Paging.fetch(
-            request, context: context, link: { "/admin/users?page=\($0)" + (search.map { "&search=\(Format.query($0))" } ?? "") }
-        ) { limit, offset in try await users.page(search: search, limit: limit, offset: offset) }
+            request, context: context, link: { "/admin/users?page=\($0)" + searchQuery },
+            { limit, offset in try await users.page(search: search, limit: limit, offset: offset) })
         let allGroups = try await groups.list()
         let chosen = Set(context.web.form.all("groups"))
         var values = feedback?.dictionary ?? [:]

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import PorticoCore
-import PorticoStore
 
 /// The consumer portal under `/portal`: my APIs, my keys, and in JWT mode what the gateway expects of a token.
 /// Everything but sign-in and invitations sits behind `SignedInMiddleware`.
