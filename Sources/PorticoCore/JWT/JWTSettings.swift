@@ -52,6 +52,23 @@ public struct JWTSettings: Codable, Sendable, Equatable {
             self.caBundle = caBundle
             self.insecureSkipVerify = insecureSkipVerify
         }
+
+        /// The defaults applied (5 s, 3 retries) and the bounds checked; errors name `field`'s members.
+        public func compiled(field: String) throws(PorticoError) -> JWTConfig.Client {
+            if let bundle = caBundle, !bundle.hasPrefix("/"), !bundle.contains("-----BEGIN CERTIFICATE") {
+                throw PorticoError.invalid(field: "\(field).caBundle", reason: "must be an absolute path or PEM certificates")
+            }
+            func bounded(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws(PorticoError) -> Int {
+                guard range.contains(value) else {
+                    throw PorticoError.invalid(field: "\(field).\(name)", reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+                }
+                return value
+            }
+            return JWTConfig.Client(
+                timeoutSeconds: try bounded(timeoutSeconds ?? 5, 1...60, "timeoutSeconds"),
+                maxRetries: try bounded(maxRetries ?? 3, 0...10, "maxRetries"), caBundle: caBundle,
+                insecureSkipVerify: insecureSkipVerify ?? false)
+        }
     }
 
     /// What a missing or bad token means: refused (strict), anonymous when missing (optional), anonymous either way
@@ -196,7 +213,7 @@ private struct JWTSettingsCompiler {
             stripAuthorizationHeader: settings.stripAuthorizationHeader ?? false, expression: expression,
             strictness: settings.strictness ?? .strict, anonymousGroup: anonymousGroup,
             usernameClaim: try settings.usernameClaim.map { text throws(PorticoError) in try path(text, field: "jwt.usernameClaim") },
-            client: try client())
+            client: try (settings.clientConfig ?? .init()).compiled(field: "jwt.clientConfig"))
     }
 
     private func keySource() throws(PorticoError) -> JWTConfig.KeySource {
@@ -315,17 +332,6 @@ private struct JWTSettingsCompiler {
             }
             return JWTConfig.ForwardHeader(header: header, claim: try path(claim, field: "jwt.forwardHeaders.\(header)"))
         }
-    }
-
-    private func client() throws(PorticoError) -> JWTConfig.Client {
-        let config = settings.clientConfig ?? .init()
-        if let bundle = config.caBundle, !bundle.hasPrefix("/"), !bundle.contains("-----BEGIN CERTIFICATE") {
-            throw PorticoError.invalid(field: "jwt.clientConfig.caBundle", reason: "must be an absolute path or PEM certificates")
-        }
-        return JWTConfig.Client(
-            timeoutSeconds: try bounded(config.timeoutSeconds ?? 5, 1...60, field: "jwt.clientConfig.timeoutSeconds"),
-            maxRetries: try bounded(config.maxRetries ?? 3, 0...10, field: "jwt.clientConfig.maxRetries"),
-            caBundle: config.caBundle, insecureSkipVerify: config.insecureSkipVerify ?? false)
     }
 
     private func path(_ text: String, field: String) throws(PorticoError) -> ClaimPath {

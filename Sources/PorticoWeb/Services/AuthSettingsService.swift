@@ -154,22 +154,8 @@ public struct AuthSettingsService: Sendable {
 
     private func sealingSecret(of proposed: JWTSettings, stored: JWTSettings?) throws -> JWTSettings {
         var settings = proposed
-        guard let secret = proposed.signingSecret, !secret.isEmpty else { return settings }
-        if secret == "set" {
-            guard let kept = stored?.signingSecret else {
-                throw PorticoError.invalid(field: "jwt.signingSecret", reason: "\"set\" keeps the stored secret, but none is stored")
-            }
-            settings.signingSecret = kept
-        } else if secret.hasPrefix(SecretBox.storedPrefix) {
-            throw PorticoError.invalid(field: "jwt.signingSecret", reason: "give the secret itself or a reference (env:NAME, file:/path)")
-        } else if SecretReference(stored: secret) == nil {
-            guard let secretBox else {
-                throw PorticoError.invalid(
-                    field: "jwt.signingSecret",
-                    reason: "a literal secret is stored encrypted, which needs PORTICO_SECRET_KEY; or give env:NAME or file:/path")
-            }
-            settings.signingSecret = try secretBox.seal(secret)
-        }
+        settings.signingSecret = try SecretSealing(box: secretBox).stored(
+            proposed.signingSecret, over: stored?.signingSecret, field: "jwt.signingSecret")
         return settings
     }
 
