@@ -52,7 +52,10 @@ public func buildControlPlane(
     )
     let authSettings = AuthSettingsService(store: store, secretBox: configuration.secretBox)
     let invitations = InvitationService(store: store)
-    AdminAPIController(users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, authSettings: authSettings).addRoutes(to: api)
+    AdminAPIController(
+        users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, authSettings: authSettings,
+        identityProviders: IdentityProviderService(store: store, secretBox: configuration.secretBox)
+    ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
     let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)

@@ -35,12 +35,13 @@ struct JWKSFetcher: Sendable {
         }
     }
 
-    func fetch(_ url: String) async throws(Failure) -> Fetched {
+    /// The document at `url`, retried `maxRetries` times on failures other than a 4xx answer.
+    func fetch(_ url: String, accept: String = "application/jwk-set+json, application/json") async throws(Failure) -> Fetched {
         var lastError = "no attempt was made"
         for attempt in 0...client.maxRetries {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 * (1 << min(attempt - 1, 4)))) }
             do {
-                return try await fetchOnce(url)
+                return try await fetchOnce(url, accept: accept)
             } catch {
                 lastError = error.description
                 if case .failed(let reason) = error, reason.hasPrefix("HTTP 4") { break }
@@ -49,9 +50,9 @@ struct JWKSFetcher: Sendable {
         throw .failed("fetching \(url) failed: \(lastError)")
     }
 
-    private func fetchOnce(_ url: String) async throws(Failure) -> Fetched {
+    private func fetchOnce(_ url: String, accept: String) async throws(Failure) -> Fetched {
         var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/jwk-set+json, application/json")
+        request.headers.add(name: "Accept", value: accept)
         do {
             request.tlsConfiguration = try tlsConfiguration()
         } catch {

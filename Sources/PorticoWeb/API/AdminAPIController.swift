@@ -10,10 +10,12 @@ struct AdminAPIController {
     let accesses: AccessService
     let keys: KeyService
     let authSettings: AuthSettingsService
+    let identityProviders: IdentityProviderService
 
     typealias Context = AdminRequestContext
 
     func addRoutes(to group: RouterGroup<Context>) {
+        addIdentityProviderRoutes(to: group)
         group.post("users") { request, context in
             let body = try await JSONCoding.decode(CreateUserBody.self, from: request, context: context)
             let user = try await users.create(
@@ -115,6 +117,28 @@ struct AdminAPIController {
         group.post("auth-settings/preview") { request, context in
             let body = try await JSONCoding.decode(AuthSettingsInput.self, from: request, context: context)
             return JSONResponse(try await authSettings.preview(body))
+        }
+    }
+}
+
+extension AdminAPIController {
+    func addIdentityProviderRoutes(to group: RouterGroup<Context>) {
+        group.post("identity-providers") { request, context in
+            let settings = try await JSONCoding.decode(IdentityProviderSettings.self, from: request, context: context)
+            return JSONResponse(try await identityProviders.create(settings, by: context.actor), status: .created)
+        }
+        group.get("identity-providers") { _, _ in JSONResponse(try await identityProviders.list()) }
+        group.get("identity-providers/{id}") { _, context in
+            JSONResponse(try await identityProviders.get(try context.id(of: "identity provider")))
+        }
+        group.patch("identity-providers/{id}") { request, context in
+            let id = try context.id(of: "identity provider")
+            let patch = try await JSONCoding.decode([String: JSONValue].self, from: request, context: context)
+            return JSONResponse(try await identityProviders.update(id, patch: patch, by: context.actor))
+        }
+        group.delete("identity-providers/{id}") { _, context in
+            try await identityProviders.delete(try context.id(of: "identity provider"), by: context.actor)
+            return HTTPResponse.Status.noContent
         }
     }
 }

@@ -1,0 +1,108 @@
+import Foundation
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+
+/// An identity provider as the admin API shows it: its settings (the client secret only as `"set"`), what
+/// discovery found, and when it was made and last changed.
+public struct IdentityProviderView: Encodable, Sendable, Equatable {
+    public let id: UUID
+    public let settings: IdentityProviderSettings
+    public let discovered: ProviderMetadata
+    public let createdAt: Date
+    public let updatedAt: Date
+
+    init(_ provider: IdentityProvider) {
+        id = provider.id
+        settings = provider.settings.shown
+        discovered = provider.metadata
+        createdAt = provider.createdAt
+        updatedAt = provider.updatedAt
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, discovered, createdAt, updatedAt }
+
+    /// The settings' fields at the top level, beside the provider's id, `discovered` and its times.
+    public func encode(to encoder: any Encoder) throws {
+        try settings.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(discovered, forKey: .discovered)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// Identity providers: checked in full before anything is stored (the settings, then discovery and the key set),
+/// a literal client secret sealed, every change audited and announced to the gateways.
+public struct IdentityProviderService: Sendable {
+    let store: AdminStore
+    let repository: IdentityProviderRepository
+    let sealing: SecretSealing
+    let discovery: OIDCDiscovery
+
+    public init(store: AdminStore, secretBox: SecretBox?) {
+        self.store = store
+        self.repository = IdentityProviderRepository(logger: store.database.logger)
+        self.sealing = SecretSealing(box: secretBox)
+        self.discovery = OIDCDiscovery()
+    }
+
+    public func create(_ settings: IdentityProviderSettings, by actor: Actor) async throws -> IdentityProviderView {
+        var sealed = settings
+        sealed.clientSecret = try sealing.stored(settings.clientSecret, over: nil, field: "clientSecret")
+        let metadata = try await discovered(sealed)
+        let created = try await store.write("identity_provider.create", entity: "identity_provider", by: actor) { [sealed] connection in
+            let created = try await repository.create(sealed, metadata: metadata, on: connection)
+            let view = IdentityProviderView(created)
+            return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: nil, after: view, entityId: view.id.uuidString), view)
+        }
+        return created
+    }
+
+    public func list() async throws -> [IdentityProviderView] {
+        try await store.read { try await repository.list(on: $0) }.map(IdentityProviderView.init)
+    }
+
+    public func get(_ id: UUID) async throws -> IdentityProviderView {
+        IdentityProviderView(try await store.read { try await repository.require(id, on: $0) })
+    }
+
+    /// Applies `patch` (fields of the settings; `null` removes an optional one, `"clientSecret": "set"` or no
+    /// `clientSecret` keeps the stored secret) and discovers the provider again before saving.
+    public func update(_ id: UUID, patch: [String: JSONValue], by actor: Actor) async throws -> IdentityProviderView {
+        let stored = try await store.read { try await repository.require(id, on: $0) }
+        guard case .object(var merged) = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(stored.settings)) else {
+            throw PorticoError.conflict("the stored identity provider could not be read")
+        }
+        // A read written back carries the view's own fields; they are not settings and change nothing.
+        for (field, value) in patch where !["id", "discovered", "createdAt", "updatedAt"].contains(field) {
+            if case .null = value { merged[field] = nil } else { merged[field] = value }
+        }
+        var settings = try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(merged)))
+        let proposedSecret = patch.keys.contains("clientSecret") ? settings.clientSecret : (stored.settings.clientSecret == nil ? nil : "set")
+        settings.clientSecret = try sealing.stored(proposedSecret, over: stored.settings.clientSecret, field: "clientSecret")
+        let metadata = try await discovered(settings)
+        return try await store.write("identity_provider.update", entity: "identity_provider", by: actor) { [settings] connection in
+            let before = try await repository.require(id, on: connection)
+            var changed = before
+            changed.settings = settings
+            changed.metadata = metadata
+            let after = IdentityProviderView(try await repository.update(changed, on: connection))
+            return (AdminStore.Change(before: IdentityProviderView(before), after: after, entityId: id.uuidString), after)
+        }
+    }
+
+    public func delete(_ id: UUID, by actor: Actor) async throws {
+        try await store.write("identity_provider.delete", entity: "identity_provider", by: actor) { connection in
+            let before = IdentityProviderView(try await repository.require(id, on: connection))
+            try await repository.delete(id, on: connection)
+            return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: before, after: nil, entityId: id.uuidString), ())
+        }
+    }
+
+    /// The settings checked without I/O, then the provider discovered and its keys fetched.
+    private func discovered(_ settings: IdentityProviderSettings) async throws -> ProviderMetadata {
+        try await discovery.discover(try settings.compiled())
+    }
+}
