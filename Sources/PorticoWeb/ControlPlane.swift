@@ -52,16 +52,18 @@ public func buildControlPlane(
     )
     let authSettings = AuthSettingsService(store: store, secretBox: configuration.secretBox)
     let invitations = InvitationService(store: store)
+    let identityProviders = IdentityProviderService(store: store, secretBox: configuration.secretBox)
     AdminAPIController(
         users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, authSettings: authSettings,
-        identityProviders: IdentityProviderService(store: store, secretBox: configuration.secretBox)
+        identityProviders: identityProviders
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
     let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)
     DashboardController(
         renderer: pages, signIn: signIn, users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, invitations: invitations,
-        authSettings: authSettings, audit: AuditService(store: store), overview: OverviewService(store: store), policy: policy,
+        authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
+        policy: policy,
         gatewayMetrics: gatewayMetrics
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(

@@ -171,7 +171,7 @@ def run(driver):
 
     visit(driver, "/admin", "admin-overview-traffic")
     check("Gateway requests by status" in driver.page_source and "<td>200</td>" in driver.page_source, "the overview counts the 200")
-    for path, name in [("/admin/keys", "admin-keys"), ("/admin/auth", "admin-auth"), ("/admin/audit", "admin-audit")]:
+    for path, name in [("/admin/keys", "admin-keys"), ("/admin/identity-providers", "admin-identity-providers"), ("/admin/auth", "admin-auth"), ("/admin/audit", "admin-audit")]:
         visit(driver, path, name)
 
     # An invitation link for the consumer.

@@ -18,6 +18,7 @@ struct DashboardController {
     let keys: KeyService
     let invitations: InvitationService
     let authSettings: AuthSettingsService
+    let identityProviders: IdentityProviderService
     let audit: AuditService
     let overview: OverviewService
     let policy: PolicyHolder
@@ -32,6 +33,7 @@ struct DashboardController {
         addAPIRoutes(to: admin)
         addAccessRoutes(to: admin)
         addKeyRoutes(to: admin)
+        addIdentityProviderRoutes(to: admin)
         addAuthRoutes(to: admin)
         addAuditRoutes(to: admin)
     }

@@ -60,6 +60,17 @@ public struct IdentityProviderService: Sendable {
         return created
     }
 
+    /// `create`, from the settings' fields as JSON values (the dashboard's form); wrong types are 400s naming the field.
+    public func create(fields: [String: JSONValue], by actor: Actor) async throws -> IdentityProviderView {
+        let settings: IdentityProviderSettings
+        do {
+            settings = try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(fields)))
+        } catch let error as DecodingError {
+            throw JSONCoding.translate(error)
+        }
+        return try await create(settings, by: actor)
+    }
+
     public func list() async throws -> [IdentityProviderView] {
         try await store.read { try await repository.list(on: $0) }.map(IdentityProviderView.init)
     }
@@ -79,7 +90,12 @@ public struct IdentityProviderService: Sendable {
         for (field, value) in patch where !["id", "discovered", "createdAt", "updatedAt"].contains(field) {
             if case .null = value { merged[field] = nil } else { merged[field] = value }
         }
-        var settings = try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(merged)))
+        var settings: IdentityProviderSettings
+        do {
+            settings = try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(merged)))
+        } catch let error as DecodingError {
+            throw JSONCoding.translate(error)
+        }
         let proposedSecret = patch.keys.contains("clientSecret") ? settings.clientSecret : (stored.settings.clientSecret == nil ? nil : "set")
         settings.clientSecret = try sealing.stored(proposedSecret, over: stored.settings.clientSecret, field: "clientSecret")
         let metadata = try await discovered(settings)

@@ -1,0 +1,66 @@
+import Foundation
+import PorticoCore
+import PorticoTestSupport
+import PorticoWeb
+import Testing
+
+/// The dashboard's identity-provider pages, against a real discovery endpoint.
+@Suite struct IdentityProviderPagesTests {
+    @Test func aProviderIsDiscoveredCreatedEditedAndDeletedThroughTheForms() async throws {
+        let provider = try TestOIDCProvider()
+        try await withTestOIDCProvider(provider) { issuer in
+            try await withDashboard { web, _ in
+                _ = try await web.signIn()
+                let empty = try await web.get("/admin/identity-providers")
+                #expect(empty.contains("No identity providers yet."))
+                let created = try await web.post(
+                    "/admin/identity-providers",
+                    [
+                        ("name", "corp"), ("issuer", issuer), ("clientId", "portico"), ("clientSecret", "a literal client secret"),
+                        ("scopes", "openid profile email"), ("groupsClaim", "realm_access.roles"), ("userIdClaim", "sub"),
+                        ("signInPortal", "on"), ("adminGroups", "platform, ops"), ("authParams", "prompt=login"),
+                    ])
+                let path = try #require(created.location)
+                let detail = try await web.get(path)
+                #expect(detail.contains("Created identity provider corp."))
+                #expect(detail.contains("<code>\(issuer)/authorize</code>"))
+                #expect(detail.contains(#"value="realm_access.roles""#))
+                #expect(detail.contains(#"value="platform, ops""#))
+                #expect(detail.contains("stored; leave empty to keep it"))
+                #expect(!detail.contains("a literal client secret"), "the secret is never sent back")
+                #expect(try await web.get("/admin/identity-providers").contains("portal sign-in"))
+
+                provider.override("issuer", with: .string("https://other.example"))
+                let refused = try await web.post(
+                    path, [("name", "corp"), ("issuer", issuer), ("clientId", "portico-2"), ("groupsClaim", "groups"), ("userIdClaim", "sub")])
+                #expect(refused.status == 422)
+                #expect(refused.contains("https://other.example"))
+                #expect(refused.contains(#"value="portico-2""#), "the entered values come back")
+
+                provider.override("issuer", with: .string(issuer))
+                let saved = try await web.post(
+                    path, [("name", "corp"), ("issuer", issuer), ("clientId", "portico-2"), ("groupsClaim", "groups"), ("userIdClaim", "sub")])
+                #expect(saved.location == path)
+                let edited = try await web.get(path)
+                #expect(edited.contains(#"value="portico-2""#))
+                #expect(edited.contains("stored; leave empty to keep it"), "an empty secret field kept the stored secret")
+                #expect(!edited.contains(#"value="platform, ops""#), "cleared fields are cleared")
+
+                try await web.get(path + "/delete")
+                let deleted = try await web.post(path + "/delete")
+                #expect(deleted.location == "/admin/identity-providers")
+                #expect(try await web.get("/admin/identity-providers").contains("No identity providers yet."))
+            }
+        }
+    }
+
+    @Test func consumersCannotOpenIdentityProviderPages() async throws {
+        try await withDashboard { web, portico in
+            let consumer = try await UserService(store: portico.store).create(UserInput(email: "c@example.com"), by: portico.actor)
+            try await setPassword("consumer password 1", for: consumer.id, in: portico)
+            _ = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
+            let refused = try await web.get("/admin/identity-providers")
+            #expect(refused.status == 403)
+        }
+    }
+}
