@@ -62,13 +62,7 @@ public struct IdentityProviderService: Sendable {
 
     /// `create`, from the settings' fields as JSON values (the dashboard's form); wrong types are 400s naming the field.
     public func create(fields: [String: JSONValue], by actor: Actor) async throws -> IdentityProviderView {
-        let settings: IdentityProviderSettings
-        do {
-            settings = try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(fields)))
-        } catch let error as DecodingError {
-            throw JSONCoding.translate(error)
-        }
-        return try await create(settings, by: actor)
+        try await create(try Self.settings(fields), by: actor)
     }
 
     public func list() async throws -> [IdentityProviderView] {
@@ -90,12 +84,7 @@ public struct IdentityProviderService: Sendable {
         for (field, value) in patch where !["id", "discovered", "createdAt", "updatedAt"].contains(field) {
             if case .null = value { merged[field] = nil } else { merged[field] = value }
         }
-        var settings: IdentityProviderSettings
-        do {
-            settings = try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(merged)))
-        } catch let error as DecodingError {
-            throw JSONCoding.translate(error)
-        }
+        var settings = try Self.settings(merged)
         let proposedSecret = patch.keys.contains("clientSecret") ? settings.clientSecret : (stored.settings.clientSecret == nil ? nil : "set")
         settings.clientSecret = try sealing.stored(proposedSecret, over: stored.settings.clientSecret, field: "clientSecret")
         let metadata = try await discovered(settings)
@@ -114,6 +103,15 @@ public struct IdentityProviderService: Sendable {
             let before = IdentityProviderView(try await repository.require(id, on: connection))
             try await repository.delete(id, on: connection)
             return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: before, after: nil, entityId: id.uuidString), ())
+        }
+    }
+
+    /// The settings these fields make, checked as a request body is: unknown fields and wrong types name the field.
+    private static func settings(_ fields: [String: JSONValue]) throws -> IdentityProviderSettings {
+        do {
+            return try JSONDecoder().decode(IdentityProviderSettings.self, from: try JSONEncoder().encode(JSONValue.object(fields)))
+        } catch let error as DecodingError {
+            throw JSONCoding.translate(error)
         }
     }
 
