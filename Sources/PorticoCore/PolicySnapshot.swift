@@ -60,15 +60,19 @@ public final class PolicySnapshot: Sendable {
     public let authVersion: Int
     /// External (token) user ids an admin has disabled.
     private let disabledExternalIds: Set<String>
+    /// Identity providers whose tokens JWT mode accepts, by issuer.
+    public let trustedIssuers: [String: TrustedIssuer]
 
     public init(
         version: Int64, apis: [GatewayAPI], keys: [SecretHash: KeyGrant], consumers: [ConsumerPolicy], grants: [AccessGrant],
-        auth: CompiledAuthSettings = .apiKeyDefault, authVersion: Int = 0, disabledExternalIds: Set<String> = []
+        auth: CompiledAuthSettings = .apiKeyDefault, authVersion: Int = 0, disabledExternalIds: Set<String> = [],
+        trustedIssuers: [TrustedIssuer] = []
     ) {
         self.version = version
         self.auth = auth
         self.authVersion = authVersion
         self.disabledExternalIds = disabledExternalIds
+        self.trustedIssuers = Dictionary(trustedIssuers.map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
         self.routes = RouteTable(apis: apis)
         self.apiCount = apis.count
         self.keysByHash = keys

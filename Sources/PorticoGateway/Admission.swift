@@ -39,6 +39,8 @@ struct KeyAdmission: Sendable {
 /// otherwise it says what it needs: the form body, or `admit`, which may fetch keys and verify.
 struct TokenAdmission: Sendable {
     let verifiers: JWTVerifierCache
+    /// Verifiers of the identity providers JWT mode trusts (`PolicySnapshot.trustedIssuers`).
+    let issuers: IssuerVerifiers
     let usage: any UsageSink
 
     enum Step {
@@ -63,12 +65,21 @@ struct TokenAdmission: Sendable {
         case .needsFormBody: return .needsFormBody
         case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
         }
+        // A provider's token verified lately is decided at once; its first use is verified in `admit`.
+        for trusted in snapshot.trustedIssuers.values {
+            if let verifier = issuers.ready(trusted), let claims = verifier.remembered(found.token, now: now) {
+                return .done(
+                    admitted(
+                        claims, config: config, mapping: trusted.mapping, issuer: trusted.issuer, snapshot: snapshot, request: request,
+                        changes: &changes))
+            }
+        }
         guard let verifier = verifiers.readyVerifier(version: snapshot.authVersion) else { return .needsVerification }
         if SecretFormat.apiKey.matches(found.token) {
             return .done(refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes))
         }
         guard let claims = verifier.remembered(found.token, now: now) else { return .needsVerification }
-        return .done(admitted(claims, config: config, snapshot: snapshot, request: request, changes: &changes))
+        return .done(admitted(claims, config: config, mapping: snapshot.auth.mapping, snapshot: snapshot, request: request, changes: &changes))
     }
 
     func admit(_ request: GatewayRequest, snapshot: PolicySnapshot, now: Double, logger: Logger) async -> Admission {
@@ -79,6 +90,15 @@ struct TokenAdmission: Sendable {
         case .decided(let admission): return admission
         case .needsFormBody: return .refused(.formTooLarge)
         case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
+        }
+        if !snapshot.trustedIssuers.isEmpty, let issuer = try? CompactJWS(found.token).unverifiedIssuer() {
+            if let trusted = snapshot.trustedIssuers[issuer] {
+                return await admit(
+                    found.token, of: trusted, config: config, snapshot: snapshot, request: request, changes: changes, now: now, logger: logger)
+            }
+            if !config.rules.issuers.isEmpty, !config.rules.issuers.contains(issuer) {
+                return refuse(.invalidCredential("the token's issuer '\(issuer)' is unknown"), config, request, changes)
+            }
         }
         let verifier: JWTVerifier
         switch await verifiers.verifier(version: snapshot.authVersion, config: config) {
@@ -93,7 +113,32 @@ struct TokenAdmission: Sendable {
             logger.warning("token keys unavailable", metadata: ["reason": "\(reason)"])
             return refuse(.authUnavailable, config, request, changes)
         case .verified(let claims):
-            return admitted(claims, config: config, snapshot: snapshot, request: request, changes: &changes)
+            return admitted(claims, config: config, mapping: snapshot.auth.mapping, snapshot: snapshot, request: request, changes: &changes)
+        }
+    }
+
+    /// A token of a trusted identity provider: its keys, algorithms, issuer, audiences and claims mapping apply.
+    private func admit(
+        _ token: String, of trusted: TrustedIssuer, config: JWTConfig, snapshot: PolicySnapshot, request: GatewayRequest,
+        changes: UpstreamRequestChanges, now: Double, logger: Logger
+    ) async -> Admission {
+        var changes = changes
+        let verifier: JWTVerifier
+        do {
+            verifier = try await issuers.verifier(for: trusted)
+        } catch {
+            logger.warning("identity provider verifier unavailable", metadata: ["provider": "\(trusted.name)", "reason": "\(error)"])
+            return refuse(.jwksUnavailable(provider: trusted.name), config, request, changes)
+        }
+        switch await verifier.verify(token, now: now) {
+        case .rejected(let rejection):
+            return refuse(.invalidCredential(rejection.reason), config, request, changes)
+        case .unavailable(let reason):
+            logger.warning("identity provider keys unavailable", metadata: ["provider": "\(trusted.name)", "reason": "\(reason)"])
+            return refuse(.jwksUnavailable(provider: trusted.name), config, request, changes)
+        case .verified(let claims):
+            return admitted(
+                claims, config: config, mapping: trusted.mapping, issuer: trusted.issuer, snapshot: snapshot, request: request, changes: &changes)
         }
     }
 
@@ -125,20 +170,27 @@ struct TokenAdmission: Sendable {
         config.strictness == .permissive ? .admitted(anonymous(config, request), changes) : .refused(error)
     }
 
+    /// `issuer` is set for a trusted provider's token: its user is then known as `issuer|userId`, since a user id is
+    /// only unique within its issuer (OpenID Connect Core §2), and two providers must not share accounts.
     private func admitted(
-        _ claims: [String: JSONValue], config: JWTConfig, snapshot: PolicySnapshot, request: GatewayRequest, changes: inout UpstreamRequestChanges
+        _ claims: [String: JSONValue], config: JWTConfig, mapping: CompiledClaimsMapping, issuer: String? = nil, snapshot: PolicySnapshot,
+        request: GatewayRequest, changes: inout UpstreamRequestChanges
     ) -> Admission {
-        let principal: JWTPrincipal
-        switch snapshot.auth.mapping.principal(from: claims) {
+        var principal: JWTPrincipal
+        switch mapping.principal(from: claims) {
         case .noUserId(let claim): return refuse(.invalidCredential("the token has no '\(claim)' claim"), config, request, changes)
         case .mapped(let mapped): principal = mapped
+        }
+        if let issuer {
+            principal = JWTPrincipal(
+                userId: issuer + "|" + principal.userId, email: principal.email, tokenName: principal.tokenName, groups: principal.groups)
         }
         if let expression = config.expression, !expression.evaluate(claims) { return refuse(.claimsMismatch, config, request, changes) }
         if snapshot.isDisabled(externalUserId: principal.userId) {
             return refuse(.invalidCredential("the token's user is disabled"), config, request, changes)
         }
         guard !principal.groups.isEmpty else {
-            return refuse(.noGroups(claim: snapshot.auth.mapping.groups.description), config, request, changes)
+            return refuse(.noGroups(claim: mapping.groups.description), config, request, changes)
         }
         for forward in config.forwardHeaders {
             let value = forward.claim.value(in: claims)?.scalarTexts.joined(separator: ",") ?? ""

@@ -12,6 +12,8 @@ enum GatewayError: Error, Sendable {
     case claimsMismatch
     case noGroups(claim: String)
     case authUnavailable
+    /// A trusted identity provider's keys cannot be fetched: its outage, not the caller's fault.
+    case jwksUnavailable(provider: String)
     case formTooLarge
     case rateLimited(api: String, retryAfter: Int)
     case upstreamUnreachable(api: String)
@@ -23,7 +25,7 @@ enum GatewayError: Error, Sendable {
         case .noRoute: .notFound
         case .missingCredential, .invalidCredential: .unauthorized
         case .noAccess, .claimsMismatch, .noGroups: .forbidden
-        case .authUnavailable: .serviceUnavailable
+        case .authUnavailable, .jwksUnavailable: .serviceUnavailable
         case .formTooLarge: .payloadTooLarge
         case .rateLimited: .tooManyRequests
         case .upstreamUnreachable: .badGateway
@@ -41,6 +43,7 @@ enum GatewayError: Error, Sendable {
         case .claimsMismatch: "claims_mismatch"
         case .noGroups: "no_groups"
         case .authUnavailable: "auth_unavailable"
+        case .jwksUnavailable: "jwks_unavailable"
         case .formTooLarge: "form_too_large"
         case .rateLimited: "rate_limited"
         case .upstreamUnreachable: "upstream_unreachable"
@@ -58,6 +61,7 @@ enum GatewayError: Error, Sendable {
         case .claimsMismatch: "the token's claims do not satisfy this gateway's claims expression"
         case .noGroups(let claim): "the token carries no groups (claim '\(claim)'), and groups are needed to call APIs"
         case .authUnavailable: "tokens cannot be verified right now; retry shortly"
+        case .jwksUnavailable(let provider): "the keys of identity provider '\(provider)' cannot be fetched right now; retry shortly"
         case .formTooLarge: "the form body is too large to look for a token in"
         case .rateLimited(let api, let retryAfter): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
@@ -65,6 +69,9 @@ enum GatewayError: Error, Sendable {
         case .policyNotLoaded: "the gateway has not loaded its policy yet; retry shortly"
         }
     }
+
+    /// A provider's key fetch is retried (and rate-limited) on about this scale.
+    static let jwksRetryAfterSeconds = 5
 
     static let apiKeyInJWTMode = "API keys are turned off while Portico is in JWT mode; present a JWT"
 
@@ -79,6 +86,8 @@ enum GatewayError: Error, Sendable {
                 value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
         case .rateLimited(_, let retryAfter):
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
+        case .jwksUnavailable:
+            headers.add(name: HeaderNames.retryAfter, value: String(Self.jwksRetryAfterSeconds))
         default:
             break
         }

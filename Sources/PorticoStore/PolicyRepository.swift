@@ -104,8 +104,18 @@ public struct PolicyRepository: Sendable {
             let rateLimit = limit.flatMap { limit in period.flatMap { try? RateLimit(limit: limit, periodSeconds: $0) } }
             grants.append(AccessGrant(name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: rateLimit))
         }
+        var trustedIssuers: [TrustedIssuer] = []
+        if let handling = auth.jwt {
+            for provider in try await IdentityProviderRepository(logger: logger).list(on: connection) where provider.settings.acceptTokens == true {
+                do {
+                    trustedIssuers.append(TrustedIssuer(provider: try provider.settings.compiled(), metadata: provider.metadata, handling: handling))
+                } catch {
+                    logger.error("identity provider skipped: its stored settings are invalid", metadata: ["provider": "\(provider.settings.name)"])
+                }
+            }
+        }
         return PolicySnapshot(
             version: version, apis: apis, keys: keys, consumers: consumers, grants: grants,
-            auth: auth, authVersion: stored.version, disabledExternalIds: disabledExternalIds)
+            auth: auth, authVersion: stored.version, disabledExternalIds: disabledExternalIds, trustedIssuers: trustedIssuers)
     }
 }

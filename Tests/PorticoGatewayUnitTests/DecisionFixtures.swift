@@ -71,10 +71,11 @@ struct DecisionFixture {
 
     func decider(_ snapshot: PolicySnapshot) -> GatewayDecider {
         let resolver = SecretResolver(box: nil, environment: { $0 == "UNIT_SECRET" ? Self.secret : nil })
-        let verifiers = JWTVerifierCache(factory: JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit")))
+        let factory = JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit"))
         return GatewayDecider(
             policy: PolicyHolder(loaded: snapshot), limiter: RateLimiter(), keys: KeyAdmission(usage: sink),
-            tokens: TokenAdmission(verifiers: verifiers, usage: sink), logger: Logger(label: "unit"))
+            tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: sink),
+            logger: Logger(label: "unit"))
     }
 
     /// A token for `subject` in `groups`, valid for an hour, with any further claims.

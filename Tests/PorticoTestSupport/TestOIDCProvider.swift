@@ -15,6 +15,7 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
         var overrides: [String: JSONValue?] = [:]
         var jwks: String
         var discoveryFetches = 0
+        var keySetFailing = false
     }
 
     private let state: Mutex<State>
@@ -34,12 +35,15 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
 
     public func serveKeySet(_ body: String) { state.withLock { $0.jwks = body } }
 
+    /// Answers 503 for its key set while set, as a provider in trouble does.
+    public func setKeySetFailing(_ failing: Bool) { state.withLock { $0.keySetFailing = failing } }
+
     func start(issuer: String) { state.withLock { $0.issuer = issuer } }
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
-        let (issuer, overrides, jwks) = state.withLock { state in
+        let (issuer, overrides, jwks, keySetFailing) = state.withLock { state in
             if request.uri.path.hasSuffix("/.well-known/openid-configuration") { state.discoveryFetches += 1 }
-            return (state.issuer, state.overrides, state.jwks)
+            return (state.issuer, state.overrides, state.jwks, state.keySetFailing)
         }
         switch request.uri.path {
         case "/.well-known/openid-configuration":
@@ -54,7 +58,7 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
             for (field, value) in overrides { document[field] = value }
             return Self.json(String(decoding: try JSONEncoder().encode(document), as: UTF8.self))
         case "/jwks":
-            return Self.json(jwks)
+            return keySetFailing ? Response(status: .serviceUnavailable) : Self.json(jwks)
         default:
             return Response(status: .notFound)
         }

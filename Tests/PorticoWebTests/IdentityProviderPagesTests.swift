@@ -29,6 +29,7 @@ import Testing
                 #expect(detail.contains("stored; leave empty to keep it"))
                 #expect(!detail.contains("a literal client secret"), "the secret is never sent back")
                 #expect(try await web.get("/admin/identity-providers").contains("portal sign-in"))
+                #expect(!(try await web.get("/admin/auth")).contains("are accepted too"), "not trusted for tokens yet")
 
                 provider.override("issuer", with: .string("https://other.example"))
                 let refused = try await web.post(
@@ -45,6 +46,14 @@ import Testing
                 #expect(edited.contains(#"value="portico-2""#))
                 #expect(edited.contains("stored; leave empty to keep it"), "an empty secret field kept the stored secret")
                 #expect(!edited.contains(#"value="platform, ops""#), "cleared fields are cleared")
+                try await web.post(
+                    path,
+                    [
+                        ("name", "corp"), ("issuer", issuer), ("clientId", "portico-2"), ("groupsClaim", "groups"), ("userIdClaim", "sub"),
+                        ("acceptTokens", "on"),
+                    ])
+                let auth = try await web.get("/admin/auth")
+                #expect(auth.contains("are accepted too") && auth.contains("<strong>corp</strong>"))
 
                 try await web.get(path + "/delete")
                 let deleted = try await web.post(path + "/delete")

@@ -155,6 +155,8 @@ private let clientSecret = "provider client secret 1234567890"
                     String(decoding: try JSONSerialization.data(withJSONObject: readBack), as: UTF8.self))
                 #expect(patched.status == .ok, "\(patched.message)")
                 #expect(patched.json["acceptTokens"] as? Bool == true)
+                let trusted = try await admin.call(.get, "/auth-settings").json["trustedProviders"] as? [[String: Any]]
+                #expect(trusted?.map { $0["name"] as? String } == ["corp"], "the auth settings say which providers JWT mode trusts")
                 #expect(patched.json["clientSecret"] as? String == "set")
                 #expect((patched.json["discovered"] as? [String: Any])?["tokenEndpointAuthMethod"] as? String == "client_secret_post")
                 let stored = try await portico.store.read { connection in

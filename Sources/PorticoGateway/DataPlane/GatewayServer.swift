@@ -45,10 +45,11 @@ public struct GatewayServer: Service {
         configuration: GatewayConfiguration, policy: PolicyHolder, usage: any UsageSink, metrics: GatewayMetrics, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
-        let verifiers = JWTVerifierCache(factory: JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger))
+        let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
         self.configuration = configuration
         self.decider = GatewayDecider(
-            policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage), tokens: TokenAdmission(verifiers: verifiers, usage: usage),
+            policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage),
+            tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
             logger: logger)
         self.metrics = metrics
         self.pools = UpstreamPools(timeouts: configuration.timeouts)

@@ -44,6 +44,9 @@ extension DashboardController {
     func authPage(values formValues: [String: String], feedback: FormFeedback? = nil, context: Context) async throws -> Response {
         var values = feedback?.dictionary ?? [:]
         values["values"] = formValues
+        let trusted = try await authSettings.current().trustedProviders
+        values["trustedProviders"] = trusted.map { ["name": $0.name, "issuer": $0.issuer] }
+        values["hasTrustedProviders"] = !trusted.isEmpty
         let mode = formValues["mode"] ?? "api_key"
         values["modeJWT"] = mode == "jwt"
         values["modeKey"] = mode != "jwt"

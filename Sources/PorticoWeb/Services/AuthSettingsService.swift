@@ -42,6 +42,14 @@ public struct AuthSettingsView: Codable, Sendable, Equatable {
     public var updatedAt: Date
     /// Keys currently off because of the switch to JWT mode; a switch back turns them on.
     public var keysDisabledByModeSwitch: Int
+    /// The identity providers whose tokens JWT mode accepts beside its own key source (`acceptTokens`).
+    public var trustedProviders: [TrustedProvider]
+
+    /// An identity provider JWT mode trusts, by name and issuer.
+    public struct TrustedProvider: Codable, Sendable, Equatable {
+        public var name: String
+        public var issuer: String
+    }
 }
 
 /// The settings as saved, and how many keys a mode switch turned off or on again.
@@ -161,8 +169,10 @@ public struct AuthSettingsService: Sendable {
 
     private func view(of stored: AuthSettingsRepository.Stored, on connection: PostgresConnection) async throws -> AuthSettingsView {
         let off = try await repository.keysAffected(bySwitchingOn: true, limit: 0, on: connection).total
+        let trusted = try await IdentityProviderRepository(logger: store.database.logger).list(on: connection)
+            .filter { $0.settings.acceptTokens == true }.map { AuthSettingsView.TrustedProvider(name: $0.settings.name, issuer: $0.settings.issuer) }
         return AuthSettingsView(
             mode: stored.settings.mode, jwt: stored.settings.jwt?.shown, claimsMapping: stored.settings.claimsMapping,
-            version: stored.version, updatedAt: stored.updatedAt, keysDisabledByModeSwitch: off)
+            version: stored.version, updatedAt: stored.updatedAt, keysDisabledByModeSwitch: off, trustedProviders: trusted)
     }
 }
