@@ -237,17 +237,8 @@ private struct JWTSettingsCompiler {
         }
         switch source.field {
         case "signingSecret":
-            guard let reference = SecretReference(stored: source.value) else {
-                throw PorticoError.invalid(field: "jwt.signingSecret", reason: "must be sealed before it is stored")
-            }
-            switch reference {
-            case .environment(let name) where name.isEmpty:
-                throw PorticoError.invalid(field: "jwt.signingSecret", reason: "env: needs a variable name")
-            case .file(let path) where !path.hasPrefix("/"):
-                throw PorticoError.invalid(field: "jwt.signingSecret", reason: "file: needs an absolute path")
-            default:
-                return .signingSecret(reference, base64Encoded: settings.signingSecretBase64Encoded ?? false)
-            }
+            let reference = try SecretReference.checked(source.value, field: "jwt.signingSecret")
+            return .signingSecret(reference, base64Encoded: settings.signingSecretBase64Encoded ?? false)
         case "publicKey":
             guard source.value.contains("-----BEGIN") else {
                 throw PorticoError.invalid(field: "jwt.publicKey", reason: "must be a PEM public key (-----BEGIN PUBLIC KEY-----…)")

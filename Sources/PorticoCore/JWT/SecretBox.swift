@@ -60,6 +60,19 @@ public enum SecretReference: Sendable, Hashable {
         }
     }
 
+    /// The reference a stored value holds, checked: a literal (not sealed yet), `env:` without a name and a relative
+    /// `file:` path are errors on `field`.
+    public static func checked(_ text: String, field: String) throws(PorticoError) -> SecretReference {
+        guard let reference = SecretReference(stored: text) else {
+            throw PorticoError.invalid(field: field, reason: "must be sealed before it is stored")
+        }
+        switch reference {
+        case .environment(let name) where name.isEmpty: throw PorticoError.invalid(field: field, reason: "env: needs a variable name")
+        case .file(let path) where !path.hasPrefix("/"): throw PorticoError.invalid(field: field, reason: "file: needs an absolute path")
+        default: return reference
+        }
+    }
+
     public var stored: String {
         switch self {
         case .environment(let name): "env:\(name)"

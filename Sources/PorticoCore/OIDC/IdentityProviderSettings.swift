@@ -93,20 +93,8 @@ public struct IdentityProviderSettings: Codable, Sendable, Equatable {
         if signInDashboard || signInPortal, clientId == nil {
             throw PorticoError.invalid(field: "clientId", reason: "signing in through the provider needs its client id")
         }
-        let clientSecret: SecretReference?
-        if let secret = self.clientSecret, !secret.isEmpty {
-            guard let reference = SecretReference(stored: secret) else {
-                throw PorticoError.invalid(field: "clientSecret", reason: "must be sealed before it is stored")
-            }
-            if case .environment(let variable) = reference, variable.isEmpty {
-                throw PorticoError.invalid(field: "clientSecret", reason: "env: needs a variable name")
-            }
-            if case .file(let path) = reference, !path.hasPrefix("/") {
-                throw PorticoError.invalid(field: "clientSecret", reason: "file: needs an absolute path")
-            }
-            clientSecret = reference
-        } else {
-            clientSecret = nil
+        let clientSecret = try self.clientSecret.flatMap { secret throws(PorticoError) in
+            secret.isEmpty ? nil : try SecretReference.checked(secret, field: "clientSecret")
         }
         var scopes = try (self.scopes ?? ["openid", "profile", "email"]).map { scope throws(PorticoError) in
             guard !scope.isEmpty, scope.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }) else {
