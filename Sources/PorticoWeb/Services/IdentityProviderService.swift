@@ -51,7 +51,7 @@ public struct IdentityProviderService: Sendable {
     public func create(_ settings: IdentityProviderSettings, by actor: Actor) async throws -> IdentityProviderView {
         var sealed = settings
         sealed.clientSecret = try sealing.stored(settings.clientSecret, over: nil, field: "clientSecret")
-        let metadata = try await discovered(sealed)
+        let metadata = try await discovered(&sealed)
         let created = try await store.write("identity_provider.create", entity: "identity_provider", by: actor) { [sealed] connection in
             let created = try await repository.create(sealed, metadata: metadata, on: connection)
             let view = IdentityProviderView(created)
@@ -87,7 +87,7 @@ public struct IdentityProviderService: Sendable {
         var settings = try Self.settings(merged)
         let proposedSecret = patch.keys.contains("clientSecret") ? settings.clientSecret : (stored.settings.clientSecret == nil ? nil : "set")
         settings.clientSecret = try sealing.stored(proposedSecret, over: stored.settings.clientSecret, field: "clientSecret")
-        let metadata = try await discovered(settings)
+        let metadata = try await discovered(&settings)
         return try await store.write("identity_provider.update", entity: "identity_provider", by: actor) { [settings] connection in
             let before = try await repository.require(id, on: connection)
             var changed = before
@@ -116,7 +116,11 @@ public struct IdentityProviderService: Sendable {
     }
 
     /// The settings checked without I/O, then the provider discovered and its keys fetched.
-    private func discovered(_ settings: IdentityProviderSettings) async throws -> ProviderMetadata {
-        try await discovery.discover(try settings.compiled())
+    /// The name and issuer are stored as checked (trimmed), so `corp ` cannot stand beside `corp`.
+    private func discovered(_ settings: inout IdentityProviderSettings) async throws -> ProviderMetadata {
+        let config = try settings.compiled()
+        settings.name = config.name
+        settings.issuer = config.issuer
+        return try await discovery.discover(config)
     }
 }
