@@ -7,7 +7,7 @@ extension DashboardController {
     func addAuthRoutes(to group: RouterGroup<Context>) {
         group.get("auth") { _, context in
             let current = try await authSettings.current()
-            return try await authPage(values: AuthSettingsForm.values(of: current), context: context)
+            return authPage(values: AuthSettingsForm.values(of: current), trusted: current.trustedProviders, context: context)
         }
         group.post("auth") { _, context in
             let form = context.web.form
@@ -36,15 +36,17 @@ extension DashboardController {
                 for source in ["signingSecret", "publicKey", "jwksFile", "jwksUrl"] where feedback.errors["jwt_" + source] != nil {
                     feedback.errors["keyValue"] = feedback.errors["jwt_" + source]
                 }
-                return try await authPage(values: form.values, feedback: feedback, context: context)
+                return authPage(values: form.values, trusted: try await authSettings.current().trustedProviders, feedback: feedback, context: context)
             }
         }
     }
 
-    func authPage(values formValues: [String: String], feedback: FormFeedback? = nil, context: Context) async throws -> Response {
+    /// `trusted`: the identity providers JWT mode accepts tokens of, listed beside the settings.
+    func authPage(
+        values formValues: [String: String], trusted: [AuthSettingsView.TrustedProvider], feedback: FormFeedback? = nil, context: Context
+    ) -> Response {
         var values = feedback?.dictionary ?? [:]
         values["values"] = formValues
-        let trusted = try await authSettings.current().trustedProviders
         values["trustedProviders"] = trusted.map { ["name": $0.name, "issuer": $0.issuer] }
         values["hasTrustedProviders"] = !trusted.isEmpty
         let mode = formValues["mode"] ?? "api_key"

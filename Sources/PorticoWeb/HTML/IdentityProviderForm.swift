@@ -27,7 +27,7 @@ enum IdentityProviderForm {
         return fields
     }
 
-    /// `key=value` lines; a line without `=` is kept as a key with no value, which the settings check refuses by name.
+    /// `key=value` lines; a line without `=` is a parameter with an empty value.
     private static func authParams(_ text: String) -> JSONValue {
         var params: [String: JSONValue] = [:]
         for line in text.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
