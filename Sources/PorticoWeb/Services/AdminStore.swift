@@ -17,6 +17,7 @@ public struct AdminStore: Sendable {
     public let policy: PolicyRepository
     public let audit: AuditTrail
     public let overview: OverviewRepository
+    public let identityProviders: IdentityProviderRepository
 
     public init(database: Database) {
         let logger = database.logger
@@ -30,6 +31,7 @@ public struct AdminStore: Sendable {
         self.policy = PolicyRepository(logger: logger)
         self.audit = AuditTrail(logger: logger)
         self.overview = OverviewRepository(logger: logger)
+        self.identityProviders = IdentityProviderRepository(logger: logger)
     }
 
     /// What a write changed, for the audit log.

@@ -169,7 +169,7 @@ public struct AuthSettingsService: Sendable {
 
     private func view(of stored: AuthSettingsRepository.Stored, on connection: PostgresConnection) async throws -> AuthSettingsView {
         let off = try await repository.keysAffected(bySwitchingOn: true, limit: 0, on: connection).total
-        let trusted = try await IdentityProviderRepository(logger: store.database.logger).list(on: connection)
+        let trusted = try await store.identityProviders.list(on: connection)
             .filter { $0.settings.acceptTokens == true }.map { AuthSettingsView.TrustedProvider(name: $0.settings.name, issuer: $0.settings.issuer) }
         return AuthSettingsView(
             mode: stored.settings.mode, jwt: stored.settings.jwt?.shown, claimsMapping: stored.settings.claimsMapping,

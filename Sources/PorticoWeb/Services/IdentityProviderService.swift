@@ -37,13 +37,11 @@ public struct IdentityProviderView: Encodable, Sendable, Equatable {
 /// a literal client secret sealed, every change audited and announced to the gateways.
 public struct IdentityProviderService: Sendable {
     let store: AdminStore
-    let repository: IdentityProviderRepository
     let sealing: SecretSealing
     let discovery: OIDCDiscovery
 
     public init(store: AdminStore, secretBox: SecretBox?) {
         self.store = store
-        self.repository = IdentityProviderRepository(logger: store.database.logger)
         self.sealing = SecretSealing(box: secretBox)
         self.discovery = OIDCDiscovery()
     }
@@ -53,7 +51,7 @@ public struct IdentityProviderService: Sendable {
         sealed.clientSecret = try sealing.stored(settings.clientSecret, over: nil, field: "clientSecret")
         let metadata = try await discovered(&sealed)
         let created = try await store.write("identity_provider.create", entity: "identity_provider", by: actor) { [sealed] connection in
-            let created = try await repository.create(sealed, metadata: metadata, on: connection)
+            let created = try await store.identityProviders.create(sealed, metadata: metadata, on: connection)
             let view = IdentityProviderView(created)
             return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: nil, after: view, entityId: view.id.uuidString), view)
         }
@@ -66,17 +64,17 @@ public struct IdentityProviderService: Sendable {
     }
 
     public func list() async throws -> [IdentityProviderView] {
-        try await store.read { try await repository.list(on: $0) }.map(IdentityProviderView.init)
+        try await store.read { try await store.identityProviders.list(on: $0) }.map(IdentityProviderView.init)
     }
 
     public func get(_ id: UUID) async throws -> IdentityProviderView {
-        IdentityProviderView(try await store.read { try await repository.require(id, on: $0) })
+        IdentityProviderView(try await store.read { try await store.identityProviders.require(id, on: $0) })
     }
 
     /// Applies `patch` (fields of the settings; `null` removes an optional one, `"clientSecret": "set"` or no
     /// `clientSecret` keeps the stored secret) and discovers the provider again before saving.
     public func update(_ id: UUID, patch: [String: JSONValue], by actor: Actor) async throws -> IdentityProviderView {
-        let stored = try await store.read { try await repository.require(id, on: $0) }
+        let stored = try await store.read { try await store.identityProviders.require(id, on: $0) }
         guard case .object(var merged) = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(stored.settings)) else {
             throw PorticoError.conflict("the stored identity provider could not be read")
         }
@@ -89,19 +87,19 @@ public struct IdentityProviderService: Sendable {
         settings.clientSecret = try sealing.stored(proposedSecret, over: stored.settings.clientSecret, field: "clientSecret")
         let metadata = try await discovered(&settings)
         return try await store.write("identity_provider.update", entity: "identity_provider", by: actor) { [settings] connection in
-            let before = try await repository.require(id, on: connection)
+            let before = try await store.identityProviders.require(id, on: connection)
             var changed = before
             changed.settings = settings
             changed.metadata = metadata
-            let after = IdentityProviderView(try await repository.update(changed, on: connection))
+            let after = IdentityProviderView(try await store.identityProviders.update(changed, on: connection))
             return (AdminStore.Change(before: IdentityProviderView(before), after: after, entityId: id.uuidString), after)
         }
     }
 
     public func delete(_ id: UUID, by actor: Actor) async throws {
         try await store.write("identity_provider.delete", entity: "identity_provider", by: actor) { connection in
-            let before = IdentityProviderView(try await repository.require(id, on: connection))
-            try await repository.delete(id, on: connection)
+            let before = IdentityProviderView(try await store.identityProviders.require(id, on: connection))
+            try await store.identityProviders.delete(id, on: connection)
             return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: before, after: nil, entityId: id.uuidString), ())
         }
     }
