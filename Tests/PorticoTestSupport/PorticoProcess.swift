@@ -102,9 +102,24 @@ public func runPortico(_ arguments: [String], environment: [String: String] = [:
     try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
+    let out = readToEnd(stdout.fileHandleForReading)
+    let err = readToEnd(stderr.fileHandleForReading)
     process.waitUntilExit()
     return CommandResult(
         status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+}
+
+/// Everything left to read from `handle`. Foundation's `readDataToEndOfFile` traps when a signal interrupts its
+/// read (EINTR, seen when another test's child process ends meanwhile); this reads with POSIX `read` and retries.
+private func readToEnd(_ handle: FileHandle) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if count > 0 {
+            data.append(contentsOf: buffer[..<count])
+        } else if count == 0 || errno != EINTR {
+            return data
+        }
+    }
 }
