@@ -52,8 +52,13 @@ public struct GatewayAPI: Sendable, Hashable {
     public let upstream: Upstream
     public let stripPrefix: Bool
     public let status: APIStatus
+    /// In JWT mode, the issuers of the trusted identity providers whose tokens this API accepts (sorted); nil for all.
+    public let tokenIssuers: [String]?
 
-    public init(id: UUID, name: String, pathPrefix: String, host: String?, upstream: Upstream, stripPrefix: Bool, status: APIStatus) {
+    public init(
+        id: UUID, name: String, pathPrefix: String, host: String?, upstream: Upstream, stripPrefix: Bool, status: APIStatus,
+        tokenIssuers: [String]? = nil
+    ) {
         self.id = id
         self.name = name
         self.pathPrefix = pathPrefix
@@ -61,6 +66,14 @@ public struct GatewayAPI: Sendable, Hashable {
         self.upstream = upstream
         self.stripPrefix = stripPrefix
         self.status = status
+        self.tokenIssuers = tokenIssuers
+    }
+
+    /// Whether a token of `issuer`'s provider may call this API; nil is a token verified by the JWT settings' own keys.
+    public func acceptsTokens(ofIssuer issuer: String?) -> Bool {
+        guard let tokenIssuers else { return true }
+        guard let issuer else { return false }
+        return tokenIssuers.contains(issuer)
     }
 
     /// The path to request upstream for a matched request path (percent-encoded, without query).

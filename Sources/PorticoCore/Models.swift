@@ -60,12 +60,14 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     public var upstream: String
     public var stripPrefix: Bool
     public var status: APIStatus
+    /// In JWT mode, the trusted identity providers (by name) whose tokens this API accepts; nil for all of them.
+    public var tokenProviders: [String]?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus, createdAt: Date,
-        updatedAt: Date
+        id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus,
+        tokenProviders: [String]? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -74,6 +76,7 @@ public struct APIDefinition: Codable, Sendable, Equatable {
         self.upstream = upstream
         self.stripPrefix = stripPrefix
         self.status = status
+        self.tokenProviders = tokenProviders
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

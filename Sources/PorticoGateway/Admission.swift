@@ -56,7 +56,7 @@ struct TokenAdmission: Sendable {
         case needsFormBody
     }
 
-    func admitNow(_ request: GatewayRequest, snapshot: PolicySnapshot, now: Double) -> Step {
+    func admitNow(_ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot, now: Double) -> Step {
         let found: TokenExtractor.Found
         let config: JWTConfig
         var changes: UpstreamRequestChanges
@@ -68,13 +68,17 @@ struct TokenAdmission: Sendable {
         // A provider's token verified lately is decided at once; its first use is verified in `admit`.
         for trusted in snapshot.trustedIssuers.values {
             if let verifier = issuers.ready(trusted), let claims = verifier.remembered(found.token, now: now) {
+                guard api.acceptsTokens(ofIssuer: trusted.issuer) else { return .done(refuse(narrowed(api), config, request, changes)) }
                 return .done(
                     admitted(
                         claims, config: config, mapping: trusted.mapping, issuer: trusted.issuer, snapshot: snapshot, request: request,
                         changes: &changes))
             }
         }
-        guard let verifier = verifiers.readyVerifier(version: snapshot.authVersion) else { return .needsVerification }
+        // An API narrowed to some providers, or JWT mode without keys of its own, never admits by the JWT settings' keys.
+        guard api.tokenIssuers == nil, config.keySource != nil, let verifier = verifiers.readyVerifier(version: snapshot.authVersion) else {
+            return .needsVerification
+        }
         if SecretFormat.apiKey.matches(found.token) {
             return .done(refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes))
         }
@@ -82,7 +86,7 @@ struct TokenAdmission: Sendable {
         return .done(admitted(claims, config: config, mapping: snapshot.auth.mapping, snapshot: snapshot, request: request, changes: &changes))
     }
 
-    func admit(_ request: GatewayRequest, snapshot: PolicySnapshot, now: Double, logger: Logger) async -> Admission {
+    func admit(_ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot, now: Double, logger: Logger) async -> Admission {
         let found: TokenExtractor.Found
         let config: JWTConfig
         var changes: UpstreamRequestChanges
@@ -91,21 +95,25 @@ struct TokenAdmission: Sendable {
         case .needsFormBody: return .refused(.formTooLarge)
         case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
         }
-        if !snapshot.trustedIssuers.isEmpty, let issuer = try? CompactJWS(found.token).unverifiedIssuer() {
-            if let trusted = snapshot.trustedIssuers[issuer] {
-                return await admit(
-                    found.token, of: trusted, config: config, snapshot: snapshot, request: request, changes: changes, now: now, logger: logger)
-            }
-            if !config.rules.issuers.isEmpty, !config.rules.issuers.contains(issuer) {
-                return refuse(.invalidCredential("the token's issuer '\(issuer)' is unknown"), config, request, changes)
-            }
+        if SecretFormat.apiKey.matches(found.token) { return refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes) }
+        let issuer = snapshot.trustedIssuers.isEmpty ? nil : try? CompactJWS(found.token).unverifiedIssuer()
+        if let issuer, let trusted = snapshot.trustedIssuers[issuer] {
+            guard api.acceptsTokens(ofIssuer: issuer) else { return refuse(narrowed(api), config, request, changes) }
+            return await admit(
+                found.token, of: trusted, config: config, snapshot: snapshot, request: request, changes: changes, now: now, logger: logger)
+        }
+        guard api.tokenIssuers == nil else { return refuse(narrowed(api), config, request, changes) }
+        if let issuer, config.keySource == nil || (!config.rules.issuers.isEmpty && !config.rules.issuers.contains(issuer)) {
+            return refuse(.invalidCredential("the token's issuer '\(issuer)' is unknown"), config, request, changes)
+        }
+        if config.keySource == nil {
+            return refuse(.invalidCredential("the token names no issuer (iss) that this gateway trusts"), config, request, changes)
         }
         let verifier: JWTVerifier
         switch await verifiers.verifier(version: snapshot.authVersion, config: config) {
         case .success(let built): verifier = built
         case .failure: return refuse(.authUnavailable, config, request, changes)
         }
-        if SecretFormat.apiKey.matches(found.token) { return refuse(.invalidCredential(GatewayError.apiKeyInJWTMode), config, request, changes) }
         switch await verifier.verify(found.token, now: now) {
         case .rejected(let rejection):
             return refuse(.invalidCredential(rejection.reason), config, request, changes)
@@ -140,6 +148,12 @@ struct TokenAdmission: Sendable {
             return admitted(
                 claims, config: config, mapping: trusted.mapping, issuer: trusted.issuer, snapshot: snapshot, request: request, changes: &changes)
         }
+    }
+
+    /// An API that accepts only some providers' tokens names their issuers to a token from elsewhere.
+    private func narrowed(_ api: GatewayAPI) -> GatewayError {
+        let issuers = (api.tokenIssuers ?? []).map { "'\($0)'" }.joined(separator: ", ")
+        return .invalidCredential("API '\(api.name)' accepts only tokens issued by \(issuers)")
     }
 
     private func prepare(_ request: GatewayRequest, snapshot: PolicySnapshot) -> Prepared {

@@ -9,16 +9,20 @@ public struct APIRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
-    private static let select = """
-        SELECT id, name, path_prefix, host, upstream, strip_prefix, status, created_at, updated_at FROM apis
+    private static let columns = """
+        id, name, path_prefix, host, upstream, strip_prefix, status,
+        (SELECT array_agg(p.name ORDER BY p.name) FROM api_token_providers t JOIN identity_providers p ON p.id = t.provider_id
+         WHERE t.api_id = apis.id),
+        created_at, updated_at
         """
+    private static let select = "SELECT \(columns) FROM apis"
 
     public func create(_ api: APIDefinition, on connection: PostgresConnection) async throws -> APIDefinition {
         let rows = try await connection.query(
             """
             INSERT INTO apis (name, path_prefix, host, upstream, strip_prefix, status)
             VALUES (\(api.name), \(api.pathPrefix), \(api.host), \(api.upstream), \(api.stripPrefix), \(api.status.rawValue))
-            RETURNING id, name, path_prefix, host, upstream, strip_prefix, status, created_at, updated_at
+            RETURNING \(unescaped: Self.columns)
             """, logger: logger)
         guard let created = try await decode(rows).first else { throw PorticoError.conflict("the API was not created") }
         return created
@@ -43,7 +47,7 @@ public struct APIRepository: Sendable {
             UPDATE apis SET name = \(api.name), path_prefix = \(api.pathPrefix), host = \(api.host), upstream = \(api.upstream),
                    strip_prefix = \(api.stripPrefix), status = \(api.status.rawValue), updated_at = now()
             WHERE id = \(api.id)
-            RETURNING id, name, path_prefix, host, upstream, strip_prefix, status, created_at, updated_at
+            RETURNING \(unescaped: Self.columns)
             """, logger: logger)
         guard let updated = try await decode(rows).first else { throw PorticoError.notFound("API \(api.id)") }
         return updated
@@ -53,6 +57,25 @@ public struct APIRepository: Sendable {
         try await connection.query("DELETE FROM apis WHERE id = \(id)", logger: logger)
     }
 
+    /// Sets which identity providers' tokens the API accepts (by id); nil accepts all trusted providers.
+    public func setTokenProviders(_ providerIds: [UUID]?, of api: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM api_token_providers WHERE api_id = \(api)", logger: logger)
+        for providerId in providerIds ?? [] {
+            try await connection.query("INSERT INTO api_token_providers (api_id, provider_id) VALUES (\(api), \(providerId))", logger: logger)
+        }
+    }
+
+    /// The names of the APIs that accept tokens of only some providers, `provider` among them.
+    public func namesNarrowedTo(provider: UUID, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query(
+            """
+            SELECT a.name FROM api_token_providers t JOIN apis a ON a.id = t.api_id WHERE t.provider_id = \(provider) ORDER BY a.name
+            """, logger: logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
     /// The ids of the named APIs, in the order given; an unknown name is an `invalid(field)` error.
     public func ids(named names: [String], field: String, on connection: PostgresConnection) async throws -> [UUID] {
         try await connection.ids(named: names, inTable: "apis", kind: "API", field: field, logger: logger)
@@ -60,13 +83,14 @@ public struct APIRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIDefinition] {
         var apis: [APIDefinition] = []
-        for try await (id, name, prefix, host, upstream, strip, status, createdAt, updatedAt) in rows.decode(
-            (UUID, String, String, String?, String, Bool, String, Date, Date).self)
+        for try await (id, name, prefix, host, upstream, strip, status, tokenProviders, createdAt, updatedAt) in rows.decode(
+            (UUID, String, String, String?, String, Bool, String, [String]?, Date, Date).self)
         {
             apis.append(
                 APIDefinition(
                     id: id, name: name, pathPrefix: prefix, host: host, upstream: upstream, stripPrefix: strip,
-                    status: APIStatus(rawValue: status) ?? .disabled, createdAt: createdAt, updatedAt: updatedAt))
+                    status: APIStatus(rawValue: status) ?? .disabled, tokenProviders: tokenProviders, createdAt: createdAt,
+                    updatedAt: updatedAt))
         }
         return apis
     }

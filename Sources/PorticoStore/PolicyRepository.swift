@@ -46,6 +46,11 @@ public struct PolicyRepository: Sendable {
             auth = CompiledAuthSettings(mode: mode, jwt: nil, mapping: CompiledAuthSettings.apiKeyDefault.mapping)
         }
 
+        var tokenIssuersByAPI: [UUID: [String]] = [:]
+        let narrowingRows = try await connection.query(
+            "SELECT t.api_id, p.issuer FROM api_token_providers t JOIN identity_providers p ON p.id = t.provider_id", logger: logger)
+        for try await (apiId, issuer) in narrowingRows.decode((UUID, String).self) { tokenIssuersByAPI[apiId, default: []].append(issuer) }
+
         var apis: [GatewayAPI] = []
         let apiRows = try await connection.query(
             "SELECT id, name, path_prefix, host, upstream, strip_prefix, status FROM apis", logger: logger)
@@ -56,7 +61,7 @@ public struct PolicyRepository: Sendable {
                 apis.append(
                     GatewayAPI(
                         id: id, name: name, pathPrefix: prefix, host: host, upstream: try Upstream(upstream),
-                        stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled))
+                        stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled, tokenIssuers: tokenIssuersByAPI[id]?.sorted()))
             } catch {
                 logger.error("API skipped: its upstream is not a URL", metadata: ["api": "\(name)"])
             }

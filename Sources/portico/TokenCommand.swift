@@ -69,7 +69,7 @@ struct TokenCommand: AsyncParsableCommand {
             }
             do {
                 let compiled = try stored.settings.compiled()
-                guard let config = compiled.jwt, case .signingSecret(let reference, let base64Encoded) = config.keySource else {
+                guard let config = compiled.jwt, case .signingSecret(let reference, let base64Encoded)? = config.keySource else {
                     throw CLIFailure(
                         "token sign needs a signingSecret key source; the configured JWT settings verify with a public key or JWKS, whose private key Portico never holds"
                     )

@@ -243,10 +243,16 @@ private func claims(_ json: String) throws -> [String: JSONValue] {
         #expect(config.tokenSources == [.header("X-Token"), .query("jwt"), .form("t"), .cookie("c")])
     }
 
-    @Test func jwtModeNeedsJWTSettings() {
-        #expect(throws: PorticoError.invalid(field: "jwt", reason: "JWT mode needs JWT settings with a key source")) {
-            try AuthSettings(mode: .jwt).compiled()
-        }
+    @Test func jwtModeWithoutJWTSettingsTrustsOnlyIdentityProvidersWithDefaultHandling() throws {
+        let settings = AuthSettings(mode: .jwt)
+        #expect(settings.trustsOnlyIdentityProviders)
+        let compiled = try settings.compiled()
+        #expect(compiled.jwt == .trustedProvidersOnly)
+        #expect(compiled.jwt?.keySource == nil)
+        #expect(compiled.jwt?.tokenSources == [.header("Authorization")])
+        #expect(compiled.jwt?.strictness == .strict)
+        #expect(!AuthSettings(mode: .apiKey).trustsOnlyIdentityProviders)
+        #expect(try AuthSettings(mode: .apiKey).compiled().jwt == nil)
     }
 
     @Test func readsShowAStoredSecretOnlyAsSet() throws {

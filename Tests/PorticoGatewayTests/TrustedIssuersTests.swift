@@ -119,4 +119,100 @@ import Testing
             #expect(unavailable.text.contains("'first'"))
         }
     }
+
+    @Test func withoutJWTSettingsTheTrustedProvidersAloneAreJWTMode() async throws {
+        try await withTwoProviders { first, firstIssuer, second, secondIssuer, gateway, portico in
+            let auth = AuthSettingsService(store: portico.store, secretBox: portico.secretBox)
+            let update = try await auth.update(AuthSettingsInput(jwt: .some(nil)), by: portico.actor)
+            #expect(update.settings.mode == .jwt && update.settings.jwt == nil)
+            #expect(update.settings.trustedProviders.map(\.name) == ["first", "second"])
+            await gateway.gateway.feed.reload()
+
+            let fromFirst = try await first.signingKey.sign(claims(issuer: firstIssuer, audience: "orders-first"), kid: "k1")
+            #expect(try await gateway.get("/orders/1", key: fromFirst).status == 200)
+            let fromSecond = try await second.signingKey.sign(
+                claims(issuer: secondIssuer, audience: "orders-second", groups: ("roles", ["buyers"])), kid: "k1")
+            #expect(try await gateway.get("/orders/1", key: fromSecond).status == 200)
+            let formerlyOwn = try await TestSigningKey.hmac(String(repeating: "m", count: 32)).sign(
+                claims(issuer: "https://main.example", audience: "anything"))
+            let refused = try await gateway.get("/orders/1", key: formerlyOwn)
+            #expect(refused.status == 401)
+            #expect(refused.header("WWW-Authenticate")?.contains("issuer 'https://main.example' is unknown") == true)
+
+            // The last provider JWT mode trusts can neither stop accepting tokens nor go.
+            let providers = IdentityProviderService(store: portico.store, secretBox: portico.secretBox)
+            let listed = try await providers.list()
+            let firstId = try #require(listed.first { $0.settings.name == "first" }?.id)
+            let secondId = try #require(listed.first { $0.settings.name == "second" }?.id)
+            try await providers.delete(secondId, by: portico.actor)
+            await #expect(
+                throws: PorticoError.conflict(
+                    "JWT mode has no key source of its own and trusts only identity provider 'first'; give it a key source or trust another provider first"
+                )
+            ) {
+                try await providers.delete(firstId, by: portico.actor)
+            }
+            await #expect(throws: PorticoError.self) {
+                try await providers.update(firstId, patch: ["acceptTokens": .bool(false)], by: portico.actor)
+            }
+            #expect(try await providers.get(firstId).settings.acceptTokens == true)
+        }
+    }
+
+    @Test func jwtModeWithoutJWTSettingsNeedsAProviderThatAcceptsTokens() async throws {
+        try await withTestPortico { portico in
+            let auth = AuthSettingsService(store: portico.store, secretBox: portico.secretBox)
+            await #expect(
+                throws: PorticoError.invalid(
+                    field: "jwt", reason: "JWT mode needs JWT settings with a key source, or an identity provider with acceptTokens")
+            ) {
+                try await auth.update(AuthSettingsInput(mode: .jwt, jwt: .some(nil)), by: portico.actor)
+            }
+            let mode = try await auth.current().mode
+            #expect(mode == .apiKey)
+        }
+    }
+
+    @Test func anAPICanNarrowWhichTrustedProvidersTokensItAccepts() async throws {
+        try await withTwoProviders { first, firstIssuer, second, secondIssuer, gateway, portico in
+            let apis = APIService(store: portico.store)
+            let orders = try #require(try await apis.list().first { $0.name == "orders" })
+            let narrowed = try await apis.update(orders.id, APIPatch(tokenProviders: .some(["second"])), by: portico.actor)
+            #expect(narrowed.tokenProviders == ["second"])
+            await gateway.gateway.feed.reload()
+
+            let fromFirst = try await first.signingKey.sign(claims(issuer: firstIssuer, audience: "orders-first"), kid: "k1")
+            let refused = try await gateway.get("/orders/1", key: fromFirst)
+            #expect(refused.status == 401)
+            #expect(refused.header("WWW-Authenticate")?.contains("API 'orders' accepts only tokens issued by '\(secondIssuer)'") == true)
+            let own = try await TestSigningKey.hmac(String(repeating: "m", count: 32)).sign(
+                claims(issuer: "https://main.example", audience: "anything"))
+            #expect(try await gateway.get("/orders/1", key: own).status == 401)
+            let fromSecond = try await second.signingKey.sign(
+                claims(issuer: secondIssuer, audience: "orders-second", groups: ("roles", ["buyers"])), kid: "k1")
+            #expect(try await gateway.get("/orders/1", key: fromSecond).status == 200)
+
+            // A provider an API names cannot go; unknown names and an empty list are refused.
+            let providers = IdentityProviderService(store: portico.store, secretBox: portico.secretBox)
+            let secondId = try #require(try await providers.list().first { $0.settings.name == "second" }?.id)
+            await #expect(
+                throws: PorticoError.conflict("identity provider 'second' is in the tokenProviders of API 'orders'; change them first")
+            ) {
+                try await providers.delete(secondId, by: portico.actor)
+            }
+            await #expect(throws: PorticoError.invalid(field: "tokenProviders", reason: "no identity provider named 'third'")) {
+                try await apis.update(orders.id, APIPatch(tokenProviders: .some(["third"])), by: portico.actor)
+            }
+            await #expect(
+                throws: PorticoError.invalid(field: "tokenProviders", reason: "must name at least one identity provider; null accepts all of them")
+            ) {
+                try await apis.update(orders.id, APIPatch(tokenProviders: .some([])), by: portico.actor)
+            }
+
+            let widened = try await apis.update(orders.id, APIPatch(tokenProviders: .some(nil)), by: portico.actor)
+            #expect(widened.tokenProviders == nil)
+            await gateway.gateway.feed.reload()
+            #expect(try await gateway.get("/orders/1", key: fromFirst).status == 200)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PorticoCore
+import PorticoTestSupport
 import Testing
 
 @testable import PorticoGateway
@@ -41,7 +42,70 @@ import Testing
 
     /// JWT mode's admission of `request` on `snapshot`, verification included.
     func admit(_ request: GatewayRequest, on snapshot: PolicySnapshot) async -> Admission {
-        await fixture.decider(snapshot).tokens.admit(request, snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+        guard let api = snapshot.routes.match(path: request.path, host: request.authority) else {
+            Issue.record("no API matches \(request.path)")
+            return .refused(.noRoute(path: String(request.path)))
+        }
+        return await fixture.decider(snapshot).tokens.admit(
+            request, api: api, snapshot: snapshot, now: Date().timeIntervalSince1970, logger: .init(label: "unit"))
+    }
+
+    /// The reason of an invalid-credential refusal, or a recorded issue.
+    func invalidReason(_ admission: Admission) -> String? {
+        guard case .invalidCredential(let reason)? = refusal(admission) else {
+            Issue.record("expected an invalid credential, got \(admission)")
+            return nil
+        }
+        return reason
+    }
+
+    static let partner = "https://partner.unit.example"
+    static let corporate = "https://corp.unit.example"
+
+    @Test func anAPINarrowedToOneProviderRefusesAnotherTrustedProvidersTokenNamingTheIssuersItAccepts() async throws {
+        let snapshot = try fixture.snapshot(providers: [Self.partner, Self.corporate], ordersIssuers: [Self.corporate])
+        let token = try await DecisionFixture.token(issuer: Self.partner)
+        let admission = await admit(request("/orders", headers: [("Authorization", "Bearer \(token)")]), on: snapshot)
+        #expect(invalidReason(admission) == "API 'orders' accepts only tokens issued by '\(Self.corporate)'")
+    }
+
+    @Test func anAPINarrowedToProvidersRefusesTokensOfTheJWTSettingsOwnKeys() async throws {
+        let snapshot = try fixture.snapshot(jwt: DecisionFixture.jwtSettings(), providers: [Self.partner], ordersIssuers: [Self.partner])
+        let token = try await DecisionFixture.token()
+        let narrowed = await admit(request("/orders", headers: [("Authorization", "Bearer \(token)")]), on: snapshot)
+        #expect(invalidReason(narrowed) == "API 'orders' accepts only tokens issued by '\(Self.partner)'")
+        guard case .admitted = await admit(request("/legacy", headers: [("Authorization", "Bearer \(token)")]), on: snapshot) else {
+            Issue.record("an API that is not narrowed still accepts the JWT settings' tokens")
+            return
+        }
+    }
+
+    @Test func withoutJWTSettingsOnlyTrustedProvidersIssuersAreKnown() async throws {
+        let snapshot = try fixture.snapshot(providers: [Self.partner])
+        #expect(snapshot.auth.jwt?.keySource == nil)
+        let stranger = try await DecisionFixture.token(issuer: "https://elsewhere.example")
+        let unknown = await admit(request("/legacy", headers: [("Authorization", "Bearer \(stranger)")]), on: snapshot)
+        #expect(invalidReason(unknown) == "the token's issuer 'https://elsewhere.example' is unknown")
+        let claims: [String: JSONValue] = ["sub": .string("ada"), "groups": .array([.string("orders")])]
+        let unsigned = try await TestSigningKey.hmac(DecisionFixture.secret).sign(claims)
+        let anonymous = await admit(request("/legacy", headers: [("Authorization", "Bearer \(unsigned)")]), on: snapshot)
+        #expect(invalidReason(anonymous) == "the token names no issuer (iss) that this gateway trusts")
+        let key = await admit(request("/legacy", headers: [("Authorization", "Bearer \(fixture.key.secret)")]), on: snapshot)
+        #expect(invalidReason(key) == GatewayError.apiKeyInJWTMode)
+    }
+
+    @Test func aTrustedProvidersTokenIsVerifiedWithItsKeysAndAnUnreachableKeySetIs503() async throws {
+        let snapshot = try fixture.snapshot(providers: [Self.partner], ordersIssuers: [Self.partner])
+        let claims: [String: JSONValue] = [
+            "sub": .string("ada"), "iss": .string(Self.partner), "aud": .string("portico"), "exp": .number(Date().timeIntervalSince1970 + 60),
+        ]
+        let token = try await TestSigningKey.rsa("RS256").sign(claims)
+        let admission = await admit(request("/orders", headers: [("Authorization", "Bearer \(token)")]), on: snapshot)
+        guard case .jwksUnavailable(let provider)? = refusal(admission) else {
+            Issue.record("expected the provider's unreachable keys to be a 503, got \(admission)")
+            return
+        }
+        #expect(provider == "partner-unit-example")
     }
 
     @Test func strictModeRefusesARequestWithoutAToken() async throws {

@@ -43,11 +43,18 @@ struct DecisionFixture {
             id: UUID(), name: "closed", pathPrefix: "/closed", host: nil, upstream: upstream, stripPrefix: false, status: .published)
     }
 
-    /// `limit` rate-limits the orders grant; `jwt` switches the snapshot to JWT mode with these settings.
-    func snapshot(limit: RateLimit? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, disabledExternalIds: Set<String> = [])
-        throws -> PolicySnapshot
-    {
-        let auth = try AuthSettings(mode: jwt == nil ? .apiKey : .jwt, jwt: jwt).compiled()
+    /// `limit` rate-limits the orders grant; `jwt` switches the snapshot to JWT mode with these settings, as do
+    /// `providers` (trusted identity providers' issuers), alone or beside them. `ordersIssuers` narrows the orders API
+    /// to those providers' tokens.
+    func snapshot(
+        limit: RateLimit? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [], ordersIssuers: [String]? = nil,
+        disabledExternalIds: Set<String> = []
+    ) throws -> PolicySnapshot {
+        let mode: AuthMode = jwt == nil && providers.isEmpty ? .apiKey : .jwt
+        let auth = try AuthSettings(mode: mode, jwt: jwt).compiled()
+        let orders = GatewayAPI(
+            id: orders.id, name: orders.name, pathPrefix: orders.pathPrefix, host: nil, upstream: orders.upstream, stripPrefix: true,
+            status: .published, tokenIssuers: ordersIssuers)
         return PolicySnapshot(
             version: 7, apis: [orders, legacy, closed],
             keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: nil)],
@@ -56,7 +63,20 @@ struct DecisionFixture {
                 AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit),
                 AccessGrant(name: "legacy", groups: ["orders", "guests"], apiIds: [legacy.id], rateLimit: nil),
             ],
-            auth: auth, authVersion: jwt == nil ? 0 : 1, disabledExternalIds: disabledExternalIds)
+            auth: auth, authVersion: mode == .apiKey ? 0 : 1, disabledExternalIds: disabledExternalIds,
+            trustedIssuers: try providers.map { issuer in try Self.trusted(issuer, handling: auth.jwt ?? .trustedProvidersOnly) })
+    }
+
+    /// A trusted provider of `issuer`, named after its host, whose keys would be fetched from an unreachable port.
+    static func trusted(_ issuer: String, handling: JWTConfig) throws -> TrustedIssuer {
+        var settings = IdentityProviderSettings(name: URL(string: issuer)?.host?.replacingOccurrences(of: ".", with: "-") ?? "idp", issuer: issuer)
+        settings.clientId = "portico"
+        settings.acceptTokens = true
+        let metadata = ProviderMetadata(
+            issuer: issuer, authorizationEndpoint: issuer + "/authorize", tokenEndpoint: issuer + "/token", jwksURI: "http://127.0.0.1:9/jwks",
+            userinfoEndpoint: nil, endSessionEndpoint: nil, signingAlgorithms: ["RS256"], tokenEndpointAuthMethod: "client_secret_basic",
+            issuerInAuthorizationResponse: false, codeChallengeMethods: ["S256"])
+        return TrustedIssuer(provider: try settings.compiled(), metadata: metadata, handling: handling)
     }
 
     /// JWT settings verifying HS256 tokens signed with `secret` (read from a stand-in environment).
@@ -79,7 +99,9 @@ struct DecisionFixture {
     }
 
     /// A token for `subject` in `groups`, valid for an hour, with any further claims.
-    static func token(subject: String = "ada", groups: [String] = ["orders"], extra: [String: JSONValue] = [:]) async throws -> String {
+    static func token(
+        subject: String = "ada", groups: [String] = ["orders"], issuer: String = issuer, extra: [String: JSONValue] = [:]
+    ) async throws -> String {
         var claims: [String: JSONValue] = [
             "sub": .string(subject), "groups": .array(groups.map(JSONValue.string)), "iss": .string(issuer),
             "exp": .number(Date().timeIntervalSince1970 + 3600), "email": .string("\(subject)@example.com"),

@@ -63,6 +63,38 @@ import Testing
         }
     }
 
+    @Test func jwtModeCanTrustOnlyProvidersAndAnAPICanNarrowThemThroughTheForms() async throws {
+        let provider = try TestOIDCProvider()
+        try await withTestOIDCProvider(provider) { issuer in
+            try await withDashboard { web, portico in
+                _ = try await web.signIn()
+                try await web.get("/admin/auth")
+                let alone = try await web.post("/admin/auth", [("mode", "jwt"), ("keySource", "identityProviders"), ("confirmed", "on")])
+                #expect(alone.status == 422)
+                #expect(alone.contains("or an identity provider with acceptTokens"))
+
+                var settings = IdentityProviderSettings(name: "corp", issuer: issuer)
+                settings.clientId = "portico"
+                settings.acceptTokens = true
+                _ = try await IdentityProviderService(store: portico.store, secretBox: portico.secretBox).create(settings, by: portico.actor)
+                let saved = try await web.post("/admin/auth", [("mode", "jwt"), ("keySource", "identityProviders"), ("confirmed", "on")])
+                #expect(saved.status == 303)
+                let auth = try await web.get("/admin/auth")
+                #expect(auth.contains(#"<option value="identityProviders" selected>"#))
+                #expect(try await AuthSettingsService(store: portico.store, secretBox: portico.secretBox).current().jwt == nil)
+
+                let api = try await portico.createAPI("orders", prefix: "/orders", upstreamPort: 9)
+                let fields = [("name", "orders"), ("pathPrefix", "/orders"), ("upstream", "http://127.0.0.1:9"), ("status", "published")]
+                let unknown = try await web.post("/admin/apis/\(api.id)", fields + [("tokenProviders", "corp, nobody")])
+                #expect(unknown.status == 422)
+                #expect(unknown.contains("no identity provider named &#39;nobody&#39;") || unknown.contains("no identity provider named 'nobody'"))
+                try await web.post("/admin/apis/\(api.id)", fields + [("tokenProviders", "corp")])
+                #expect(try await web.get("/admin/apis/\(api.id)").contains(#"name="tokenProviders" value="corp""#))
+                #expect(try await APIService(store: portico.store).get(api.id).tokenProviders == ["corp"])
+            }
+        }
+    }
+
     @Test func consumersCannotOpenIdentityProviderPages() async throws {
         try await withDashboard { web, portico in
             let consumer = try await UserService(store: portico.store).create(UserInput(email: "c@example.com"), by: portico.actor)

@@ -167,6 +167,16 @@ private let clientSecret = "provider client secret 1234567890"
                 }
                 #expect(stored == "env:CORP_SECRET", "\"set\" written back kept the reference")
 
+                let api = try await admin.call(.post, "/apis", json(["name": "orders", "pathPrefix": "/orders", "upstream": "http://127.0.0.1:9"]))
+                let apiId = try #require(api.json["id"] as? String)
+                let narrowed = try await admin.call(.patch, "/apis/\(apiId)", json(["tokenProviders": ["corp"]]))
+                #expect(narrowed.json["tokenProviders"] as? [String] == ["corp"], "\(narrowed.message)")
+                let inUse = try await admin.call(.delete, "/identity-providers/\(created.id)")
+                #expect(inUse.status == .conflict)
+                #expect(inUse.message.contains("tokenProviders of API 'orders'"))
+                let widened = try await admin.call(.patch, "/apis/\(apiId)", json(["tokenProviders": NSNull()]))
+                #expect(widened.status == .ok && widened.json["tokenProviders"] == nil)
+
                 let removed = try await admin.call(.patch, "/identity-providers/\(created.id)", json(["clientSecret": NSNull()]))
                 #expect(removed.json["clientSecret"] == nil)
 

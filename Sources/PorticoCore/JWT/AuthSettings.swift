@@ -11,16 +11,18 @@ public struct AuthSettings: Codable, Sendable, Equatable {
         self.claimsMapping = claimsMapping
     }
 
-    /// Checks everything that needs no I/O. JWT mode needs JWT settings; settings kept in API-key mode are
-    /// checked too, so they are valid the day the mode is switched.
+    /// Checks everything that needs no I/O; settings kept in API-key mode are checked too, so they are valid the day
+    /// the mode is switched. JWT mode without JWT settings trusts only identity providers (`trustedProvidersOnly`);
+    /// that at least one accepts tokens is the caller's check, which can read them.
     public func compiled() throws(PorticoError) -> CompiledAuthSettings {
         let mapping = try claimsMapping.compiled()
-        let jwtConfig = try jwt.map { settings throws(PorticoError) in try settings.compiled() }
-        if mode == .jwt, jwtConfig == nil {
-            throw PorticoError.invalid(field: "jwt", reason: "JWT mode needs JWT settings with a key source")
-        }
+        var jwtConfig = try jwt.map { settings throws(PorticoError) in try settings.compiled() }
+        if mode == .jwt, jwtConfig == nil { jwtConfig = .trustedProvidersOnly }
         return CompiledAuthSettings(mode: mode, jwt: jwtConfig, mapping: mapping)
     }
+
+    /// Whether JWT mode is on with no key source of its own, so that identity providers are its only trust.
+    public var trustsOnlyIdentityProviders: Bool { mode == .jwt && jwt == nil }
 }
 
 /// The auth settings checked and compiled for the gateway: the mode, the JWT configuration and the claims paths.

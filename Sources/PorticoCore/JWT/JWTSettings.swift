@@ -158,7 +158,9 @@ public struct JWTConfig: Sendable, Hashable {
         public let insecureSkipVerify: Bool
     }
 
-    public let keySource: KeySource
+    /// Nil in JWT mode without JWT settings: only the trusted identity providers' tokens are accepted, and the
+    /// rest of this configuration is the defaults (`trustedProvidersOnly`).
+    public let keySource: KeySource?
     public let algorithms: [JWTAlgorithmName]
     /// Whether `algorithms` was given, rather than the default for the key source.
     public let algorithmsGiven: Bool
@@ -172,6 +174,15 @@ public struct JWTConfig: Sendable, Hashable {
     public let anonymousGroup: String
     public let usernameClaim: ClaimPath?
     public let client: Client
+
+    /// JWT mode with no key source of its own (`"jwt": null`): tokens are taken from the Authorization header, strictly,
+    /// and verified only by the identity providers that accept tokens.
+    public static let trustedProvidersOnly = JWTConfig(
+        keySource: nil, algorithms: JWTAlgorithmName.asymmetric, algorithmsGiven: false,
+        rules: RegisteredClaimRules(issuers: [], audiences: [], leewaySeconds: 0), jwksCacheSeconds: 300,
+        tokenSources: [.header(HeaderNames.authorization)], forwardHeaders: [], stripAuthorizationHeader: false, expression: nil,
+        strictness: .strict, anonymousGroup: "anonymous", usernameClaim: nil,
+        client: Client(timeoutSeconds: 5, maxRetries: 3, caBundle: nil, insecureSkipVerify: false))
 
     /// Whether the JWKS URL is a path to resolve against the token's issuer.
     public var jwksURLIsRelative: Bool {

@@ -49,14 +49,14 @@ struct GatewayDecider: Sendable {
         case .apiKey:
             return authorize(keys.admit(request, snapshot: snapshot, nowMillis: Int64(now * 1000)), request, api: api, snapshot: snapshot)
         case .jwt:
-            switch tokens.admitNow(request, snapshot: snapshot, now: now) {
+            switch tokens.admitNow(request, api: api, snapshot: snapshot, now: now) {
             case .done(let admission):
                 return authorize(admission, request, api: api, snapshot: snapshot)
             case .needsFormBody:
                 return .readFormBody
             case .needsVerification:
                 return .later { [self] in
-                    let admission = await tokens.admit(request, snapshot: snapshot, now: Date().timeIntervalSince1970, logger: logger)
+                    let admission = await tokens.admit(request, api: api, snapshot: snapshot, now: Date().timeIntervalSince1970, logger: logger)
                     return authorize(admission, request, api: api, snapshot: snapshot)
                 }
             }

@@ -131,7 +131,10 @@ public struct JWTVerifierFactory: Sendable {
     public func make(_ config: JWTConfig) async throws(PorticoError) -> JWTVerifier {
         let fetcher = JWKSFetcher(client: config.client, http: http)
         let algorithms = config.algorithms
-        switch config.keySource {
+        guard let keySource = config.keySource else {
+            throw PorticoError.invalid(field: "jwt", reason: "there is no key source: only identity providers' tokens are accepted")
+        }
+        switch keySource {
         case .signingSecret(let reference, let base64Encoded):
             let secret = try resolver.signingKey(reference, base64Encoded: base64Encoded)
             let keys = try await built("jwt.signingSecret") {

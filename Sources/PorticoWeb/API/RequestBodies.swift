@@ -32,18 +32,21 @@ struct CreateAPIBody: Decodable {
 struct PatchAPIBody: Decodable {
     var patch: APIPatch
 
-    enum CodingKeys: String, CodingKey { case name, pathPrefix, upstream, stripPrefix, host, status }
+    enum CodingKeys: String, CodingKey { case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let host: String?? = container.contains(.host) ? .some(try container.decodeIfPresent(String.self, forKey: .host)) : .none
+        let tokenProviders: [String]?? =
+            container.contains(.tokenProviders) ? .some(try container.decodeIfPresent([String].self, forKey: .tokenProviders)) : .none
         patch = APIPatch(
             name: try container.decodeIfPresent(String.self, forKey: .name),
             pathPrefix: try container.decodeIfPresent(String.self, forKey: .pathPrefix),
             upstream: try container.decodeIfPresent(String.self, forKey: .upstream),
             stripPrefix: try container.decodeIfPresent(Bool.self, forKey: .stripPrefix),
             host: host,
-            status: try container.decodeIfPresent(APIStatus.self, forKey: .status))
+            status: try container.decodeIfPresent(APIStatus.self, forKey: .status),
+            tokenProviders: tokenProviders)
     }
 }
 

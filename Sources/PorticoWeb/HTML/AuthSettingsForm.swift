@@ -3,13 +3,22 @@ import PorticoCore
 
 /// The auth settings as one flat HTML form, and back.
 enum AuthSettingsForm {
+    /// The key source choice for JWT mode without JWT settings: only identity providers with acceptTokens are trusted.
+    static let providersOnly = "identityProviders"
+
+    /// The key source choices, as the form offers them.
+    static let keySources: [(value: String, label: String)] = [
+        ("signingSecret", "signing secret (HS256/384/512)"), ("publicKey", "PEM public key"), ("jwksFile", "JWK set file or JSON"),
+        ("jwksUrl", "JWKS URL"), (providersOnly, "only the identity providers that accept tokens"),
+    ]
+
     static func values(of view: AuthSettingsView) -> [String: String] {
         var values: [String: String] = [
             "mode": view.mode.rawValue, "groups": view.claimsMapping.groups, "userId": view.claimsMapping.userId,
             "email": view.claimsMapping.email ?? "", "tokenName": view.claimsMapping.tokenName ?? "",
         ]
         guard let jwt = view.jwt else {
-            values["keySource"] = "signingSecret"
+            values["keySource"] = view.mode == .jwt ? Self.providersOnly : "signingSecret"
             values["header"] = "Authorization"
             return values
         }
@@ -49,6 +58,7 @@ enum AuthSettingsForm {
             groups: form.text("groups") ?? "groups", userId: form.text("userId") ?? "sub", email: form.text("email"),
             tokenName: form.text("tokenName"))
         let source = form.text("keySource") ?? "signingSecret"
+        if source == Self.providersOnly { return AuthSettingsInput(mode: mode, jwt: .some(nil), claimsMapping: mapping) }
         let keyValue = form.text("keyValue")
         // Nothing typed for the key and nothing stored: in API-key mode the JWT settings are simply left unset.
         if keyValue == nil, !(source == "signingSecret" && form.isChecked("secretIsSet")), mode == .apiKey {
@@ -60,14 +70,15 @@ enum AuthSettingsForm {
         case "publicKey": jwt.publicKey = keyValue
         case "jwksFile": jwt.jwksFile = keyValue
         case "jwksUrl": jwt.jwksUrl = keyValue
-        default: throw PorticoError.invalid(field: "keySource", reason: "must be signingSecret, publicKey, jwksFile or jwksUrl")
+        default:
+            throw PorticoError.invalid(field: "keySource", reason: "must be signingSecret, publicKey, jwksFile, jwksUrl or \(Self.providersOnly)")
         }
         if form.isChecked("signingSecretBase64Encoded") { jwt.signingSecretBase64Encoded = true }
-        jwt.algorithms = list(form.text("algorithms"))
-        let issuers = list(form.text("issuers")) ?? []
+        jwt.algorithms = form.commaSeparated("algorithms")
+        let issuers = form.commaSeparated("issuers") ?? []
         jwt.issuer = issuers.first
         jwt.issuers = issuers.count > 1 ? Array(issuers.dropFirst()) : nil
-        jwt.audiences = list(form.text("audiences"))
+        jwt.audiences = form.commaSeparated("audiences")
         jwt.leewaySeconds = try number(form.text("leewaySeconds"), field: "jwt.leewaySeconds")
         jwt.jwksCacheSeconds = try number(form.text("jwksCacheSeconds"), field: "jwt.jwksCacheSeconds")
         jwt.tokenSources = .init(header: form.text("header"), query: form.text("query"), form: form.text("formField"), cookie: form.text("cookie"))
@@ -86,11 +97,6 @@ enum AuthSettingsForm {
         jwt.anonymousGroup = form.text("anonymousGroup")
         jwt.usernameClaim = form.text("usernameClaim")
         return AuthSettingsInput(mode: mode, jwt: .some(jwt), claimsMapping: mapping)
-    }
-
-    private static func list(_ text: String?) -> [String]? {
-        let items = (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return items.isEmpty ? nil : items
     }
 
     private static func number(_ text: String?, field: String) throws(PorticoError) -> Int? {

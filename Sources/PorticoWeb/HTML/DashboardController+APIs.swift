@@ -26,7 +26,8 @@ extension DashboardController {
             let patch = APIPatch(
                 name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
                 stripPrefix: form.isChecked("stripPrefix"), host: .some(form.text("host")),
-                status: form.text("status").flatMap(APIStatus.init(rawValue:)))
+                status: form.text("status").flatMap(APIStatus.init(rawValue:)),
+                tokenProviders: .some(form.commaSeparated("tokenProviders")))
             do {
                 let api = try await apis.update(id, patch, by: context.actor)
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Saved API \(api.name).", context: context)
@@ -55,7 +56,10 @@ extension DashboardController {
         let api = try await apis.get(id)
         var values = feedback?.dictionary ?? [:]
         if feedback == nil {
-            values["values"] = ["name": api.name, "pathPrefix": api.pathPrefix, "host": api.host ?? "", "upstream": api.upstream]
+            values["values"] = [
+                "name": api.name, "pathPrefix": api.pathPrefix, "host": api.host ?? "", "upstream": api.upstream,
+                "tokenProviders": api.tokenProviders?.joined(separator: ", ") ?? "",
+            ]
         }
         values["api"] = PageRows.api(api)
         values["stripChecked"] = feedback.map { $0.values["stripPrefix"] != nil } ?? api.stripPrefix

@@ -52,7 +52,9 @@ extension DashboardController {
         let mode = formValues["mode"] ?? "api_key"
         values["modeJWT"] = mode == "jwt"
         values["modeKey"] = mode != "jwt"
-        values["sources"] = ["signingSecret", "publicKey", "jwksFile", "jwksUrl"].map { ["value": $0, "selected": $0 == formValues["keySource"]] }
+        values["sources"] = AuthSettingsForm.keySources.map {
+            ["value": $0.value, "label": $0.label, "selected": $0.value == formValues["keySource"]]
+        }
         values["strictnesses"] = ["strict", "optional", "permissive"].map { ["value": $0, "selected": $0 == (formValues["strictness"] ?? "strict")] }
         values["base64Checked"] = formValues["signingSecretBase64Encoded"] != nil
         values["stripChecked"] = formValues["stripAuthorizationHeader"] != nil

@@ -36,6 +36,12 @@ public struct FormValues: Sendable {
 
     public func isChecked(_ name: String) -> Bool { self[name] != nil }
 
+    /// The comma-separated items, trimmed; nil when there are none.
+    public func commaSeparated(_ name: String) -> [String]? {
+        let items = (self[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        return items.isEmpty ? nil : items
+    }
+
     /// A date from an `<input type="date">` (the end of that day, UTC) or a full ISO 8601 time; nil when empty.
     public func date(_ name: String) throws(PorticoError) -> Date? {
         guard let text = text(name) else { return nil }

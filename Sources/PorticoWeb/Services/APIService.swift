@@ -1,6 +1,7 @@
 import Foundation
 import PorticoCore
 import PorticoStore
+import PostgresNIO
 
 /// A new API, as the admin API and the dashboard take it; checked by `APIService`.
 public struct APIInput: Sendable {
@@ -30,10 +31,12 @@ public struct APIPatch: Sendable {
     /// `.some(nil)` clears the host.
     public var host: String??
     public var status: APIStatus?
+    /// The trusted identity providers whose tokens the API accepts in JWT mode; `.some(nil)` accepts all again.
+    public var tokenProviders: [String]??
 
     public init(
         name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil,
-        status: APIStatus? = nil
+        status: APIStatus? = nil, tokenProviders: [String]?? = nil
     ) {
         self.name = name
         self.pathPrefix = pathPrefix
@@ -41,6 +44,7 @@ public struct APIPatch: Sendable {
         self.stripPrefix = stripPrefix
         self.host = host
         self.status = status
+        self.tokenProviders = tokenProviders
     }
 }
 
@@ -84,8 +88,29 @@ public struct APIService: Sendable {
             if let strip = patch.stripPrefix { after.stripPrefix = strip }
             if let host { after.host = host }
             if let status = patch.status { after.status = status }
+            if let names = patch.tokenProviders {
+                try await store.apis.setTokenProviders(try await tokenProviderIds(names, on: connection), of: id, on: connection)
+            }
             let updated = try await store.apis.update(after, on: connection)
             return (AdminStore.Change(before: before, after: updated, entityId: id.uuidString), updated)
+        }
+    }
+
+    /// The ids of the named providers, each one that accepts tokens; nil (all providers) stays nil.
+    private func tokenProviderIds(_ names: [String]?, on connection: PostgresConnection) async throws -> [UUID]? {
+        guard let names else { return nil }
+        guard !names.isEmpty else {
+            throw PorticoError.invalid(field: "tokenProviders", reason: "must name at least one identity provider; null accepts all of them")
+        }
+        let providers = try await store.identityProviders.list(on: connection)
+        return try names.map { name in
+            guard let provider = providers.first(where: { $0.settings.name == name }) else {
+                throw PorticoError.invalid(field: "tokenProviders", reason: "no identity provider named '\(name)'")
+            }
+            guard provider.settings.acceptTokens == true else {
+                throw PorticoError.invalid(field: "tokenProviders", reason: "identity provider '\(name)' does not accept tokens (acceptTokens)")
+            }
+            return provider.id
         }
     }
 

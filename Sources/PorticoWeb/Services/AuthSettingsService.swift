@@ -104,6 +104,8 @@ public struct AuthSettingsService: Sendable {
         let proposed = try await validated(input, over: stored.settings)
         return try await store.write("auth_settings.update", entity: "auth_settings", by: actor) { connection in
             let before = try await repository.load(on: connection)
+            // Checked again here: a provider may have gone since the settings were checked.
+            try await requireTrustedProvider(for: proposed, on: connection)
             try await repository.save(proposed, on: connection)
             var turnedOff: Int?
             var turnedOn: Int?
@@ -156,8 +158,22 @@ public struct AuthSettingsService: Sendable {
             settings.jwt = try jwt.map { proposed in try sealingSecret(of: proposed, stored: stored.jwt) }
         }
         let compiled = try settings.compiled()
-        if let config = compiled.jwt { _ = try await verifiers.makeChecked(config) }
+        if settings.trustsOnlyIdentityProviders {
+            try await store.read { [settings] in try await requireTrustedProvider(for: settings, on: $0) }
+        } else if let config = compiled.jwt {
+            _ = try await verifiers.makeChecked(config)
+        }
         return settings
+    }
+
+    /// JWT mode with no key source of its own needs an identity provider whose tokens it can trust.
+    private func requireTrustedProvider(for settings: AuthSettings, on connection: PostgresConnection) async throws {
+        guard settings.trustsOnlyIdentityProviders else { return }
+        let trusting = try await store.identityProviders.list(on: connection).filter { $0.settings.acceptTokens == true }
+        guard !trusting.isEmpty else {
+            throw PorticoError.invalid(
+                field: "jwt", reason: "JWT mode needs JWT settings with a key source, or an identity provider with acceptTokens")
+        }
     }
 
     private func sealingSecret(of proposed: JWTSettings, stored: JWTSettings?) throws -> JWTSettings {

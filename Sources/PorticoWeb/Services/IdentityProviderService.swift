@@ -2,6 +2,7 @@ import Foundation
 import PorticoCore
 import PorticoGateway
 import PorticoStore
+import PostgresNIO
 
 /// An identity provider as the admin API shows it: its settings (the client secret only as `"set"`), what
 /// discovery found, and when it was made and last changed.
@@ -88,6 +89,7 @@ public struct IdentityProviderService: Sendable {
         let metadata = try await discovered(&settings)
         return try await store.write("identity_provider.update", entity: "identity_provider", by: actor) { [settings] connection in
             let before = try await store.identityProviders.require(id, on: connection)
+            if settings.acceptTokens != true { try await ensureTokensNotNeeded(from: before, on: connection) }
             var changed = before
             changed.settings = settings
             changed.metadata = metadata
@@ -98,9 +100,32 @@ public struct IdentityProviderService: Sendable {
 
     public func delete(_ id: UUID, by actor: Actor) async throws {
         try await store.write("identity_provider.delete", entity: "identity_provider", by: actor) { connection in
-            let before = IdentityProviderView(try await store.identityProviders.require(id, on: connection))
+            let provider = try await store.identityProviders.require(id, on: connection)
+            try await ensureTokensNotNeeded(from: provider, on: connection)
+            let before = IdentityProviderView(provider)
             try await store.identityProviders.delete(id, on: connection)
             return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: before, after: nil, entityId: id.uuidString), ())
+        }
+    }
+
+    /// A provider whose tokens something relies on cannot stop accepting them or go: an API that accepts only some
+    /// providers' tokens, or JWT mode with no key source of its own and no other provider to trust.
+    private func ensureTokensNotNeeded(from provider: IdentityProvider, on connection: PostgresConnection) async throws {
+        guard provider.settings.acceptTokens == true else { return }
+        let name = provider.settings.name
+        let narrowed = try await store.apis.namesNarrowedTo(provider: provider.id, on: connection)
+        if !narrowed.isEmpty {
+            throw PorticoError.conflict(
+                "identity provider '\(name)' is in the tokenProviders of API \(narrowed.map { "'\($0)'" }.joined(separator: ", ")); change them first"
+            )
+        }
+        let auth = try await AuthSettingsRepository(logger: store.database.logger).load(on: connection).settings
+        let others = try await store.identityProviders.list(on: connection)
+            .filter { $0.id != provider.id && $0.settings.acceptTokens == true }
+        if auth.trustsOnlyIdentityProviders, others.isEmpty {
+            throw PorticoError.conflict(
+                "JWT mode has no key source of its own and trusts only identity provider '\(name)'; give it a key source or trust another provider first"
+            )
         }
     }
 
