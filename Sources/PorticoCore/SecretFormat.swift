@@ -18,6 +18,8 @@ public struct SecretFormat: Sendable {
     public static let csrf = SecretFormat(typePrefix: "csrf_")
     /// Invitation links.
     public static let invitation = SecretFormat(typePrefix: "inv_")
+    /// A browser's sign-in flows through identity providers (their state is bound to it).
+    public static let signInFlow = SecretFormat(typePrefix: "psf_")
 
     public static let publicPrefixLength = 8
 

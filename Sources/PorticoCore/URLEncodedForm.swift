@@ -23,6 +23,18 @@ public enum URLEncodedForm {
         return kept.isEmpty ? nil : kept.joined(separator: "&")
     }
 
+    /// Percent-encodes everything but RFC 3986's unreserved characters, so a value is safe in a query or a form body.
+    public static func encode(_ text: some StringProtocol) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
+    }
+
+    /// A body of these pairs, each name and value encoded.
+    public static func body(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
     static func decode(_ text: some StringProtocol) -> String {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         return spaced.removingPercentEncoding ?? spaced

@@ -39,6 +39,13 @@ public struct GroupRepository: Sendable {
         try await connection.ids(named: names, inTable: "groups", kind: "group", field: field, logger: logger)
     }
 
+    /// The ids of these groups, each created when it does not exist yet.
+    public func ensure(named names: [String], on connection: PostgresConnection) async throws -> [UUID] {
+        guard !names.isEmpty else { return [] }
+        try await connection.query("INSERT INTO groups (name) SELECT unnest(\(names)::text[]) ON CONFLICT (name) DO NOTHING", logger: logger)
+        return try await ids(named: names, field: "groups", on: connection)
+    }
+
     public func delete(_ id: UUID, on connection: PostgresConnection) async throws {
         try await connection.query("DELETE FROM groups WHERE id = \(id)", logger: logger)
     }

@@ -57,6 +57,17 @@ public struct UserRepository: Sendable {
         try await fetch("SELECT \(unescaped: Self.columns) FROM users u WHERE lower(u.email) = lower(\(email))", on: connection).first
     }
 
+    /// The user an identity provider or a token knows by this external id (`issuer|subject` for a provider's).
+    public func find(externalId: String, on connection: PostgresConnection) async throws -> User? {
+        try await fetch("SELECT \(unescaped: Self.columns) FROM users u WHERE u.external_id = \(externalId)", on: connection).first
+    }
+
+    /// Whether an account other than `except` already uses this email (emails are unique, case-insensitively).
+    public func emailTaken(_ email: String, except: UUID? = nil, on connection: PostgresConnection) async throws -> Bool {
+        guard let user = try await find(email: email, on: connection) else { return false }
+        return user.id != except
+    }
+
     public func passwordHash(of id: UUID, on connection: PostgresConnection) async throws -> String? {
         let rows = try await connection.query("SELECT password_hash FROM users WHERE id = \(id)", logger: logger)
         for try await hash in rows.decode(String?.self) { return hash }

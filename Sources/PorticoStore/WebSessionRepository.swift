@@ -17,11 +17,27 @@ public struct WebSessionRepository: Sendable {
         public let createdAt: Date
     }
 
-    public func create(secretHash: SecretHash, userId: UUID, csrfToken: String, on connection: PostgresConnection) async throws {
+    /// A session started by signing in through an identity provider remembers it and the ID token, which the
+    /// provider's sign-out takes as a hint.
+    public func create(
+        secretHash: SecretHash, userId: UUID, csrfToken: String, provider: (id: UUID, idToken: String)? = nil, on connection: PostgresConnection
+    ) async throws {
         try await connection.query(
             """
-            INSERT INTO web_sessions (id_hash, user_id, csrf_token) VALUES (\(Data(secretHash.bytes)), \(userId), \(csrfToken))
+            INSERT INTO web_sessions (id_hash, user_id, csrf_token, identity_provider_id, id_token)
+            VALUES (\(Data(secretHash.bytes)), \(userId), \(csrfToken), \(provider?.id), \(provider?.idToken))
             """, logger: logger)
+    }
+
+    /// Ends the session; when it came from an identity provider, says which one and with what ID token.
+    public func end(secretHash: SecretHash, on connection: PostgresConnection) async throws -> (providerId: UUID, idToken: String)? {
+        let rows = try await connection.query(
+            "DELETE FROM web_sessions WHERE id_hash = \(Data(secretHash.bytes)) RETURNING identity_provider_id, id_token", logger: logger)
+        for try await (providerId, idToken) in rows.decode((UUID?, String?).self) {
+            guard let providerId, let idToken else { return nil }
+            return (providerId, idToken)
+        }
+        return nil
     }
 
     /// The session when it has been used within `idleSeconds` and is younger than `maxAgeSeconds`; its last-seen

@@ -19,12 +19,19 @@ public struct ControlPlaneConfiguration: Sendable {
     public var gatewayURL: String
     public var sessions: SignInService.SessionPolicy
     public var signInThrottle: SignInThrottle
+    /// Portico's origin as browsers reach it (`PORTICO_PUBLIC_URL`), for the redirect URIs identity providers send
+    /// browsers back to; by default `http://host:port`.
+    public var publicURL: String?
+    /// Whether the sign-in pages take passwords (`PORTICO_PASSWORD_SIGN_IN`); identity providers are then the only way in.
+    public var passwordSignIn: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
         gatewayURL: String = "http://127.0.0.1:8000", sessions: SignInService.SessionPolicy = .init(),
-        signInThrottle: SignInThrottle = .standard
+        signInThrottle: SignInThrottle = .standard, publicURL: String? = nil, passwordSignIn: Bool = true
     ) {
+        self.publicURL = publicURL
+        self.passwordSignIn = passwordSignIn
         self.host = host
         self.port = port
         self.secretBox = secretBox
@@ -60,16 +67,25 @@ public func buildControlPlane(
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
     let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)
+    let providerSignIn = ProviderSignInService(
+        store: store, sessions: signIn, secretBox: configuration.secretBox,
+        publicURL: configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)")
+    func signInPages(_ area: WebArea) -> SignInController {
+        SignInController(area: area, renderer: pages, signIn: signIn, providers: providerSignIn, passwordSignIn: configuration.passwordSignIn)
+    }
     DashboardController(
-        renderer: pages, signIn: signIn, users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, invitations: invitations,
+        renderer: pages, signInPages: signInPages(.dashboard), users: users, groups: groups, apis: apis, accesses: accesses, keys: keys,
+        invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
         policy: policy,
         gatewayMetrics: gatewayMetrics
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
-        renderer: pages, signIn: signIn, apis: apis, accesses: accesses, keys: keys, invitations: invitations, authSettings: authSettings,
+        renderer: pages, signInPages: signInPages(.portal), apis: apis, accesses: accesses, keys: keys, invitations: invitations,
+        authSettings: authSettings,
         gatewayURL: configuration.gatewayURL
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
+    ProviderCallbackController(renderer: pages, providers: providerSignIn).addRoutes(to: router.group("oidc").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }
     router.get("assets/portico.js") { _, _ in pages.scriptResponse }
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }

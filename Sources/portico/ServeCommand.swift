@@ -37,6 +37,8 @@ struct Runtime {
         let pages: PageRenderer
         let secureCookies: Bool
         let sessionIdleMinutes: Int
+        let publicURL: String?
+        let passwordSignIn: Bool
     }
 
     init(url: DatabaseURL, gatewayOptions: GatewayOptions, controlPlane: ControlPlaneSetup?, secretBox: SecretBox?, logger: Logger) {
@@ -56,7 +58,8 @@ struct Runtime {
             let configuration = ControlPlaneConfiguration(
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
                 gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
-                sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60))
+                sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60), publicURL: controlPlane.publicURL,
+                passwordSignIn: controlPlane.passwordSignIn)
             services.append(
                 buildControlPlane(
                     configuration: configuration, store: AdminStore(database: database), policy: holder, registry: registry,
@@ -86,6 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
     var secureCookies = false
     @Option(name: .customLong("session-idle-minutes"), help: "Dashboard and portal sessions end after this much inactivity.")
     var sessionIdleMinutes = 30
+    @Option(
+        name: .customLong("public-url"),
+        help: "Portico's origin as browsers reach it, for identity providers' redirect URIs (or PORTICO_PUBLIC_URL; default http://host:admin-port).")
+    var publicURL: String?
 
     func run() async throws {
         let logger = logging.logger("portico")
@@ -104,8 +111,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CLI.fail(CLIFailure("the dashboard's templates cannot be loaded: \(error)"))
         }
+        let environment = ProcessInfo.processInfo.environment
+        let passwordSignIn: Bool
+        switch environment["PORTICO_PASSWORD_SIGN_IN"]?.lowercased() {
+        case nil, "", "true", "1", "yes": passwordSignIn = true
+        case "false", "0", "no": passwordSignIn = false
+        case let other?: throw CLI.fail(CLIFailure("PORTICO_PASSWORD_SIGN_IN: '\(other)' is not true or false"))
+        }
         let controlPlane = Runtime.ControlPlaneSetup(
-            port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1))
+            port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1),
+            publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"], passwordSignIn: passwordSignIn)
         try await Runtime(url: url, gatewayOptions: gateway, controlPlane: controlPlane, secretBox: box, logger: logger).run(logger: logger)
     }
 }

@@ -36,11 +36,17 @@ public struct TestPortico: Sendable {
     /// The dashboard's and portal's templates.
     public let pages: PageRenderer
 
+    /// Browsers reach the test control plane here, as far as identity providers' redirect URIs are concerned.
+    public static let publicURL = "http://portico.test"
+
     public func controlPlane(
-        sessions: SignInService.SessionPolicy = .init(), throttle: SignInThrottle = .init(delayStepSeconds: 0.05, maxDelaySeconds: 0.2)
+        sessions: SignInService.SessionPolicy = .init(), throttle: SignInThrottle = .init(delayStepSeconds: 0.05, maxDelaySeconds: 0.2),
+        passwordSignIn: Bool = true
     ) -> some ApplicationProtocol {
         buildControlPlane(
-            configuration: .init(host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle),
+            configuration: .init(
+                host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle, publicURL: Self.publicURL,
+                passwordSignIn: passwordSignIn),
             store: store, policy: policy, registry: registry, gatewayMetrics: metrics, pages: pages, logger: TestDatabase.logger)
     }
 

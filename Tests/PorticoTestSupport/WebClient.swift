@@ -20,6 +20,11 @@ public final class WebClient: @unchecked Sendable {
 
         public var location: String? { headers[.location] }
         public func contains(_ text: String) -> Bool { html.contains(text) }
+        /// The page's text with the entities Mustache writes for quotes and ampersands read back.
+        public var text: String {
+            html.replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(
+                of: "&amp;", with: "&")
+        }
     }
 
     @discardableResult

@@ -9,12 +9,12 @@ let adminPassword = "correct horse battery staple"
 
 /// The control plane with a browser-like client; the test portico's admin gets a password (cheap Bcrypt cost).
 func withDashboard(
-    sessions: SignInService.SessionPolicy = .init(),
+    sessions: SignInService.SessionPolicy = .init(), passwordSignIn: Bool = true,
     _ body: @escaping @Sendable (WebClient, TestPortico) async throws -> Void
 ) async throws {
     try await withTestPortico { portico in
         try await setPassword(adminPassword, for: portico.admin.id, in: portico)
-        try await portico.controlPlane(sessions: sessions).test(.router) { client in
+        try await portico.controlPlane(sessions: sessions, passwordSignIn: passwordSignIn).test(.router) { client in
             try await body(WebClient(client), portico)
         }
     }

@@ -56,6 +56,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return scalarText.map { [$0] } ?? []
     }
 
+    /// The value when it is a string.
+    public var string: String? {
+        if case .string(let string) = self { return string }
+        return nil
+    }
+
     public var number: Double? {
         if case .number(let number) = self { return number }
         return nil

@@ -184,6 +184,14 @@ public struct JWTConfig: Sendable, Hashable {
         strictness: .strict, anonymousGroup: "anonymous", usernameClaim: nil,
         client: Client(timeoutSeconds: 5, maxRetries: 3, caBundle: nil, insecureSkipVerify: false))
 
+    /// This configuration with other registered-claim rules (an ID token's: its provider's issuer, the client id).
+    public func withRules(_ rules: RegisteredClaimRules) -> JWTConfig {
+        JWTConfig(
+            keySource: keySource, algorithms: algorithms, algorithmsGiven: algorithmsGiven, rules: rules, jwksCacheSeconds: jwksCacheSeconds,
+            tokenSources: tokenSources, forwardHeaders: forwardHeaders, stripAuthorizationHeader: stripAuthorizationHeader,
+            expression: expression, strictness: strictness, anonymousGroup: anonymousGroup, usernameClaim: usernameClaim, client: client)
+    }
+
     /// Whether the JWKS URL is a path to resolve against the token's issuer.
     public var jwksURLIsRelative: Bool {
         if case .jwksURL(let url) = keySource { return url.hasPrefix("/") }

@@ -53,6 +53,21 @@ struct JWKSFetcher: Sendable {
     private func fetchOnce(_ url: String, accept: String) async throws(Failure) -> Fetched {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: accept)
+        let answer = try await send(request)
+        guard answer.status == .ok else { throw Failure.failed("HTTP \(answer.status.code)") }
+        return Fetched(body: answer.body, maxAgeSeconds: Self.maxAge(answer.headers[canonicalForm: "cache-control"]))
+    }
+
+    /// What a provider answered: any status, the body up to 1 MiB.
+    struct Answer: Sendable {
+        let status: HTTPResponseStatus
+        let headers: HTTPHeaders
+        let body: Data
+    }
+
+    /// Sends `request` once with the client settings' TLS trust and timeout.
+    func send(_ request: HTTPClientRequest) async throws(Failure) -> Answer {
+        var request = request
         do {
             request.tlsConfiguration = try tlsConfiguration()
         } catch {
@@ -60,11 +75,8 @@ struct JWKSFetcher: Sendable {
         }
         do {
             let response = try await http.execute(request, timeout: .seconds(Int64(client.timeoutSeconds)))
-            guard response.status == .ok else { throw Failure.failed("HTTP \(response.status.code)") }
             let body = try await response.body.collect(upTo: 1 << 20)
-            return Fetched(body: Data(body.readableBytesView), maxAgeSeconds: Self.maxAge(response.headers[canonicalForm: "cache-control"]))
-        } catch let failure as Failure {
-            throw failure
+            return Answer(status: response.status, headers: response.headers, body: Data(body.readableBytesView))
         } catch {
             throw .failed(String(describing: error))
         }

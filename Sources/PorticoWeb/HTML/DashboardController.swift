@@ -10,7 +10,7 @@ struct DashboardController {
     typealias Context = AdminRequestContext
 
     let renderer: PageRenderer
-    let signIn: SignInService
+    let signInPages: SignInController
     let users: UserService
     let groups: GroupService
     let apis: APIService
@@ -25,7 +25,7 @@ struct DashboardController {
     let gatewayMetrics: GatewayMetrics
 
     func addRoutes(to group: RouterGroup<Context>) {
-        SignInController(area: .dashboard, renderer: renderer, signIn: signIn).addRoutes(to: group)
+        signInPages.addRoutes(to: group)
         let admin = group.group().add(middleware: SignedInMiddleware(area: .dashboard))
         admin.get { _, context in try await overviewPage(context: context) }
         addUserRoutes(to: admin)

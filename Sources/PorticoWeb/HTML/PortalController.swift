@@ -8,7 +8,7 @@ struct PortalController {
     typealias Context = AdminRequestContext
 
     let renderer: PageRenderer
-    let signIn: SignInService
+    let signInPages: SignInController
     let apis: APIService
     let accesses: AccessService
     let keys: KeyService
@@ -17,7 +17,7 @@ struct PortalController {
     let gatewayURL: String
 
     func addRoutes(to group: RouterGroup<Context>) {
-        SignInController(area: .portal, renderer: renderer, signIn: signIn).addRoutes(to: group)
+        signInPages.addRoutes(to: group)
         group.get("invite/{token}") { _, context in try await invitationPage(context: context) }
         group.post("invite/{token}") { _, context in
             let token = context.parameters.get("token") ?? ""

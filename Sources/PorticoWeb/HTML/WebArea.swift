@@ -1,4 +1,6 @@
 import Foundation
+import HTTPTypes
+import Hummingbird
 
 /// The two server-rendered areas: the admin dashboard under `/admin` and the consumer portal under `/portal`.
 enum WebArea: Sendable {
@@ -35,5 +37,12 @@ enum WebArea: Sendable {
             !candidate.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else { return nil }
         return candidate
+    }
+}
+
+extension Response {
+    /// Asks the browser to send no `Referer` from this page (`Referrer-Policy`, not among HTTPTypes' names).
+    mutating func withholdReferrer() {
+        if let name = HTTPField.Name("Referrer-Policy") { headers[name] = "no-referrer" }
     }
 }

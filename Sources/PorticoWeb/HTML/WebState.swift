@@ -64,6 +64,7 @@ enum WebCookies {
     static let session = "portico_session"
     static let csrf = "portico_csrf"
     static let flash = "portico_flash"
+    static let signInFlow = "portico_sign_in"
 
     static func make(_ name: String, value: String, secure: Bool, maxAge: Int? = nil) -> Cookie {
         Cookie(name: name, value: value, maxAge: maxAge, path: "/", secure: secure, httpOnly: true, sameSite: .lax)

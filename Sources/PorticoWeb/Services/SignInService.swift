@@ -3,6 +3,7 @@ import HummingbirdBcrypt
 import NIOPosix
 import PorticoCore
 import PorticoStore
+import PostgresNIO
 
 /// Password sign-in for the dashboard and the portal, throttled per account and per address, and the server-side
 /// sessions it opens.
@@ -81,14 +82,21 @@ public struct SignInService: Sendable {
             }
             return .refused("The email or the password is not right.")
         }
+        let secret = try await store.database.transaction { connection in
+            try await failures.clear(subjects[0], on: connection)
+            return try await startSession(for: user, on: connection)
+        }
+        return .signedIn(user: user, cookieSecret: secret)
+    }
+
+    /// A new session for `user` (who signed in through `provider`, with this ID token, when given); returns the
+    /// cookie's secret, which only the browser keeps.
+    func startSession(for user: User, provider: (id: UUID, idToken: String)? = nil, on connection: PostgresConnection) async throws -> String {
         let secret = SecretFormat.session.generate()
         let csrf = SecretFormat.csrf.generate().secret
-        try await store.database.transaction { connection in
-            try await failures.clear(subjects[0], on: connection)
-            try await sessions.create(secretHash: secret.hash, userId: user.id, csrfToken: csrf, on: connection)
-            try await connection.query("UPDATE users SET last_seen_at = now() WHERE id = \(user.id)", logger: store.database.logger)
-        }
-        return .signedIn(user: user, cookieSecret: secret.secret)
+        try await sessions.create(secretHash: secret.hash, userId: user.id, csrfToken: csrf, provider: provider, on: connection)
+        try await connection.query("UPDATE users SET last_seen_at = now() WHERE id = \(user.id)", logger: store.database.logger)
+        return secret.secret
     }
 
     /// The user behind a session cookie, and the session's form token.
@@ -111,10 +119,12 @@ public struct SignInService: Sendable {
         }
     }
 
-    /// Ends the session behind the cookie, if there is one.
-    public func signOut(cookieSecret: String) async throws {
-        guard SecretFormat.session.matches(cookieSecret) else { return }
-        try await store.read { try await sessions.delete(secretHash: SecretHash(of: cookieSecret), on: $0) }
+    /// Ends the session behind the cookie, if there is one; says which identity provider it came from, with the
+    /// ID token, for the provider's own sign-out.
+    @discardableResult
+    public func signOut(cookieSecret: String) async throws -> (providerId: UUID, idToken: String)? {
+        guard SecretFormat.session.matches(cookieSecret) else { return nil }
+        return try await store.read { try await sessions.end(secretHash: SecretHash(of: cookieSecret), on: $0) }
     }
 }
 

@@ -1,0 +1,44 @@
+import Crypto
+import Foundation
+
+/// One sign-in through an identity provider (OAuth 2.0 authorization code flow with PKCE, OpenID Connect Core
+/// §3.1): the random values it is bound to and the URL that sends the browser to the provider.
+public struct AuthorizationRequest: Sendable, Equatable {
+    /// Ties the provider's answer to this flow (and, stored with a hash of the browser's cookie, to this browser).
+    public let state: String
+    /// Ties the ID token to this flow.
+    public let nonce: String
+    /// The PKCE secret (RFC 7636); only its S256 challenge leaves Portico before the code is exchanged.
+    public let codeVerifier: String
+
+    public init(state: String, nonce: String, codeVerifier: String) {
+        self.state = state
+        self.nonce = nonce
+        self.codeVerifier = codeVerifier
+    }
+
+    /// 256 random bits each, base64url: 43 characters, within PKCE's 43–128 (RFC 7636 §4.1).
+    public static func random() -> AuthorizationRequest {
+        func random() -> String {
+            var generator = SystemRandomNumberGenerator()
+            return Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        }
+        return AuthorizationRequest(state: random(), nonce: random(), codeVerifier: random())
+    }
+
+    /// `BASE64URL(SHA256(verifier))` (RFC 7636 §4.2).
+    public var codeChallenge: String { Base64URL.encode(SHA256.hash(data: Array(codeVerifier.utf8))) }
+
+    /// The authorization endpoint with the flow's parameters; the provider's `authParams` come first and cannot
+    /// replace Portico's own (the settings refuse them). A query the endpoint already has is kept.
+    public func url(provider: IdentityProviderConfig, metadata: ProviderMetadata, redirectURI: String) -> String {
+        var parameters = provider.authParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        parameters += [
+            ("response_type", "code"), ("client_id", provider.clientId ?? ""), ("redirect_uri", redirectURI),
+            ("scope", provider.scopes.joined(separator: " ")), ("state", state), ("nonce", nonce),
+            ("code_challenge", codeChallenge), ("code_challenge_method", "S256"),
+        ]
+        let query = URLEncodedForm.body(parameters)
+        return metadata.authorizationEndpoint + (metadata.authorizationEndpoint.contains("?") ? "&" : "?") + query
+    }
+}

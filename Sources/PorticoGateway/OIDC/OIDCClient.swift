@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PorticoCore
+
+/// The relying party's side of the authorization code flow: the code exchanged at the token endpoint, the ID
+/// token verified (the provider's keys and advertised algorithms, `iss`, `aud`, `exp`, then `IDTokenChecks`), and
+/// UserInfo read and held to the same subject.
+public struct OIDCClient: Sendable {
+    let http: HTTPClient
+    let verifiers: JWTVerifierFactory
+
+    /// Clock skew allowed on `exp` and `iat`.
+    public static let leewaySeconds = 60.0
+
+    public init(verifiers: JWTVerifierFactory) {
+        self.http = JWKSFetcher.sharedClient
+        self.verifiers = verifiers
+    }
+
+    /// Why a sign-in through a provider failed: the provider could not be reached or answered nonsense (its fault,
+    /// a 503), or what it sent was refused (a 401).
+    public enum Failure: Error, Sendable, Equatable {
+        case unavailable(String)
+        case refused(String)
+    }
+
+    /// What the token endpoint answered.
+    public struct Tokens: Sendable {
+        public let idToken: String
+        public let accessToken: String?
+        public let refreshToken: String?
+        public let expiresIn: Int?
+    }
+
+    /// Exchanges `code` with the PKCE verifier; the client authenticates as the provider advertised.
+    public func exchange(
+        code: String, codeVerifier: String, redirectURI: String, provider: IdentityProviderConfig, metadata: ProviderMetadata, clientSecret: String?
+    ) async throws(Failure) -> Tokens {
+        guard let clientId = provider.clientId else { throw .refused("identity provider '\(provider.name)' has no client id") }
+        var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", codeVerifier)]
+        var request = HTTPClientRequest(url: metadata.tokenEndpoint)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        switch (clientSecret, metadata.tokenEndpointAuthMethod) {
+        case (let secret?, "client_secret_post"):
+            form += [("client_id", clientId), ("client_secret", secret)]
+        case (let secret?, _):
+            // RFC 6749 §2.3.1: both parts form-encoded before they are joined.
+            let credentials = URLEncodedForm.encode(clientId) + ":" + URLEncodedForm.encode(secret)
+            request.headers.add(name: "Authorization", value: "Basic " + Data(credentials.utf8).base64EncodedString())
+        case (nil, _):
+            form.append(("client_id", clientId))
+        }
+        request.body = .bytes(ByteBuffer(string: URLEncodedForm.body(form)))
+        let answer = try await send(request, to: provider)
+        let document = try Self.object(answer.body, from: "the token endpoint")
+        guard answer.status == .ok else {
+            let reason = document["error_description"]?.string ?? document["error"]?.string ?? "HTTP \(answer.status.code)"
+            if answer.status.code >= 500 { throw .unavailable("the token endpoint answered \(reason)") }
+            throw .refused("the token endpoint refused the code: \(reason)")
+        }
+        guard let idToken = document["id_token"]?.string else { throw .refused("the token endpoint sent no ID token") }
+        var expiresIn: Int?
+        if case .number(let seconds)? = document["expires_in"] { expiresIn = Int(seconds) }
+        return Tokens(
+            idToken: idToken, accessToken: document["access_token"]?.string, refreshToken: document["refresh_token"]?.string, expiresIn: expiresIn)
+    }
+
+    /// The ID token's claims once its signature, issuer, audience, times, subject and nonce pass.
+    public func verifyIDToken(
+        _ token: String, nonce: String, provider: IdentityProviderConfig, metadata: ProviderMetadata, now: Double
+    ) async throws(Failure) -> [String: JSONValue] {
+        guard let clientId = provider.clientId else { throw .refused("identity provider '\(provider.name)' has no client id") }
+        let trusted = TrustedIssuer(provider: provider, metadata: metadata, handling: .trustedProvidersOnly)
+        guard !trusted.config.algorithms.isEmpty else {
+            throw .refused(
+                "the provider signs ID tokens only with \(metadata.signingAlgorithms.joined(separator: ", ")), which Portico does not accept")
+        }
+        let config = trusted.config.withRules(
+            RegisteredClaimRules(issuers: [provider.issuer], audiences: [clientId], leewaySeconds: Self.leewaySeconds))
+        let verifier: JWTVerifier
+        do {
+            verifier = try await verifiers.make(config)
+        } catch {
+            throw .unavailable("its keys cannot be used: \(error.message)")
+        }
+        let claims: [String: JSONValue]
+        switch await verifier.verify(token, now: now) {
+        case .verified(let verified): claims = verified
+        case .rejected(let rejection): throw .refused("the ID token was refused: \(rejection.reason)")
+        case .unavailable(let reason): throw .unavailable("its keys cannot be fetched: \(reason)")
+        }
+        let checks = IDTokenChecks(clientId: clientId, nonce: nonce, leewaySeconds: Self.leewaySeconds)
+        if let failure = checks.failure(in: claims, now: now) { throw .refused(failure) }
+        return claims
+    }
+
+    /// The UserInfo claims for `accessToken`; their `sub` must be the ID token's (OpenID Connect Core §5.3.2).
+    public func userInfo(
+        accessToken: String, subject: String, provider: IdentityProviderConfig, metadata: ProviderMetadata
+    ) async throws(Failure) -> [String: JSONValue] {
+        guard let endpoint = metadata.userinfoEndpoint else { return [:] }
+        var request = HTTPClientRequest(url: endpoint)
+        request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
+        request.headers.add(name: "Accept", value: "application/json")
+        let answer = try await send(request, to: provider)
+        guard answer.status == .ok else {
+            if answer.status.code >= 500 { throw .unavailable("UserInfo answered HTTP \(answer.status.code)") }
+            throw .refused("UserInfo refused the access token (HTTP \(answer.status.code))")
+        }
+        let claims = try Self.object(answer.body, from: "UserInfo")
+        guard claims["sub"]?.string == subject else { throw .refused("UserInfo names another subject than the ID token") }
+        return claims
+    }
+
+    private func send(_ request: HTTPClientRequest, to provider: IdentityProviderConfig) async throws(Failure) -> JWKSFetcher.Answer {
+        do {
+            return try await JWKSFetcher(client: provider.client, http: http).send(request)
+        } catch {
+            throw .unavailable("\(request.url) cannot be reached: \(error.description)")
+        }
+    }
+
+    private static func object(_ body: Data, from what: String) throws(Failure) -> [String: JSONValue] {
+        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: body) else {
+            throw .unavailable("\(what) did not answer with a JSON object")
+        }
+        return object
+    }
+}
