@@ -12,6 +12,9 @@ export PORTICO_TEMPLATES=$PWD/templates
 trap 'scripts/pg.sh dropprefix "$run_id" >/dev/null 2>&1 || true' EXIT
 swift build --build-tests ${SWIFT_BUILD_FLAGS:-}
 export PORTICO_BIN=$PWD/.build/debug/portico
+# A real OpenID provider for the identity-provider tests.
+PORTICO_OIDC_PROVIDER=$(scripts/oidc-provider-deps.sh)
+export PORTICO_OIDC_PROVIDER
 log=.build/test-output.log
 set +e
 swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@" 2>&1 | tee "$log"

@@ -239,15 +239,35 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
 
 extension TestOIDCProvider {
     /// What a browser does at the authorization endpoint: GET the URL Portico sent it to, and read where the
-    /// provider sends it next (the redirect is not followed).
+    /// provider sends it next.
     public func authorize(_ url: String) async throws -> (status: Int, location: String?) {
-        let response = try await Self.browser.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
-        _ = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), response.headers.first(name: "Location"))
+        let answer = try await ProviderBrowser.send(url)
+        return (answer.status, answer.location)
+    }
+}
+
+/// A browser's hops at an identity provider, one at a time: redirects are read, not followed.
+public enum ProviderBrowser {
+    public struct Answer: Sendable {
+        public let status: Int
+        public let location: String?
+        public let body: String
     }
 
-    /// A client that, like a test reading each hop, does not follow redirects.
-    private static let browser: HTTPClient = {
+    /// GETs `url`, or POSTs `form` to it.
+    public static func send(_ url: String, form: [(String, String)]? = nil) async throws -> Answer {
+        var request = HTTPClientRequest(url: url)
+        if let form {
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: URLEncodedForm.body(form)))
+        }
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Answer(status: Int(response.status.code), location: response.headers.first(name: "Location"), body: String(buffer: body))
+    }
+
+    private static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

@@ -264,3 +264,48 @@ import Testing
         }
     }
 }
+
+/// The same sign-in against a real OpenID provider: oidc-provider-mock from PyPI, its own authorization page,
+/// token endpoint, keys, UserInfo and end-session endpoint.
+@Suite struct RealProviderSignInTests {
+    @Test func aConsumerSignsInToThePortalThroughOIDCProviderMockAndOut() async throws {
+        let users: [[String: JSONValue]] = [
+            ["sub": .string("ada"), "email": .string("ada@mock.example"), "name": .string("Ada"), "groups": .array([.string("buyers")])],
+            ["sub": .string("grace"), "email": .string("grace@mock.example"), "groups": .array([.string("platform")])],
+        ]
+        try await withOIDCProviderMock(users: users) { provider in
+            try await withDashboard { web, portico in
+                var settings = IdentityProviderSettings(name: "corp", issuer: provider.issuer)
+                settings.clientId = "portico"
+                settings.clientSecret = "mock client secret"
+                settings.signIn = .init(dashboard: true, portal: true)
+                settings.adminGroups = ["platform"]
+                let created = try await IdentityProviderService(store: portico.store, secretBox: portico.secretBox).create(
+                    settings, by: portico.actor)
+                #expect(created.discovered.endSessionEndpoint != nil)
+
+                for (subject, area, landing) in [("ada", "portal", "/portal"), ("grace", "admin", "/admin")] {
+                    let start = try await web.get("/\(area)/sign-in/oidc/corp")
+                    let authorization = try #require(start.location)
+                    #expect(authorization.hasPrefix(provider.issuer))
+                    let form = try await ProviderBrowser.send(authorization)
+                    #expect(form.status == 200 && form.body.contains("Authorize as \(subject)"), "the provider's own page")
+                    let chosen = try await ProviderBrowser.send(authorization, form: [("sub", subject)])
+                    let callback = try #require(chosen.location)
+                    #expect(callback.hasPrefix(TestPortico.publicURL + "/oidc/corp/callback?"))
+                    let signedIn = try await web.get(String(callback.dropFirst(TestPortico.publicURL.count)))
+                    #expect(signedIn.location == landing, "\(subject): \(signedIn.text)")
+                    #expect(try await web.get(landing).status == 200)
+                    if subject == "ada" {
+                        let user = try await portico.store.read { try await portico.store.users.find(externalId: provider.issuer + "|ada", on: $0) }
+                        #expect(user?.email == "ada@mock.example" && user?.groups == ["buyers"] && user?.role == .consumer)
+                        let out = try await web.post("/portal/sign-out")
+                        let endSession = try #require(out.location)
+                        #expect(endSession.hasPrefix(provider.issuer + "/oauth2/end_session?id_token_hint="))
+                        #expect(try await web.get("/portal").status == 303)
+                    }
+                }
+            }
+        }
+    }
+}
