@@ -39,6 +39,7 @@ struct Runtime {
         let sessionIdleMinutes: Int
         let publicURL: String?
         let passwordSignIn: Bool
+        let rediscoveryInterval: Duration
     }
 
     init(url: DatabaseURL, gatewayOptions: GatewayOptions, controlPlane: ControlPlaneSetup?, secretBox: SecretBox?, logger: Logger) {
@@ -60,10 +61,12 @@ struct Runtime {
                 gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60), publicURL: controlPlane.publicURL,
                 passwordSignIn: controlPlane.passwordSignIn)
+            let store = AdminStore(database: database)
             services.append(
                 buildControlPlane(
-                    configuration: configuration, store: AdminStore(database: database), policy: holder, registry: registry,
+                    configuration: configuration, store: store, policy: holder, registry: registry,
                     gatewayMetrics: metrics, pages: controlPlane.pages, logger: logger))
+            services.append(ProviderRediscovery(store: store, interval: controlPlane.rediscoveryInterval))
         }
         self.services = services
     }
@@ -93,6 +96,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("public-url"),
         help: "Portico's origin as browsers reach it, for identity providers' redirect URIs (or PORTICO_PUBLIC_URL; default http://host:admin-port).")
     var publicURL: String?
+    @Option(
+        name: .customLong("provider-rediscovery-minutes"),
+        help: "Minutes between re-reads of the identity providers' discovery documents.")
+    var providerRediscoveryMinutes = 60
 
     func run() async throws {
         let logger = logging.logger("portico")
@@ -120,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let controlPlane = Runtime.ControlPlaneSetup(
             port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1),
-            publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"], passwordSignIn: passwordSignIn)
+            publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"], passwordSignIn: passwordSignIn,
+            rediscoveryInterval: .seconds(60 * max(providerRediscoveryMinutes, 1)))
         try await Runtime(url: url, gatewayOptions: gateway, controlPlane: controlPlane, secretBox: box, logger: logger).run(logger: logger)
     }
 }
