@@ -24,6 +24,7 @@ import Testing
                 let detail = try await web.get(path)
                 #expect(detail.contains("Created identity provider corp."))
                 #expect(detail.contains("<code>\(issuer)/authorize</code>"))
+                #expect(detail.contains("<code>\(TestPortico.publicURL)/oidc/corp/callback</code>"), "the redirect URI to register")
                 #expect(detail.contains(#"value="realm_access.roles""#))
                 #expect(detail.contains(#"value="platform, ops""#))
                 #expect(detail.contains("stored; leave empty to keep it"))

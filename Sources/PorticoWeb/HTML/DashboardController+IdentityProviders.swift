@@ -66,6 +66,7 @@ extension DashboardController {
             "jwksURI": discovered.jwksURI, "userinfoEndpoint": discovered.userinfoEndpoint ?? "",
             "endSessionEndpoint": discovered.endSessionEndpoint ?? "", "algorithms": discovered.signingAlgorithms.joined(separator: ", "),
             "authMethod": discovered.tokenEndpointAuthMethod,
+            "redirectURI": signInPages.providers.redirectURI(provider: provider.settings.name),
         ]
         return renderer.page(
             "identity-provider", title: "Identity provider \(provider.settings.name)", values, context: context, section: "identityProviders",
