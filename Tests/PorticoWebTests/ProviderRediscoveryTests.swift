@@ -14,7 +14,8 @@ import Testing
                 var settings = IdentityProviderSettings(name: "corp", issuer: issuer)
                 settings.clientId = "portico"
                 settings.clientConfig = .init(timeoutSeconds: 1, maxRetries: 0)
-                let created = try await IdentityProviderService(store: portico.store, secretBox: portico.secretBox).create(settings, by: portico.actor)
+                let created = try await IdentityProviderService(store: portico.store, secretBox: portico.secretBox).create(
+                    settings, by: portico.actor)
                 #expect(created.discovered.endSessionEndpoint == issuer + "/logout")
                 let rediscovery = ProviderRediscovery(store: portico.store, interval: .seconds(3600))
                 #expect(try await rediscovery.rediscoverAll() == [], "nothing changed")

@@ -20,6 +20,7 @@ UPSTREAM = os.environ["PORTICO_UPSTREAM"]
 SHOTS = os.environ["PORTICO_SCREENSHOTS"]
 ADMIN_EMAIL = os.environ["PORTICO_ADMIN_EMAIL"]
 ADMIN_PASSWORD = os.environ["PORTICO_ADMIN_PASSWORD"]
+OIDC_ISSUER = os.environ["PORTICO_OIDC_ISSUER"]
 CONSUMER_EMAIL = "ann@e2e.example"
 CONSUMER_PASSWORD = "ann's e2e password"
 
@@ -227,6 +228,43 @@ def run(driver):
     check("this page is for admins" in driver.page_source, "a consumer gets the 403 page")
     driver.set_window_size(390, 844)
     visit(driver, "/portal", "portal-apis-phone")
+    driver.set_window_size(1280, 900)
+    sign_in_through_provider(driver)
+
+
+def sign_out(driver):
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form.sign-out button"))
+
+
+def sign_in_through_provider(driver):
+    """An admin registers oidc-provider-mock for portal sign-in; a consumer signs in on the provider's own page."""
+    sign_out(driver)
+    visit(driver, "/admin/sign-in", "admin-sign-in-again")
+    fill(driver, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    submit(driver)
+    visit(driver, "/admin/identity-providers", "admin-identity-providers-empty")
+    fill(driver, {"idp-name": "mock", "idp-issuer": OIDC_ISSUER, "idp-client": "portico", "idp-secret": "e2e client secret"})
+    driver.find_element(By.NAME, "signInPortal").click()
+    submit(driver)
+    check("Created identity provider mock." in flash(driver), "the provider was discovered and created")
+    check("/oidc/mock/callback" in driver.page_source, "its redirect URI is shown")
+    shot(driver, "admin-identity-provider")
+    sign_out(driver)
+
+    visit(driver, "/portal/sign-in", "portal-sign-in-with-provider")
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, "Sign in with mock"))
+    check(driver.current_url.startswith(OIDC_ISSUER), "the browser is at the provider")
+    shot(driver, "provider-authorize-page")
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "button[value=bea]"))
+    check(driver.current_url == ADMIN + "/portal", f"back on the portal, signed in ({driver.current_url})")
+    check("bea@e2e.example" in driver.page_source, "as the provider's user")
+    check("orders" in driver.page_source, "with the APIs her groups from the provider grant")
+    shot(driver, "portal-signed-in-through-provider")
+    sign_out(driver)
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.startswith(OIDC_ISSUER))
+    check(driver.current_url.startswith(OIDC_ISSUER + "/oauth2/end_session"), "sign-out ends the provider's session too")
+    wait_until_loaded(driver)
+    shot(driver, "provider-end-session")
 
 
 if __name__ == "__main__":

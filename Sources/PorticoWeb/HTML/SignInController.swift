@@ -86,15 +86,24 @@ struct SignInController {
     }
 
     /// Ends Portico's session and, for a session that came from a provider with an end-session endpoint, sends the
-    /// browser there to end the provider's too.
+    /// browser there to end the provider's too. That hop is a page that moves on by itself rather than a redirect:
+    /// the pages' `form-action 'self'` forbids a form's redirect to another site.
     func signOut(_ request: Request, context: Context) async throws -> Response {
-        var providerLocation: String?
+        var providerSignOut: (provider: String, location: String)?
         if let secret = request.cookies[WebCookies.session]?.value, let ended = try await signIn.signOut(cookieSecret: secret) {
-            providerLocation = try? await providers.providerSignOut(providerId: ended.providerId, idToken: ended.idToken, returnPath: area.signInPath)
+            providerSignOut = try? await providers.providerSignOut(providerId: ended.providerId, idToken: ended.idToken, returnPath: area.signInPath)
         }
-        var response =
-            providerLocation.map { PageRenderer.redirect(to: $0, context: context) }
-            ?? PageRenderer.redirect(to: area.signInPath, flash: "Signed out.", context: context)
+        var response: Response
+        if let providerSignOut {
+            var signedOut = context
+            signedOut.web.signedIn = nil
+            response = renderer.page(
+                area == .portal ? "portal-signed-out" : "signed-out", title: "Signed out",
+                ["provider": providerSignOut.provider, "continueTo": providerSignOut.location], context: signedOut)
+            response.withholdReferrer()
+        } else {
+            response = PageRenderer.redirect(to: area.signInPath, flash: "Signed out.", context: context)
+        }
         response.setCookie(WebCookies.clear(WebCookies.session, secure: context.web.secureCookies))
         return response
     }

@@ -108,12 +108,12 @@ public struct ProviderSignInService: Sendable {
 
     /// Where to send the browser after Portico's own sign-out: the provider's end-session endpoint when it has one
     /// (OpenID Connect RP-Initiated Logout), coming back to `returnPath` on Portico.
-    public func providerSignOut(providerId: UUID, idToken: String, returnPath: String) async throws -> String? {
+    public func providerSignOut(providerId: UUID, idToken: String, returnPath: String) async throws -> (provider: String, location: String)? {
         let provider = try await store.read { try await store.identityProviders.find(providerId, on: $0) }
         guard let provider, let endpoint = provider.metadata.endSessionEndpoint else { return nil }
         var parameters = [("id_token_hint", idToken), ("post_logout_redirect_uri", publicURL + returnPath)]
         if let clientId = provider.settings.clientId { parameters.append(("client_id", clientId)) }
-        return endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters)
+        return (provider.settings.name, endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters))
     }
 
     private func signInProvider(named name: String, area: Area) async throws -> (IdentityProvider, IdentityProviderConfig) {
