@@ -54,11 +54,14 @@ public struct GatewayAPI: Sendable, Hashable {
     public let status: APIStatus
     /// In JWT mode, the issuers of the trusted identity providers whose tokens this API accepts (sorted); nil for all.
     public let tokenIssuers: [String]?
+    /// Set when the API needs an OIDC session of its own instead of the auth settings' mode.
+    public let oidc: OIDCRoute?
 
     public init(
         id: UUID, name: String, pathPrefix: String, host: String?, upstream: Upstream, stripPrefix: Bool, status: APIStatus,
-        tokenIssuers: [String]? = nil
+        tokenIssuers: [String]? = nil, oidc: OIDCRoute? = nil
     ) {
+        self.oidc = oidc
         self.id = id
         self.name = name
         self.pathPrefix = pathPrefix

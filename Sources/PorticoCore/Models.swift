@@ -62,13 +62,18 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     public var status: APIStatus
     /// In JWT mode, the trusted identity providers (by name) whose tokens this API accepts; nil for all of them.
     public var tokenProviders: [String]?
+    /// `default` follows the auth settings' mode; `oidc` needs a session of `oidc.provider`.
+    public var auth: APIAuth
+    public var oidc: APIOIDCSettings?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus,
-        tokenProviders: [String]? = nil, createdAt: Date, updatedAt: Date
+        tokenProviders: [String]? = nil, auth: APIAuth = .default, oidc: APIOIDCSettings? = nil, createdAt: Date, updatedAt: Date
     ) {
+        self.auth = auth
+        self.oidc = oidc
         self.id = id
         self.name = name
         self.pathPrefix = pathPrefix

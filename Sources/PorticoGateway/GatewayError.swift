@@ -15,6 +15,14 @@ enum GatewayError: Error, Sendable {
     /// A trusted identity provider's keys cannot be fetched: its outage, not the caller's fault.
     case jwksUnavailable(provider: String)
     case formTooLarge
+    /// An OIDC-protected API called without a session by something other than a browser.
+    case signInRequired(api: String)
+    /// The callback of an OIDC-protected API with a state that is unknown, used, expired or another browser's.
+    case signInFlowInvalid(String)
+    /// What the identity provider sent back was refused.
+    case signInRefused(String)
+    /// The identity provider could not be reached while a sign-in needed it.
+    case identityProviderUnavailable(provider: String, reason: String)
     case rateLimited(api: String, retryAfter: Int)
     case upstreamUnreachable(api: String)
     case upstreamTimeout(api: String)
@@ -23,7 +31,9 @@ enum GatewayError: Error, Sendable {
     var status: HTTPResponseStatus {
         switch self {
         case .noRoute: .notFound
-        case .missingCredential, .invalidCredential: .unauthorized
+        case .missingCredential, .invalidCredential, .signInRequired, .signInRefused: .unauthorized
+        case .signInFlowInvalid: .badRequest
+        case .identityProviderUnavailable: .serviceUnavailable
         case .noAccess, .claimsMismatch, .noGroups: .forbidden
         case .authUnavailable, .jwksUnavailable: .serviceUnavailable
         case .formTooLarge: .payloadTooLarge
@@ -45,6 +55,10 @@ enum GatewayError: Error, Sendable {
         case .authUnavailable: "auth_unavailable"
         case .jwksUnavailable: "jwks_unavailable"
         case .formTooLarge: "form_too_large"
+        case .signInRequired: "sign_in_required"
+        case .signInFlowInvalid: "invalid_sign_in"
+        case .signInRefused: "sign_in_refused"
+        case .identityProviderUnavailable: "identity_provider_unavailable"
         case .rateLimited: "rate_limited"
         case .upstreamUnreachable: "upstream_unreachable"
         case .upstreamTimeout: "upstream_timeout"
@@ -63,6 +77,9 @@ enum GatewayError: Error, Sendable {
         case .authUnavailable: "tokens cannot be verified right now; retry shortly"
         case .jwksUnavailable(let provider): "the keys of identity provider '\(provider)' cannot be fetched right now; retry shortly"
         case .formTooLarge: "the form body is too large to look for a token in"
+        case .signInRequired(let api): "API '\(api)' needs a session: sign in with a browser first"
+        case .signInFlowInvalid(let reason), .signInRefused(let reason): reason
+        case .identityProviderUnavailable(let provider, let reason): "identity provider '\(provider)' is unavailable: \(reason)"
         case .rateLimited(let api, let retryAfter): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
@@ -86,8 +103,10 @@ enum GatewayError: Error, Sendable {
                 value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
         case .rateLimited(_, let retryAfter):
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
-        case .jwksUnavailable:
+        case .jwksUnavailable, .identityProviderUnavailable:
             headers.add(name: HeaderNames.retryAfter, value: String(Self.jwksRetryAfterSeconds))
+        case .signInRequired(let api):
+            headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="\#(Self.quoted(api))", error="login_required""#)
         default:
             break
         }

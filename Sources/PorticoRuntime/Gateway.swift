@@ -12,7 +12,7 @@ public struct Gateway: Sendable {
     public let feed: PolicyFeed
     public let usage: UsageRecorder
     public let metrics: GatewayMetrics
-    /// In start order (a service group stops them in reverse): the feed, the usage writer, the server.
+    /// In start order (a service group stops them in reverse): the feeds, the usage writer, the server.
     public let services: [any Service]
 
     /// `usageFlushInterval` paces the batched writes of key uses and token users; `policyPollInterval` the
@@ -23,14 +23,20 @@ public struct Gateway: Sendable {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
         let usage = UsageRecorder()
+        let sessions = OIDCSessions(store: PostgresOIDCSessionStore(database: database))
         let server = GatewayServer(
-            configuration: configuration, policy: policy, usage: usage, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
+            configuration: configuration, policy: policy, usage: usage, metrics: metrics, logger: logger, oidcSessions: sessions,
+            onServerRunning: onServerRunning)
         let feed = PolicyFeed(
             database: database, holder: policy, pollInterval: policyPollInterval, onReload: { metrics.recordReload(version: $0.version) })
         self.server = server
         self.feed = feed
         self.usage = usage
         self.metrics = metrics
-        self.services = [feed, UsageWriter(database: database, usage: usage, interval: usageFlushInterval), server]
+        self.services = [
+            feed, OIDCSessionFeed(database: database, sessions: sessions),
+            UsageWriter(database: database, usage: usage, interval: usageFlushInterval),
+            server,
+        ]
     }
 }

@@ -13,7 +13,7 @@ public struct APIRepository: Sendable {
         id, name, path_prefix, host, upstream, strip_prefix, status,
         (SELECT array_agg(p.name ORDER BY p.name) FROM api_token_providers t JOIN identity_providers p ON p.id = t.provider_id
          WHERE t.api_id = apis.id),
-        created_at, updated_at
+        auth, oidc::text, created_at, updated_at
         """
     private static let select = "SELECT \(columns) FROM apis"
 
@@ -45,7 +45,8 @@ public struct APIRepository: Sendable {
         let rows = try await connection.query(
             """
             UPDATE apis SET name = \(api.name), path_prefix = \(api.pathPrefix), host = \(api.host), upstream = \(api.upstream),
-                   strip_prefix = \(api.stripPrefix), status = \(api.status.rawValue), updated_at = now()
+                   strip_prefix = \(api.stripPrefix), status = \(api.status.rawValue), auth = \(api.auth.rawValue),
+                   oidc = \(try Self.json(api.oidc))::jsonb, updated_at = now()
             WHERE id = \(api.id)
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
@@ -63,6 +64,15 @@ public struct APIRepository: Sendable {
         for providerId in providerIds ?? [] {
             try await connection.query("INSERT INTO api_token_providers (api_id, provider_id) VALUES (\(api), \(providerId))", logger: logger)
         }
+    }
+
+    /// The names of the OIDC-protected APIs whose sessions come from the provider named `provider`.
+    public func namesSignedInThrough(provider: String, on connection: PostgresConnection) async throws -> [String] {
+        let rows = try await connection.query(
+            "SELECT name FROM apis WHERE oidc->>'provider' = \(provider) ORDER BY name", logger: logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
     }
 
     /// The names of the APIs that accept tokens of only some providers, `provider` among them.
@@ -83,15 +93,23 @@ public struct APIRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIDefinition] {
         var apis: [APIDefinition] = []
-        for try await (id, name, prefix, host, upstream, strip, status, tokenProviders, createdAt, updatedAt) in rows.decode(
-            (UUID, String, String, String?, String, Bool, String, [String]?, Date, Date).self)
+        for try await (id, name, prefix, host, upstream, strip, status, tokenProviders, auth, oidc, createdAt, updatedAt) in rows.decode(
+            (UUID, String, String, String?, String, Bool, String, [String]?, String, String?, Date, Date).self)
         {
             apis.append(
                 APIDefinition(
                     id: id, name: name, pathPrefix: prefix, host: host, upstream: upstream, stripPrefix: strip,
-                    status: APIStatus(rawValue: status) ?? .disabled, tokenProviders: tokenProviders, createdAt: createdAt,
+                    status: APIStatus(rawValue: status) ?? .disabled, tokenProviders: tokenProviders, auth: APIAuth(rawValue: auth) ?? .default,
+                    oidc: try oidc.map { try JSONDecoder().decode(APIOIDCSettings.self, from: Data($0.utf8)) }, createdAt: createdAt,
                     updatedAt: updatedAt))
         }
         return apis
+    }
+
+    static func json(_ settings: APIOIDCSettings?) throws -> String? {
+        guard let settings else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(settings), as: UTF8.self)
     }
 }

@@ -33,6 +33,16 @@ public struct PolicyRepository: Sendable {
         }
     }
 
+    /// An OIDC-protected API's settings with its provider; any missing piece is an error, so the API is not routed.
+    private func oidcRoute(_ json: String?, prefix: String, providers: [IdentityProvider]) throws -> OIDCRoute {
+        guard let json else { throw PorticoError.invalid(field: "oidc", reason: "missing") }
+        let config = try JSONDecoder().decode(APIOIDCSettings.self, from: Data(json.utf8)).compiled(pathPrefix: prefix)
+        guard let provider = providers.first(where: { $0.settings.name == config.providerName }) else {
+            throw PorticoError.invalid(field: "oidc.provider", reason: "no identity provider named '\(config.providerName)'")
+        }
+        return OIDCRoute(config: config, provider: try provider.settings.compiled(), metadata: provider.metadata)
+    }
+
     private func load(on connection: PostgresConnection) async throws -> PolicySnapshot {
         let version = try await currentVersion(on: connection)
         let stored = try await AuthSettingsRepository(logger: logger).load(on: connection)
@@ -51,19 +61,23 @@ public struct PolicyRepository: Sendable {
             "SELECT t.api_id, p.issuer FROM api_token_providers t JOIN identity_providers p ON p.id = t.provider_id", logger: logger)
         for try await (apiId, issuer) in narrowingRows.decode((UUID, String).self) { tokenIssuersByAPI[apiId, default: []].append(issuer) }
 
+        let providers = try await IdentityProviderRepository(logger: logger).list(on: connection)
         var apis: [GatewayAPI] = []
         let apiRows = try await connection.query(
-            "SELECT id, name, path_prefix, host, upstream, strip_prefix, status FROM apis", logger: logger)
-        for try await (id, name, prefix, host, upstream, strip, status) in apiRows.decode(
-            (UUID, String, String, String?, String, Bool, String).self)
+            "SELECT id, name, path_prefix, host, upstream, strip_prefix, status, auth, oidc::text FROM apis", logger: logger)
+        for try await (id, name, prefix, host, upstream, strip, status, auth, oidc) in apiRows.decode(
+            (UUID, String, String, String?, String, Bool, String, String, String?).self)
         {
             do {
+                let route = try auth == APIAuth.oidc.rawValue ? oidcRoute(oidc, prefix: prefix, providers: providers) : nil
                 apis.append(
                     GatewayAPI(
                         id: id, name: name, pathPrefix: prefix, host: host, upstream: try Upstream(upstream),
-                        stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled, tokenIssuers: tokenIssuersByAPI[id]?.sorted()))
+                        stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled, tokenIssuers: tokenIssuersByAPI[id]?.sorted(),
+                        oidc: route))
             } catch {
-                logger.error("API skipped: its upstream is not a URL", metadata: ["api": "\(name)"])
+                // Checked before it was saved; an API whose settings no longer compile is not routed rather than open.
+                logger.error("API skipped: its upstream or OIDC settings are invalid", metadata: ["api": "\(name)", "error": "\(error)"])
             }
         }
 
@@ -111,7 +125,7 @@ public struct PolicyRepository: Sendable {
         }
         var trustedIssuers: [TrustedIssuer] = []
         if let handling = auth.jwt {
-            for provider in try await IdentityProviderRepository(logger: logger).list(on: connection) where provider.settings.acceptTokens == true {
+            for provider in providers where provider.settings.acceptTokens == true {
                 do {
                     trustedIssuers.append(TrustedIssuer(provider: try provider.settings.compiled(), metadata: provider.metadata, handling: handling))
                 } catch {

@@ -95,7 +95,7 @@ struct DecisionFixture {
         return GatewayDecider(
             policy: PolicyHolder(loaded: snapshot), limiter: RateLimiter(), keys: KeyAdmission(usage: sink),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: sink),
-            logger: Logger(label: "unit"))
+            oidc: nil, logger: Logger(label: "unit"))
     }
 
     /// A token for `subject` in `groups`, valid for an hour, with any further claims.

@@ -95,6 +95,9 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
         }
     }
 
+    /// The issuer it serves as (its URL), once started.
+    public var issuerForTests: String { state.withLock { $0.issuer } }
+
     /// The query of the last authorization request.
     public var lastAuthorization: [String: String] { state.withLock { $0.lastAuthorization } }
     /// The queries the end-session endpoint was called with.
@@ -252,11 +255,17 @@ public enum ProviderBrowser {
         public let status: Int
         public let location: String?
         public let body: String
+        /// `name=value` of each `Set-Cookie`.
+        public let cookies: [String: String]
+        public let headers: [(String, String)]
+
+        public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
-    /// GETs `url`, or POSTs `form` to it.
-    public static func send(_ url: String, form: [(String, String)]? = nil) async throws -> Answer {
+    /// GETs `url`, or POSTs `form` to it, with `headers`.
+    public static func send(_ url: String, form: [(String, String)]? = nil, headers: [(String, String)] = []) async throws -> Answer {
         var request = HTTPClientRequest(url: url)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let form {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -264,7 +273,14 @@ public enum ProviderBrowser {
         }
         let response = try await client.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 20)
-        return Answer(status: Int(response.status.code), location: response.headers.first(name: "Location"), body: String(buffer: body))
+        var cookies: [String: String] = [:]
+        for value in response.headers["Set-Cookie"] {
+            let pair = value.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if pair.count == 2 { cookies[String(pair[0])] = String(pair[1]) }
+        }
+        return Answer(
+            status: Int(response.status.code), location: response.headers.first(name: "Location"), body: String(buffer: body), cookies: cookies,
+            headers: response.headers.map { ($0.name, $0.value) })
     }
 
     private static let client: HTTPClient = {

@@ -148,6 +148,21 @@ public struct JWTConfig: Sendable, Hashable {
     public struct ForwardHeader: Sendable, Hashable {
         public let header: String
         public let claim: ClaimPath
+
+        /// Header → claim path pairs, checked (a header name the gateway does not reserve, a valid path), sorted.
+        public static func compiled(_ pairs: [String: String], field: String) throws(PorticoError) -> [ForwardHeader] {
+            try pairs.sorted { $0.key < $1.key }.map { header, claim throws(PorticoError) in
+                guard HeaderNameRules.isValid(header) else { throw PorticoError.invalid(field: field, reason: "'\(header)' is not a header name") }
+                guard !HeaderNameRules.reserved.contains(header.lowercased()) else {
+                    throw PorticoError.invalid(field: field, reason: "'\(header)' cannot be set from a claim")
+                }
+                do throws(ClaimPath.Invalid) {
+                    return ForwardHeader(header: header, claim: try ClaimPath(claim))
+                } catch {
+                    throw PorticoError.invalid(field: "\(field).\(header)", reason: error.reason)
+                }
+            }
+        }
     }
 
     /// `ClientConfig` with its defaults applied and its bounds checked.
@@ -333,15 +348,7 @@ private struct JWTSettingsCompiler {
     }
 
     private func forwardHeaders() throws(PorticoError) -> [JWTConfig.ForwardHeader] {
-        try (settings.forwardHeaders ?? [:]).sorted { $0.key < $1.key }.map { header, claim throws(PorticoError) in
-            guard HeaderNameRules.isValid(header) else {
-                throw PorticoError.invalid(field: "jwt.forwardHeaders", reason: "'\(header)' is not a header name")
-            }
-            guard !HeaderNameRules.reserved.contains(header.lowercased()) else {
-                throw PorticoError.invalid(field: "jwt.forwardHeaders", reason: "'\(header)' cannot be set from a claim")
-            }
-            return JWTConfig.ForwardHeader(header: header, claim: try path(claim, field: "jwt.forwardHeaders.\(header)"))
-        }
+        try JWTConfig.ForwardHeader.compiled(settings.forwardHeaders ?? [:], field: "jwt.forwardHeaders")
     }
 
     private func path(_ text: String, field: String) throws(PorticoError) -> ClaimPath {

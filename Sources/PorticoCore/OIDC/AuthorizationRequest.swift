@@ -31,11 +31,14 @@ public struct AuthorizationRequest: Sendable, Equatable {
 
     /// The authorization endpoint with the flow's parameters; the provider's `authParams` come first and cannot
     /// replace Portico's own (the settings refuse them). A query the endpoint already has is kept.
-    public func url(provider: IdentityProviderConfig, metadata: ProviderMetadata, redirectURI: String) -> String {
+    /// `scopes` replaces the provider's own (an OIDC-protected API may ask for others); `openid` is always asked for.
+    public func url(provider: IdentityProviderConfig, metadata: ProviderMetadata, redirectURI: String, scopes: [String]? = nil) -> String {
+        var scope = scopes ?? provider.scopes
+        if !scope.contains("openid") { scope.insert("openid", at: 0) }
         var parameters = provider.authParams.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         parameters += [
             ("response_type", "code"), ("client_id", provider.clientId ?? ""), ("redirect_uri", redirectURI),
-            ("scope", provider.scopes.joined(separator: " ")), ("state", state), ("nonce", nonce),
+            ("scope", scope.joined(separator: " ")), ("state", state), ("nonce", nonce),
             ("code_challenge", codeChallenge), ("code_challenge_method", "S256"),
         ]
         let query = URLEncodedForm.body(parameters)

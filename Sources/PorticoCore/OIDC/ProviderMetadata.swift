@@ -2,7 +2,7 @@ import Foundation
 
 /// What an identity provider's discovery document says (OpenID Connect Discovery §3), as far as Portico uses it.
 /// Stored with the provider at save time and read again when it is refreshed.
-public struct ProviderMetadata: Codable, Sendable, Equatable {
+public struct ProviderMetadata: Codable, Sendable, Hashable {
     public var issuer: String
     public var authorizationEndpoint: String
     public var tokenEndpoint: String

@@ -36,6 +36,7 @@ struct GatewayDecider: Sendable {
     let limiter: RateLimiter
     let keys: KeyAdmission
     let tokens: TokenAdmission
+    let oidc: OIDCAdmission?
     let logger: Logger
 
     func decide(_ request: GatewayRequest) -> GatewayDecision {
@@ -43,6 +44,10 @@ struct GatewayDecider: Sendable {
         let snapshot = policy.snapshot
         guard let api = snapshot.routes.match(path: request.path, host: request.authority) else {
             return .answer(GatewayError.noRoute(path: String(request.path)).answer, api: nil, consumerLabel: nil)
+        }
+        if let route = api.oidc {
+            guard let oidc else { return .answer(GatewayError.authUnavailable.answer, api: api, consumerLabel: nil) }
+            return decision(oidc.decide(request, api: api, route: route, snapshot: snapshot), request, api: api, snapshot: snapshot)
         }
         let now = Date().timeIntervalSince1970
         switch snapshot.auth.mode {
@@ -60,6 +65,14 @@ struct GatewayDecider: Sendable {
                     return authorize(admission, request, api: api, snapshot: snapshot)
                 }
             }
+        }
+    }
+
+    private func decision(_ step: OIDCAdmission.Step, _ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> GatewayDecision {
+        switch step {
+        case .admitted(let admission): return authorize(admission, request, api: api, snapshot: snapshot)
+        case .answer(let answer): return .answer(answer, api: api, consumerLabel: nil)
+        case .later(let next): return .later { [self] in decision(await next(), request, api: api, snapshot: snapshot) }
         }
     }
 

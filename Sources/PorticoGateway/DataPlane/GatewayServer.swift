@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOExtras
@@ -41,15 +42,18 @@ public struct GatewayServer: Service {
 
     /// `usage` hears of every admitted key and token user; `onServerRunning` gets the listening channel (tests
     /// bind port 0 and read the port from it).
+    /// `oidcSessions` shares OIDC-protected APIs' sessions with the other replicas; without it such APIs answer 503.
     public init(
         configuration: GatewayConfiguration, policy: PolicyHolder, usage: any UsageSink, metrics: GatewayMetrics, logger: Logger,
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        oidcSessions: OIDCSessions? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
-        let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
+        let resolver = SecretResolver(box: configuration.secretBox)
+        let factory = JWTVerifierFactory(resolver: resolver, logger: logger)
         self.configuration = configuration
         self.decider = GatewayDecider(
             policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
+            oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), resolver: resolver, usage: usage) },
             logger: logger)
         self.metrics = metrics
         self.pools = UpstreamPools(timeouts: configuration.timeouts)
@@ -91,7 +95,7 @@ public struct GatewayServer: Service {
         logger.info("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
         await onServerRunning(channel)
         await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { await pruneLimiter() }
+            tasks.addTask { await prune() }
             try? await gracefulShutdown()
             tasks.cancelAll()
         }
@@ -101,10 +105,12 @@ public struct GatewayServer: Service {
         await pools.closeAll()
     }
 
-    private func pruneLimiter() async {
+    /// Drops rate-limit state that has gone back to full and OIDC sessions that have expired.
+    private func prune() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.limiterPruneInterval)
             decider.limiter.prune()
+            decider.oidc?.sessions.prune(now: Date())
         }
     }
 }

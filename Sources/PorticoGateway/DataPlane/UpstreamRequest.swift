@@ -9,6 +9,8 @@ public struct UpstreamRequestChanges: Sendable {
     public var addedHeaders: [(name: String, value: String)] = []
     /// The query to send instead of the client's; `.some(nil)` sends none.
     public var query: String?? = nil
+    /// A cookie of the gateway's own (an OIDC session) taken out of the client's `Cookie` header.
+    public var removedCookie: String?
 
     public init() {}
 }
@@ -63,6 +65,13 @@ enum UpstreamRequest {
             if dropsNamedHeaders {
                 let lowered = name.lowercased()
                 if connectionTokens.contains(lowered) || changes.removedHeaders.contains(lowered) { continue }
+            }
+            if let cookie = changes.removedCookie, name.equalsIgnoringASCIICase(HeaderNames.cookie) {
+                let kept = value.split(separator: ";").filter { pair in
+                    pair.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces) != cookie
+                }
+                if !kept.isEmpty { headers.add(name: name, value: kept.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")) }
+                continue
             }
             headers.add(name: name, value: value)
         }

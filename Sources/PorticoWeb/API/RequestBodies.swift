@@ -32,7 +32,7 @@ struct CreateAPIBody: Decodable {
 struct PatchAPIBody: Decodable {
     var patch: APIPatch
 
-    enum CodingKeys: String, CodingKey { case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders }
+    enum CodingKeys: String, CodingKey { case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders, auth, oidc }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -46,7 +46,9 @@ struct PatchAPIBody: Decodable {
             stripPrefix: try container.decodeIfPresent(Bool.self, forKey: .stripPrefix),
             host: host,
             status: try container.decodeIfPresent(APIStatus.self, forKey: .status),
-            tokenProviders: tokenProviders)
+            tokenProviders: tokenProviders,
+            auth: try container.decodeIfPresent(APIAuth.self, forKey: .auth),
+            oidc: container.contains(.oidc) ? .some(try container.decodeIfPresent(APIOIDCSettings.self, forKey: .oidc)) : .none)
     }
 }
 

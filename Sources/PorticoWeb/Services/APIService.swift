@@ -33,11 +33,16 @@ public struct APIPatch: Sendable {
     public var status: APIStatus?
     /// The trusted identity providers whose tokens the API accepts in JWT mode; `.some(nil)` accepts all again.
     public var tokenProviders: [String]??
+    public var auth: APIAuth?
+    /// `.some(nil)` removes the OIDC settings (with `auth: "default"`).
+    public var oidc: APIOIDCSettings??
 
     public init(
         name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil,
-        status: APIStatus? = nil, tokenProviders: [String]?? = nil
+        status: APIStatus? = nil, tokenProviders: [String]?? = nil, auth: APIAuth? = nil, oidc: APIOIDCSettings?? = nil
     ) {
+        self.auth = auth
+        self.oidc = oidc
         self.name = name
         self.pathPrefix = pathPrefix
         self.upstream = upstream
@@ -88,11 +93,30 @@ public struct APIService: Sendable {
             if let strip = patch.stripPrefix { after.stripPrefix = strip }
             if let host { after.host = host }
             if let status = patch.status { after.status = status }
+            if let auth = patch.auth { after.auth = auth }
+            if let oidc = patch.oidc { after.oidc = oidc }
+            try await checkOIDC(of: after, on: connection)
             if let names = patch.tokenProviders {
                 try await store.apis.setTokenProviders(try await tokenProviderIds(names, on: connection), of: id, on: connection)
             }
             let updated = try await store.apis.update(after, on: connection)
             return (AdminStore.Change(before: before, after: updated, entityId: id.uuidString), updated)
+        }
+    }
+
+    /// An API with `auth: "oidc"` needs OIDC settings whose provider exists and has a client id.
+    private func checkOIDC(of api: APIDefinition, on connection: PostgresConnection) async throws {
+        guard api.auth == .oidc else { return }
+        guard let settings = api.oidc else {
+            throw PorticoError.invalid(field: "oidc", reason: "auth \"oidc\" needs oidc settings: {provider, redirectPath, …}")
+        }
+        let config = try settings.compiled(pathPrefix: api.pathPrefix)
+        let providers = try await store.identityProviders.list(on: connection)
+        guard let provider = providers.first(where: { $0.settings.name == config.providerName }) else {
+            throw PorticoError.invalid(field: "oidc.provider", reason: "no identity provider named '\(config.providerName)'")
+        }
+        guard let clientId = provider.settings.clientId, !clientId.isEmpty else {
+            throw PorticoError.invalid(field: "oidc.provider", reason: "identity provider '\(config.providerName)' has no client id")
         }
     }
 

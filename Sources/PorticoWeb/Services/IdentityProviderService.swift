@@ -90,6 +90,7 @@ public struct IdentityProviderService: Sendable {
         return try await store.write("identity_provider.update", entity: "identity_provider", by: actor) { [settings] connection in
             let before = try await store.identityProviders.require(id, on: connection)
             if settings.acceptTokens != true { try await ensureTokensNotNeeded(from: before, on: connection) }
+            if settings.name != before.settings.name { try await ensureNoAPISignsInThrough(before, on: connection) }
             var changed = before
             changed.settings = settings
             changed.metadata = metadata
@@ -102,6 +103,7 @@ public struct IdentityProviderService: Sendable {
         try await store.write("identity_provider.delete", entity: "identity_provider", by: actor) { connection in
             let provider = try await store.identityProviders.require(id, on: connection)
             try await ensureTokensNotNeeded(from: provider, on: connection)
+            try await ensureNoAPISignsInThrough(provider, on: connection)
             let before = IdentityProviderView(provider)
             try await store.identityProviders.delete(id, on: connection)
             return (AdminStore.Change<IdentityProviderView, IdentityProviderView>(before: before, after: nil, entityId: id.uuidString), ())
@@ -125,6 +127,16 @@ public struct IdentityProviderService: Sendable {
         if auth.trustsOnlyIdentityProviders, others.isEmpty {
             throw PorticoError.conflict(
                 "JWT mode has no key source of its own and trusts only identity provider '\(name)'; give it a key source or trust another provider first"
+            )
+        }
+    }
+
+    /// An OIDC-protected API names its provider: the provider can be neither renamed nor deleted under it.
+    private func ensureNoAPISignsInThrough(_ provider: IdentityProvider, on connection: PostgresConnection) async throws {
+        let apis = try await store.apis.namesSignedInThrough(provider: provider.settings.name, on: connection)
+        guard apis.isEmpty else {
+            throw PorticoError.conflict(
+                "identity provider '\(provider.settings.name)' signs in to API \(apis.map { "'\($0)'" }.joined(separator: ", ")); change the API first"
             )
         }
     }

@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import PorticoCore
+
+/// APIs protected by an OIDC session: a browser without one is sent to the provider, comes back to the API's
+/// callback (checked as the dashboard's sign-in is) and gets a session cookie; anything else without one is a 401.
+/// A known session is decided from memory.
+struct OIDCAdmission: Sendable {
+    let sessions: OIDCSessions
+    let client: OIDCClient
+    let resolver: SecretResolver
+    let usage: any UsageSink
+
+    /// What the gateway does with the request.
+    enum Step {
+        case admitted(Admission)
+        case answer(GatewayAnswer)
+        case later(@Sendable () async -> Step)
+    }
+
+    static func sessionCookie(_ api: GatewayAPI) -> String { "portico_oidc_" + api.id.uuidString.prefix(8).lowercased() }
+    static func flowCookie(_ api: GatewayAPI) -> String { "portico_oidc_flow_" + api.id.uuidString.prefix(8).lowercased() }
+
+    func decide(_ request: GatewayRequest, api: GatewayAPI, route: OIDCRoute, snapshot: PolicySnapshot) -> Step {
+        let path = String(request.path)
+        if path == route.config.callbackPath {
+            return .later { await finish(request, api: api, route: route, snapshot: snapshot) }
+        }
+        let cookie = CookieHeader.value(of: Self.sessionCookie(api), in: request.headers[canonicalForm: HeaderNames.cookie].map(String.init))
+        let hash = cookie.flatMap { SecretFormat.session.matches($0) ? SecretHash(of: $0) : nil }
+        if path == route.config.logoutPath {
+            return .later { await signOut(request, api: api, route: route, session: hash) }
+        }
+        guard let hash else { return withoutSession(request, api: api, route: route) }
+        let now = Date()
+        if let session = sessions.cached(hash, now: now) {
+            return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: now))
+        }
+        return .later {
+            guard let session = try? await sessions.load(hash), session.apiId == api.id else {
+                return withoutSession(request, api: api, route: route)
+            }
+            return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: Date()))
+        }
+    }
+
+    /// A browser asking for a page is sent to sign in; an API client gets a 401.
+    private func withoutSession(_ request: GatewayRequest, api: GatewayAPI, route: OIDCRoute) -> Step {
+        let accept = request.headers[canonicalForm: "accept"].joined(separator: ",")
+        guard request.head.method == .GET, accept.contains("text/html") else { return .answer(GatewayError.signInRequired(api: api.name).answer) }
+        return .later { await start(request, api: api, route: route) }
+    }
+
+    private func start(_ request: GatewayRequest, api: GatewayAPI, route: OIDCRoute) async -> Step {
+        let authorization = AuthorizationRequest.random()
+        let flowCookieName = Self.flowCookie(api)
+        let existing = CookieHeader.value(of: flowCookieName, in: request.headers[canonicalForm: HeaderNames.cookie].map(String.init))
+        let browser = existing.flatMap { SecretFormat.signInFlow.matches($0) ? $0 : nil } ?? SecretFormat.signInFlow.generate().secret
+        let flow = OIDCFlow(
+            apiId: api.id, browserHash: SecretHash(of: browser), nonce: authorization.nonce, codeVerifier: authorization.codeVerifier,
+            returnTo: request.head.uri)
+        do {
+            try await sessions.store.startFlow(flow, stateHash: SecretHash(of: authorization.state))
+        } catch {
+            return .answer(GatewayError.authUnavailable.answer)
+        }
+        let location = authorization.url(
+            provider: route.provider, metadata: route.metadata, redirectURI: Self.origin(of: request) + route.config.callbackPath,
+            scopes: route.config.scopes)
+        var answer = Self.redirect(to: location)
+        if existing != browser {
+            answer.headers.add(
+                name: "Set-Cookie", value: Self.cookie(flowCookieName, browser, path: route.config.callbackPath, maxAge: 600, request: request))
+        }
+        return .answer(answer)
+    }
+
+    /// The callback: the flow taken (once), the code exchanged, the ID token and UserInfo checked, a session made.
+    private func finish(_ request: GatewayRequest, api: GatewayAPI, route: OIDCRoute, snapshot: PolicySnapshot) async -> Step {
+        var parameters: [String: String] = [:]
+        for pair in URLEncodedForm.pairs(in: request.query ?? "") where parameters[pair.name] == nil { parameters[pair.name] = pair.value }
+        let browser = CookieHeader.value(of: Self.flowCookie(api), in: request.headers[canonicalForm: HeaderNames.cookie].map(String.init))
+        guard let state = parameters["state"], let flow = try? await sessions.store.takeFlow(stateHash: SecretHash(of: state)),
+            flow.apiId == api.id
+        else { return .answer(Self.private(GatewayError.signInFlowInvalid("this sign-in is unknown, expired or already finished").answer)) }
+        guard let browser, SecretHash(of: browser) == flow.browserHash else {
+            return .answer(Self.private(GatewayError.signInFlowInvalid("this sign-in was started in another browser").answer))
+        }
+        let name = route.provider.name
+        if let issuer = parameters["iss"], issuer != route.provider.issuer {
+            return .answer(Self.private(GatewayError.signInRefused("the answer came from issuer '\(issuer)', not '\(route.provider.issuer)'").answer))
+        }
+        if route.metadata.issuerInAuthorizationResponse, parameters["iss"] == nil {
+            return .answer(Self.private(GatewayError.signInRefused("the answer of '\(name)' does not name its issuer (iss)").answer))
+        }
+        if let error = parameters["error"] {
+            return .answer(Self.private(GatewayError.signInRefused("'\(name)' did not sign you in (\(error))").answer))
+        }
+        guard let code = parameters["code"] else {
+            return .answer(Self.private(GatewayError.signInFlowInvalid("the answer of '\(name)' has no code").answer))
+        }
+        let claims: [String: JSONValue]
+        let idToken: String
+        do {
+            let secret = try route.provider.clientSecret.map { reference throws(PorticoError) in try resolver.resolve(reference) }
+            let tokens = try await client.exchange(
+                code: code, codeVerifier: flow.codeVerifier, redirectURI: Self.origin(of: request) + route.config.callbackPath,
+                provider: route.provider, metadata: route.metadata, clientSecret: secret)
+            var verified = try await client.verifyIDToken(
+                tokens.idToken, nonce: flow.nonce, provider: route.provider, metadata: route.metadata, now: Date().timeIntervalSince1970)
+            if let accessToken = tokens.accessToken, let subject = verified["sub"]?.string {
+                let userInfo = try await client.userInfo(
+                    accessToken: accessToken, subject: subject, provider: route.provider, metadata: route.metadata)
+                verified.merge(userInfo) { fromToken, _ in fromToken }
+            }
+            (claims, idToken) = (verified, tokens.idToken)
+        } catch let failure as OIDCClient.Failure {
+            switch failure {
+            case .unavailable(let reason):
+                return .answer(Self.private(GatewayError.identityProviderUnavailable(provider: name, reason: reason).answer))
+            case .refused(let reason): return .answer(Self.private(GatewayError.signInRefused(reason).answer))
+            }
+        } catch {
+            return .answer(Self.private(GatewayError.identityProviderUnavailable(provider: name, reason: "\(error)").answer))
+        }
+        guard case .mapped(let principal) = route.provider.mapping.principal(from: claims) else {
+            return .answer(Self.private(GatewayError.signInRefused("the ID token has no '\(route.provider.mapping.userId)' claim").answer))
+        }
+        let externalId = route.provider.issuer + "|" + principal.userId
+        if snapshot.isDisabled(externalUserId: externalId) {
+            return .answer(Self.private(GatewayError.signInRefused("the user is disabled").answer))
+        }
+        let secret = SecretFormat.session.generate()
+        let session = OIDCSession(
+            apiId: api.id, externalId: externalId, claims: claims, idToken: idToken,
+            expiresAt: Date().addingTimeInterval(TimeInterval(route.config.expirySeconds)))
+        do {
+            try await sessions.store.create(session, idHash: secret.hash)
+        } catch {
+            return .answer(Self.private(GatewayError.authUnavailable.answer))
+        }
+        sessions.remember(session, as: secret.hash)
+        var answer = Self.private(Self.redirect(to: flow.returnTo))
+        answer.headers.add(
+            name: "Set-Cookie",
+            value: Self.cookie(
+                Self.sessionCookie(api), secret.secret, path: api.pathPrefix, maxAge: route.config.sliding ? nil : route.config.expirySeconds,
+                request: request))
+        answer.headers.add(
+            name: "Set-Cookie", value: Self.cookie(Self.flowCookie(api), "", path: route.config.callbackPath, maxAge: 0, request: request))
+        return .answer(answer)
+    }
+
+    /// Ends the session on every replica, then the provider's (when it has an end-session endpoint).
+    private func signOut(_ request: GatewayRequest, api: GatewayAPI, route: OIDCRoute, session hash: SecretHash?) async -> Step {
+        var idToken: String?
+        if let hash {
+            idToken = sessions.cached(hash, now: Date())?.idToken
+            if idToken == nil { idToken = try? await sessions.load(hash)?.idToken }
+            do {
+                try await sessions.end(hash)
+            } catch {
+                return .answer(GatewayError.authUnavailable.answer)
+            }
+        }
+        let origin = Self.origin(of: request)
+        let after = route.config.postLogoutRedirect.map { $0.hasPrefix("/") ? origin + $0 : $0 } ?? origin + api.pathPrefix
+        var location = after
+        if let endpoint = route.metadata.endSessionEndpoint, let idToken {
+            var parameters = [("id_token_hint", idToken), ("post_logout_redirect_uri", after)]
+            if let clientId = route.provider.clientId { parameters.append(("client_id", clientId)) }
+            location = endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters)
+        }
+        var answer = Self.private(Self.redirect(to: location))
+        answer.headers.add(name: "Set-Cookie", value: Self.cookie(Self.sessionCookie(api), "", path: api.pathPrefix, maxAge: 0, request: request))
+        return .answer(answer)
+    }
+
+    /// A session's request: its principal (the provider's claims mapping), the claims expression, forwarded claims,
+    /// and the session cookie kept from the upstream.
+    private func admitted(
+        _ session: OIDCSession, hash: SecretHash, request: GatewayRequest, api: GatewayAPI, route: OIDCRoute, snapshot: PolicySnapshot, now: Date
+    ) -> Admission {
+        var changes = UpstreamRequestChanges()
+        changes.removedCookie = Self.sessionCookie(api)
+        for forward in route.config.forwardHeaders { changes.removedHeaders.insert(forward.header.lowercased()) }
+        let principal: JWTPrincipal
+        switch route.provider.mapping.principal(from: session.claims) {
+        case .noUserId(let claim): return .refused(.invalidCredential("the session has no '\(claim)' claim"))
+        case .mapped(let mapped):
+            principal = JWTPrincipal(
+                userId: route.provider.issuer + "|" + mapped.userId, email: mapped.email, tokenName: mapped.tokenName, groups: mapped.groups)
+        }
+        if snapshot.isDisabled(externalUserId: principal.userId) {
+            sessions.forget(hash)
+            return .refused(.invalidCredential("the session's user is disabled"))
+        }
+        if let expression = route.config.expression, !expression.evaluate(session.claims) { return .refused(.claimsMismatch) }
+        guard !principal.groups.isEmpty else { return .refused(.noGroups(claim: route.provider.mapping.groups.description)) }
+        for forward in route.config.forwardHeaders {
+            let value = forward.claim.value(in: session.claims)?.scalarTexts.joined(separator: ",") ?? ""
+            guard !value.isEmpty, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { continue }
+            changes.addedHeaders.append((forward.header, value))
+        }
+        if route.config.sliding { sessions.slide(hash, session: session, window: TimeInterval(route.config.expirySeconds), now: now) }
+        usage.tokenUserSeen(UserSighting(externalId: principal.userId, email: principal.email, tokenName: principal.tokenName, seenAt: now))
+        let label = snapshot.auth.jwt?.usernameClaim?.value(in: session.claims)?.scalarText
+        return .admitted(Consumer(id: principal.consumerId, groups: principal.groups, label: label), changes)
+    }
+
+    /// The origin the browser used: `X-Forwarded-Proto: https` from a TLS-terminating proxy, and the Host it sent
+    /// (the provider only accepts registered redirect URIs, so a forged Host gains nothing).
+    static func origin(of request: GatewayRequest) -> String {
+        let secure = request.headers[canonicalForm: HeaderNames.forwardedProto].first == "https"
+        return (secure ? "https://" : "http://") + (request.authority ?? "localhost")
+    }
+
+    /// A sliding session's cookie has no Max-Age: the browser keeps it while it runs, the gateway decides when it ends.
+    static func cookie(_ name: String, _ value: String, path: String, maxAge: Int?, request: GatewayRequest) -> String {
+        let secure = request.headers[canonicalForm: HeaderNames.forwardedProto].first == "https"
+        return "\(name)=\(value); Path=\(path)" + (maxAge.map { "; Max-Age=\($0)" } ?? "") + "; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
+    }
+
+    static func redirect(to location: String) -> GatewayAnswer {
+        GatewayAnswer(status: .found, headers: HTTPHeaders([("Location", location)]), body: .init())
+    }
+
+    /// The callback's answers carry a code in their URL: never cached, never sent on as a Referer.
+    static func `private`(_ answer: GatewayAnswer) -> GatewayAnswer {
+        var answer = answer
+        answer.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        answer.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+        return answer
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import PorticoCore
+import Synchronization
+
+/// An OIDC-protected API's session: whose it is (as the provider's claims say) and until when.
+public struct OIDCSession: Sendable {
+    public let apiId: UUID
+    /// The provider's issuer and the user id claim, as users are known (`issuer|subject`).
+    public let externalId: String
+    public let claims: [String: JSONValue]
+    public let idToken: String
+    public var expiresAt: Date
+
+    public init(apiId: UUID, externalId: String, claims: [String: JSONValue], idToken: String, expiresAt: Date) {
+        self.apiId = apiId
+        self.externalId = externalId
+        self.claims = claims
+        self.idToken = idToken
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A sign-in a gateway started for an OIDC-protected API, to be finished by whichever replica the browser comes
+/// back to.
+public struct OIDCFlow: Sendable {
+    public let apiId: UUID
+    public let browserHash: SecretHash
+    public let nonce: String
+    public let codeVerifier: String
+    /// The path and query the browser asked for, to go back to.
+    public let returnTo: String
+
+    public init(apiId: UUID, browserHash: SecretHash, nonce: String, codeVerifier: String, returnTo: String) {
+        self.apiId = apiId
+        self.browserHash = browserHash
+        self.nonce = nonce
+        self.codeVerifier = codeVerifier
+        self.returnTo = returnTo
+    }
+}
+
+/// Where OIDC flows and sessions are shared between gateway replicas (PostgreSQL in a running Portico). Ending a
+/// session tells every replica, which then `forget`s it.
+public protocol OIDCSessionStore: Sendable {
+    func startFlow(_ flow: OIDCFlow, stateHash: SecretHash) async throws
+    /// The flow, removed so that it is used once; nil when unknown or too old.
+    func takeFlow(stateHash: SecretHash) async throws -> OIDCFlow?
+    func create(_ session: OIDCSession, idHash: SecretHash) async throws
+    /// The session when it exists and has not expired.
+    func find(idHash: SecretHash) async throws -> OIDCSession?
+    func extend(idHash: SecretHash, until: Date) async throws
+    func end(idHash: SecretHash) async throws
+}
+
+/// The sessions this gateway has seen, in memory, so that a request with a known session costs no database query.
+/// A session ended anywhere is forgotten here when the store says so.
+public final class OIDCSessions: Sendable {
+    let store: any OIDCSessionStore
+    private let cache = Mutex<[SecretHash: OIDCSession]>([:])
+
+    public init(store: any OIDCSessionStore) { self.store = store }
+
+    /// The session when this gateway knows it and it has not expired.
+    func cached(_ hash: SecretHash, now: Date) -> OIDCSession? {
+        cache.withLock { cache in
+            guard let session = cache[hash] else { return nil }
+            guard session.expiresAt > now else {
+                cache[hash] = nil
+                return nil
+            }
+            return session
+        }
+    }
+
+    /// The session from the store (made on another replica, or extended there), remembered here.
+    func load(_ hash: SecretHash) async throws -> OIDCSession? {
+        guard let session = try await store.find(idHash: hash) else { return nil }
+        remember(session, as: hash)
+        return session
+    }
+
+    func remember(_ session: OIDCSession, as hash: SecretHash) { cache.withLock { $0[hash] = session } }
+
+    /// Pushes a sliding session's expiry on: here at once, in the store when half its window has gone by, so the
+    /// store is written at most twice per window.
+    func slide(_ hash: SecretHash, session: OIDCSession, window: TimeInterval, now: Date) {
+        guard session.expiresAt.timeIntervalSince(now) < window / 2 else { return }
+        var extended = session
+        extended.expiresAt = now.addingTimeInterval(window)
+        remember(extended, as: hash)
+        let store = store
+        Task { try? await store.extend(idHash: hash, until: extended.expiresAt) }
+    }
+
+    /// Ends the session everywhere.
+    func end(_ hash: SecretHash) async throws {
+        forget(hash)
+        try await store.end(idHash: hash)
+    }
+
+    /// Called when any replica ended the session.
+    public func forget(_ hash: SecretHash) { _ = cache.withLock { $0.removeValue(forKey: hash) } }
+
+    /// Forgets expired sessions (the gateway's periodic pruning).
+    func prune(now: Date) { cache.withLock { cache in cache = cache.filter { $0.value.expiresAt > now } } }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+import ServiceLifecycle
+
+/// OIDC-protected APIs' flows and sessions in PostgreSQL, so that any replica finishes a sign-in and accepts a session.
+public struct PostgresOIDCSessionStore: OIDCSessionStore {
+    let database: Database
+    let repository: GatewayOIDCRepository
+
+    public init(database: Database) {
+        self.database = database
+        self.repository = GatewayOIDCRepository(logger: database.logger)
+    }
+
+    public func startFlow(_ flow: OIDCFlow, stateHash: SecretHash) async throws {
+        let stored = GatewayOIDCRepository.Flow(
+            apiId: flow.apiId, browserHash: flow.browserHash, nonce: flow.nonce, codeVerifier: flow.codeVerifier, returnTo: flow.returnTo)
+        try await database.read { try await repository.startFlow(stored, stateHash: stateHash, on: $0) }
+    }
+
+    public func takeFlow(stateHash: SecretHash) async throws -> OIDCFlow? {
+        try await database.read { try await repository.takeFlow(stateHash: stateHash, on: $0) }.map { flow in
+            OIDCFlow(apiId: flow.apiId, browserHash: flow.browserHash, nonce: flow.nonce, codeVerifier: flow.codeVerifier, returnTo: flow.returnTo)
+        }
+    }
+
+    public func create(_ session: OIDCSession, idHash: SecretHash) async throws {
+        let claims = String(decoding: try JSONEncoder().encode(JSONValue.object(session.claims)), as: UTF8.self)
+        let stored = GatewayOIDCRepository.Session(
+            apiId: session.apiId, externalId: session.externalId, claimsJSON: claims, idToken: session.idToken, expiresAt: session.expiresAt)
+        try await database.read { try await repository.create(stored, idHash: idHash, on: $0) }
+    }
+
+    public func find(idHash: SecretHash) async throws -> OIDCSession? {
+        guard let stored = try await database.read({ try await repository.find(idHash: idHash, on: $0) }) else { return nil }
+        guard case .object(let claims) = try JSONDecoder().decode(JSONValue.self, from: Data(stored.claimsJSON.utf8)) else { return nil }
+        return OIDCSession(
+            apiId: stored.apiId, externalId: stored.externalId, claims: claims, idToken: stored.idToken, expiresAt: stored.expiresAt)
+    }
+
+    public func extend(idHash: SecretHash, until: Date) async throws {
+        try await database.read { try await repository.extend(idHash: idHash, until: until, on: $0) }
+    }
+
+    public func end(idHash: SecretHash) async throws {
+        try await database.read { try await repository.end(idHash: idHash, on: $0) }
+    }
+}
+
+/// Hears sessions ended on any replica (LISTEN `portico_oidc_sessions`) and forgets them here, so a sign-out is
+/// honoured everywhere within moments, with no database query per request.
+public struct OIDCSessionFeed: Service {
+    let database: Database
+    let sessions: OIDCSessions
+
+    public init(database: Database, sessions: OIDCSessions) {
+        self.database = database
+        self.sessions = sessions
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await database.client.withConnection { connection in
+                        try await connection.listen(on: GatewayOIDCRepository.channel) { notifications in
+                            for try await notification in notifications {
+                                if let hash = Self.hash(hex: notification.payload) { sessions.forget(hash) }
+                            }
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    database.logger.warning("OIDC session LISTEN lost; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    static func hash(hex: String) -> SecretHash? {
+        let characters = Array(hex.utf8)
+        guard characters.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for index in stride(from: 0, to: 64, by: 2) {
+            guard let byte = UInt8(String(decoding: characters[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return SecretHash(bytes: bytes)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import PorticoCore
+import PostgresNIO
+
+/// OIDC-protected APIs' sign-in flows and sessions, shared by every gateway replica. Ending a session is announced
+/// on `portico_oidc_sessions` (the hex of its hash), so every replica forgets it at once.
+public struct GatewayOIDCRepository: Sendable {
+    let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    public static let channel = "portico_oidc_sessions"
+    /// A flow may take this long at the provider before it is forgotten.
+    public static let flowLifetimeSeconds = 600
+
+    public struct Flow: Sendable {
+        public let apiId: UUID
+        public let browserHash: SecretHash
+        public let nonce: String
+        public let codeVerifier: String
+        public let returnTo: String
+
+        public init(apiId: UUID, browserHash: SecretHash, nonce: String, codeVerifier: String, returnTo: String) {
+            self.apiId = apiId
+            self.browserHash = browserHash
+            self.nonce = nonce
+            self.codeVerifier = codeVerifier
+            self.returnTo = returnTo
+        }
+    }
+
+    public struct Session: Sendable {
+        public let apiId: UUID
+        public let externalId: String
+        public let claimsJSON: String
+        public let idToken: String
+        public let expiresAt: Date
+
+        public init(apiId: UUID, externalId: String, claimsJSON: String, idToken: String, expiresAt: Date) {
+            self.apiId = apiId
+            self.externalId = externalId
+            self.claimsJSON = claimsJSON
+            self.idToken = idToken
+            self.expiresAt = expiresAt
+        }
+    }
+
+    public func startFlow(_ flow: Flow, stateHash: SecretHash, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "DELETE FROM gateway_oidc_flows WHERE created_at < now() - make_interval(secs => \(Self.flowLifetimeSeconds))", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO gateway_oidc_flows (state_hash, api_id, browser_hash, nonce, code_verifier, return_to)
+            VALUES (\(Data(stateHash.bytes)), \(flow.apiId), \(Data(flow.browserHash.bytes)), \(flow.nonce), \(flow.codeVerifier), \(flow.returnTo))
+            """, logger: logger)
+    }
+
+    public func takeFlow(stateHash: SecretHash, on connection: PostgresConnection) async throws -> Flow? {
+        let rows = try await connection.query(
+            """
+            DELETE FROM gateway_oidc_flows WHERE state_hash = \(Data(stateHash.bytes))
+            RETURNING api_id, browser_hash, nonce, code_verifier, return_to,
+                      created_at > now() - make_interval(secs => \(Self.flowLifetimeSeconds))
+            """, logger: logger)
+        for try await (apiId, browser, nonce, verifier, returnTo, fresh) in rows.decode((UUID, Data, String, String, String, Bool).self) {
+            guard fresh, let browserHash = SecretHash(bytes: Array(browser)) else { return nil }
+            return Flow(apiId: apiId, browserHash: browserHash, nonce: nonce, codeVerifier: verifier, returnTo: returnTo)
+        }
+        return nil
+    }
+
+    /// Stores a session and forgets the expired ones.
+    public func create(_ session: Session, idHash: SecretHash, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM gateway_oidc_sessions WHERE expires_at < now()", logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO gateway_oidc_sessions (id_hash, api_id, external_id, claims, id_token, expires_at)
+            VALUES (\(Data(idHash.bytes)), \(session.apiId), \(session.externalId), \(session.claimsJSON)::jsonb, \(session.idToken), \(session.expiresAt))
+            """, logger: logger)
+    }
+
+    public func find(idHash: SecretHash, on connection: PostgresConnection) async throws -> Session? {
+        let rows = try await connection.query(
+            """
+            SELECT api_id, external_id, claims::text, id_token, expires_at FROM gateway_oidc_sessions
+            WHERE id_hash = \(Data(idHash.bytes)) AND expires_at > now()
+            """, logger: logger)
+        for try await (apiId, externalId, claims, idToken, expiresAt) in rows.decode((UUID, String, String, String, Date).self) {
+            return Session(apiId: apiId, externalId: externalId, claimsJSON: claims, idToken: idToken, expiresAt: expiresAt)
+        }
+        return nil
+    }
+
+    public func extend(idHash: SecretHash, until: Date, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE gateway_oidc_sessions SET expires_at = \(until) WHERE id_hash = \(Data(idHash.bytes)) AND expires_at < \(until)",
+            logger: logger)
+    }
+
+    /// Deletes the session and tells every gateway (delivered at commit when inside a transaction).
+    public func end(idHash: SecretHash, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM gateway_oidc_sessions WHERE id_hash = \(Data(idHash.bytes))", logger: logger)
+        let hex = idHash.bytes.map { String(format: "%02x", $0) }.joined()
+        try await connection.query("SELECT pg_notify(\(Self.channel), \(hex))", logger: logger)
+    }
+}
