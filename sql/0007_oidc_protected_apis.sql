@@ -21,6 +21,8 @@ CREATE TABLE gateway_oidc_sessions (
     external_id  text NOT NULL,
     claims       jsonb NOT NULL,
     id_token     text NOT NULL,
+    refresh_token     text,           -- sealed with PORTICO_SECRET_KEY; only with session.refresh
+    token_expires_at  timestamptz,    -- when the access token runs out and is refreshed
     created_at   timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL
 );

@@ -23,7 +23,7 @@ public struct Gateway: Sendable {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
         let usage = UsageRecorder()
-        let sessions = OIDCSessions(store: PostgresOIDCSessionStore(database: database))
+        let sessions = OIDCSessions(store: PostgresOIDCSessionStore(database: database, box: configuration.secretBox))
         let server = GatewayServer(
             configuration: configuration, policy: policy, usage: usage, metrics: metrics, logger: logger, oidcSessions: sessions,
             onServerRunning: onServerRunning)

@@ -36,8 +36,15 @@ public struct GatewayOIDCRepository: Sendable {
         public let claimsJSON: String
         public let idToken: String
         public let expiresAt: Date
+        public let refreshTokenSealed: String?
+        public let tokenExpiresAt: Date?
 
-        public init(apiId: UUID, externalId: String, claimsJSON: String, idToken: String, expiresAt: Date) {
+        public init(
+            apiId: UUID, externalId: String, claimsJSON: String, idToken: String, expiresAt: Date, refreshTokenSealed: String? = nil,
+            tokenExpiresAt: Date? = nil
+        ) {
+            self.refreshTokenSealed = refreshTokenSealed
+            self.tokenExpiresAt = tokenExpiresAt
             self.apiId = apiId
             self.externalId = externalId
             self.claimsJSON = claimsJSON
@@ -75,21 +82,35 @@ public struct GatewayOIDCRepository: Sendable {
         try await connection.query("DELETE FROM gateway_oidc_sessions WHERE expires_at < now()", logger: logger)
         try await connection.query(
             """
-            INSERT INTO gateway_oidc_sessions (id_hash, api_id, external_id, claims, id_token, expires_at)
-            VALUES (\(Data(idHash.bytes)), \(session.apiId), \(session.externalId), \(session.claimsJSON)::jsonb, \(session.idToken), \(session.expiresAt))
+            INSERT INTO gateway_oidc_sessions (id_hash, api_id, external_id, claims, id_token, expires_at, refresh_token, token_expires_at)
+            VALUES (\(Data(idHash.bytes)), \(session.apiId), \(session.externalId), \(session.claimsJSON)::jsonb, \(session.idToken),
+                    \(session.expiresAt), \(session.refreshTokenSealed), \(session.tokenExpiresAt))
             """, logger: logger)
     }
 
-    public func find(idHash: SecretHash, on connection: PostgresConnection) async throws -> Session? {
+    /// The live session; `locked` holds its row until the transaction ends, so that one replica refreshes it.
+    public func find(idHash: SecretHash, locked: Bool = false, on connection: PostgresConnection) async throws -> Session? {
         let rows = try await connection.query(
             """
-            SELECT api_id, external_id, claims::text, id_token, expires_at FROM gateway_oidc_sessions
-            WHERE id_hash = \(Data(idHash.bytes)) AND expires_at > now()
+            SELECT api_id, external_id, claims::text, id_token, expires_at, refresh_token, token_expires_at FROM gateway_oidc_sessions
+            WHERE id_hash = \(Data(idHash.bytes)) AND expires_at > now() \(unescaped: locked ? "FOR UPDATE" : "")
             """, logger: logger)
-        for try await (apiId, externalId, claims, idToken, expiresAt) in rows.decode((UUID, String, String, String, Date).self) {
-            return Session(apiId: apiId, externalId: externalId, claimsJSON: claims, idToken: idToken, expiresAt: expiresAt)
+        for try await (apiId, externalId, claims, idToken, expiresAt, refresh, tokenExpiresAt) in rows.decode(
+            (UUID, String, String, String, Date, String?, Date?).self)
+        {
+            return Session(
+                apiId: apiId, externalId: externalId, claimsJSON: claims, idToken: idToken, expiresAt: expiresAt, refreshTokenSealed: refresh,
+                tokenExpiresAt: tokenExpiresAt)
         }
         return nil
+    }
+
+    public func setTokens(idHash: SecretHash, refreshTokenSealed: String, tokenExpiresAt: Date, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            UPDATE gateway_oidc_sessions SET refresh_token = \(refreshTokenSealed), token_expires_at = \(tokenExpiresAt)
+            WHERE id_hash = \(Data(idHash.bytes))
+            """, logger: logger)
     }
 
     public func extend(idHash: SecretHash, until: Date, on connection: PostgresConnection) async throws {

@@ -11,6 +11,7 @@ import Testing
 
     /// A provider `corp`, an API `app` at `/app` protected by it, a grant to `buyers`, and two gateway replicas.
     func withProtectedAPI(
+        configure: @escaping @Sendable (inout APIOIDCSettings) -> Void = { _ in },
         _ body: @escaping @Sendable (TestOIDCProvider, GatewayHandle, GatewayHandle, TestPortico) async throws -> Void
     ) async throws {
         let provider = try TestOIDCProvider()
@@ -28,6 +29,7 @@ import Testing
                     oidc.logoutPath = "/logout"
                     oidc.postLogoutRedirect = "/signed-out"
                     oidc.forwardHeaders = ["X-User-Email": "email"]
+                    configure(&oidc)
                     _ = try await APIService(store: portico.store).update(api.id, APIPatch(auth: .oidc, oidc: .some(oidc)), by: portico.actor)
                     try await portico.grant("buyers", groups: ["buyers"])
                     try await portico.withGateway { first in
@@ -168,10 +170,10 @@ import Testing
                 try await apis.update(
                     api.id, APIPatch(auth: .oidc, oidc: .some(APIOIDCSettings(provider: "corp", redirectPath: "/cb"))), by: portico.actor)
             }
-            var refreshing = APIOIDCSettings(provider: "corp", redirectPath: "/cb")
-            refreshing.session = .init(refresh: true)
-            await #expect(throws: PorticoError.self) {
-                try await apis.update(api.id, APIPatch(auth: .oidc, oidc: .some(refreshing)), by: portico.actor)
+            var short = APIOIDCSettings(provider: "corp", redirectPath: "/cb")
+            short.session = .init(expirySeconds: 5)
+            await #expect(throws: PorticoError.invalid(field: "oidc.session.expirySeconds", reason: "must be between 60 and 2592000 (30 days)")) {
+                try await apis.update(api.id, APIPatch(auth: .oidc, oidc: .some(short)), by: portico.actor)
             }
             await #expect(
                 throws: PorticoError.invalid(field: "oidc.redirectPath", reason: "must be a path under the API's prefix, such as /callback")
@@ -180,6 +182,34 @@ import Testing
                     api.id, APIPatch(auth: .oidc, oidc: .some(APIOIDCSettings(provider: "corp", redirectPath: "cb"))), by: portico.actor)
             }
             #expect(try await apis.get(api.id).auth == .default, "nothing was saved")
+        }
+    }
+
+    @Test func withRefreshTheAccessTokenIsRefreshedOnceAcrossReplicasAndARefusedRefreshEndsTheSession() async throws {
+        try await withProtectedAPI(configure: { $0.session = .init(refresh: true) }) { provider, first, second, portico in
+            provider.setAccessTokenLifetime(6)
+            let session = try await signIn(first, at: provider)
+            let cookie = [("Cookie", "\(session.name)=\(session.value)")]
+            #expect(try await first.get("/app/page", headers: cookie).status == 200)
+            #expect(provider.refreshes == 0, "not due yet")
+            let stored = try await portico.store.read { connection in
+                try await connection.query("SELECT refresh_token FROM gateway_oidc_sessions", logger: portico.database.logger)
+                    .decode(String?.self).reduce("") { $0 + ($1 ?? "") }
+            }
+            #expect(stored.hasPrefix(SecretBox.storedPrefix), "the refresh token is stored sealed")
+
+            try await Task.sleep(for: .milliseconds(1200))
+            async let fromFirst = first.get("/app/page", headers: cookie)
+            async let fromSecond = second.get("/app/page", headers: cookie)
+            let statuses = try await (fromFirst.status, fromSecond.status)
+            #expect(statuses == (200, 200))
+            #expect(provider.refreshes == 1, "one replica refreshed, the other saw it done")
+
+            provider.revokeRefreshTokens()
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(try await first.get("/app/page", headers: cookie).status == 401, "a refused refresh ends the session")
+            let browser = try await ProviderBrowser.send(second.baseURL + "/app/page", headers: cookie + Self.browser)
+            #expect(browser.status == 302, "a browser signs in again")
         }
     }
 }

@@ -29,6 +29,9 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
         var endSessions: [[String: String]] = []
         var answersWithIssuer = false
         var down = false
+        var refreshTokens: [String: [String: JSONValue]] = [:]
+        var accessTokenLifetime = 300
+        var refreshes = 0
     }
 
     /// A code issued by the authorization endpoint, used once.
@@ -82,6 +85,15 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
 
     /// Puts `iss` in authorization responses (RFC 9207); advertise it with `override`.
     public func answerWithIssuer(_ on: Bool) { state.withLock { $0.answersWithIssuer = on } }
+
+    /// How long access tokens last (`expires_in`), in seconds.
+    public func setAccessTokenLifetime(_ seconds: Int) { state.withLock { $0.accessTokenLifetime = seconds } }
+
+    /// Refuses every refresh token issued so far, as when the user signed out or was removed at the provider.
+    public func revokeRefreshTokens() { state.withLock { $0.refreshTokens = [:] } }
+
+    /// How many refresh grants were answered.
+    public var refreshes: Int { state.withLock { $0.refreshes } }
 
     /// Answers 503 on every endpoint while set, as a provider that is down.
     public func setDown(_ down: Bool) { state.withLock { $0.down = down } }
@@ -189,6 +201,7 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
         guard clientId == Self.clientId, secret == Self.clientSecret else {
             return Self.json(#"{"error": "invalid_client"}"#, status: .unauthorized)
         }
+        if form["grant_type"] == "refresh_token" { return try refresh(form["refresh_token"] ?? "") }
         let grant = state.withLock { state in form["code"].flatMap { state.codes.removeValue(forKey: $0) } }
         guard let grant, form["grant_type"] == "authorization_code", grant.redirectURI == form["redirect_uri"] else {
             return Self.json(#"{"error": "invalid_grant", "error_description": "the code is unknown or used"}"#, status: .badRequest)
@@ -214,10 +227,35 @@ public final class TestOIDCProvider: HTTPResponder, Sendable {
             let payload = try JSONEncoder().encode(JSONValue.object(claims))
             idToken = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + Base64URL.encode(payload) + "."
         }
-        let accessToken = "at-" + UUID().uuidString
-        state.withLock { $0.accessTokens[accessToken] = grant.claims }
+        let (accessToken, refreshToken) = ("at-" + UUID().uuidString, "rt-" + UUID().uuidString)
+        let lifetime = state.withLock { state in
+            state.accessTokens[accessToken] = grant.claims
+            state.refreshTokens[refreshToken] = grant.claims
+            return state.accessTokenLifetime
+        }
         let body: [String: JSONValue] = [
-            "access_token": .string(accessToken), "token_type": .string("Bearer"), "expires_in": .number(300), "id_token": .string(idToken),
+            "access_token": .string(accessToken), "token_type": .string("Bearer"), "expires_in": .number(Double(lifetime)),
+            "id_token": .string(idToken), "refresh_token": .string(refreshToken),
+        ]
+        return Self.json(String(decoding: try JSONEncoder().encode(body), as: UTF8.self))
+    }
+
+    /// The refresh grant, rotating the refresh token: each one works once.
+    private func refresh(_ presented: String) throws -> Response {
+        let (accessToken, refreshToken) = ("at-" + UUID().uuidString, "rt-" + UUID().uuidString)
+        let lifetime = state.withLock { state -> Int? in
+            guard let claims = state.refreshTokens.removeValue(forKey: presented) else { return nil }
+            state.accessTokens[accessToken] = claims
+            state.refreshTokens[refreshToken] = claims
+            state.refreshes += 1
+            return state.accessTokenLifetime
+        }
+        guard let lifetime else {
+            return Self.json(#"{"error": "invalid_grant", "error_description": "the refresh token is not valid"}"#, status: .badRequest)
+        }
+        let body: [String: JSONValue] = [
+            "access_token": .string(accessToken), "token_type": .string("Bearer"), "expires_in": .number(Double(lifetime)),
+            "refresh_token": .string(refreshToken),
         ]
         return Self.json(String(decoding: try JSONEncoder().encode(body), as: UTF8.self))
     }

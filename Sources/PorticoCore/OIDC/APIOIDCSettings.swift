@@ -92,14 +92,10 @@ public struct APIOIDCSettings: Codable, Sendable, Equatable {
         guard (60...2_592_000).contains(expiry) else {
             throw PorticoError.invalid(field: "oidc.session.expirySeconds", reason: "must be between 60 and 2592000 (30 days)")
         }
-        if session?.refresh == true {
-            throw PorticoError.invalid(
-                field: "oidc.session.refresh", reason: "refreshing tokens is not supported yet; a session lasts expirySeconds")
-        }
         return APIOIDCConfig(
             providerName: provider, callbackPath: callback, logoutPath: logout, postLogoutRedirect: postLogoutRedirect, scopes: scopes,
             forwardHeaders: try JWTConfig.ForwardHeader.compiled(forwardHeaders ?? [:], field: "oidc.forwardHeaders"), expression: expression,
-            expirySeconds: expiry, sliding: session?.sliding ?? false)
+            expirySeconds: expiry, sliding: session?.sliding ?? false, refresh: session?.refresh ?? false)
     }
 
     private static func path(_ path: String, under prefix: String, field: String) throws(PorticoError) -> String {
@@ -123,6 +119,8 @@ public struct APIOIDCConfig: Sendable, Hashable {
     public let expression: ClaimsExpression?
     public let expirySeconds: Int
     public let sliding: Bool
+    /// Whether the access token is refreshed before it runs out; a refused refresh ends the session.
+    public let refresh: Bool
 }
 
 /// What the gateway needs to run an API's OIDC sessions: the API's settings and its provider as discovered.

@@ -34,15 +34,39 @@ struct OIDCAdmission: Sendable {
         }
         guard let hash else { return withoutSession(request, api: api, route: route) }
         let now = Date()
-        if let session = sessions.cached(hash, now: now) {
-            return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: now))
+        if let session = sessions.cached(hash, now: now), session.apiId == api.id {
+            guard refreshIsDue(session, route: route, now: now) else {
+                return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: now))
+            }
+            return .later { await refreshed(hash, request: request, api: api, route: route, snapshot: snapshot) }
         }
         return .later {
             guard let session = try? await sessions.load(hash), session.apiId == api.id else {
                 return withoutSession(request, api: api, route: route)
             }
-            return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: Date()))
+            guard refreshIsDue(session, route: route, now: Date()) else {
+                return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: Date()))
+            }
+            return await refreshed(hash, request: request, api: api, route: route, snapshot: snapshot)
         }
+    }
+
+    private func refreshIsDue(_ session: OIDCSession, route: OIDCRoute, now: Date) -> Bool {
+        guard route.config.refresh, session.refreshToken != nil, let due = session.tokenExpiresAt else { return false }
+        return due.timeIntervalSince(now) <= OIDCSessions.refreshMarginSeconds
+    }
+
+    /// The session after its tokens were refreshed (on one replica); a refused refresh ends it, and the caller is
+    /// treated as having none.
+    private func refreshed(_ hash: SecretHash, request: GatewayRequest, api: GatewayAPI, route: OIDCRoute, snapshot: PolicySnapshot) async -> Step {
+        let (client, resolver) = (client, resolver)
+        let session = try? await sessions.refresh(hash) { refreshToken in
+            let secret = try route.provider.clientSecret.map { reference throws(PorticoError) in try resolver.resolve(reference) }
+            let tokens = try await client.refresh(refreshToken, provider: route.provider, metadata: route.metadata, clientSecret: secret)
+            return (tokens.refreshToken ?? refreshToken, Date().addingTimeInterval(TimeInterval(tokens.expiresIn ?? 300)))
+        }
+        guard let session else { return withoutSession(request, api: api, route: route) }
+        return .admitted(admitted(session, hash: hash, request: request, api: api, route: route, snapshot: snapshot, now: Date()))
     }
 
     /// A browser asking for a page is sent to sign in; an API client gets a 401.
@@ -102,6 +126,7 @@ struct OIDCAdmission: Sendable {
         }
         let claims: [String: JSONValue]
         let idToken: String
+        var refresh: (token: String, expiresAt: Date)?
         do {
             let secret = try route.provider.clientSecret.map { reference throws(PorticoError) in try resolver.resolve(reference) }
             let tokens = try await client.exchange(
@@ -115,6 +140,9 @@ struct OIDCAdmission: Sendable {
                 verified.merge(userInfo) { fromToken, _ in fromToken }
             }
             (claims, idToken) = (verified, tokens.idToken)
+            if route.config.refresh, let refreshToken = tokens.refreshToken {
+                refresh = (refreshToken, Date().addingTimeInterval(TimeInterval(tokens.expiresIn ?? 300)))
+            }
         } catch let failure as OIDCClient.Failure {
             switch failure {
             case .unavailable(let reason):
@@ -134,7 +162,8 @@ struct OIDCAdmission: Sendable {
         let secret = SecretFormat.session.generate()
         let session = OIDCSession(
             apiId: api.id, externalId: externalId, claims: claims, idToken: idToken,
-            expiresAt: Date().addingTimeInterval(TimeInterval(route.config.expirySeconds)))
+            expiresAt: Date().addingTimeInterval(TimeInterval(route.config.expirySeconds)), refreshToken: refresh?.token,
+            tokenExpiresAt: refresh?.expiresAt)
         do {
             try await sessions.store.create(session, idHash: secret.hash)
         } catch {

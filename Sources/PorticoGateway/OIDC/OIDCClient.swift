@@ -37,8 +37,35 @@ public struct OIDCClient: Sendable {
     public func exchange(
         code: String, codeVerifier: String, redirectURI: String, provider: IdentityProviderConfig, metadata: ProviderMetadata, clientSecret: String?
     ) async throws(Failure) -> Tokens {
+        let document = try await tokenRequest(
+            [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", codeVerifier)],
+            provider: provider, metadata: metadata, clientSecret: clientSecret, what: "the code")
+        guard let idToken = document["id_token"]?.string else { throw .refused("the token endpoint sent no ID token") }
+        var expiresIn: Int?
+        if case .number(let seconds)? = document["expires_in"] { expiresIn = Int(seconds) }
+        return Tokens(
+            idToken: idToken, accessToken: document["access_token"]?.string, refreshToken: document["refresh_token"]?.string, expiresIn: expiresIn)
+    }
+
+    /// Tokens for a refresh token (RFC 6749 §6); the provider may rotate the refresh token. A refused refresh (the
+    /// user signed out or was removed at the provider) is `.refused`.
+    public func refresh(
+        _ refreshToken: String, provider: IdentityProviderConfig, metadata: ProviderMetadata, clientSecret: String?
+    ) async throws(Failure) -> (accessToken: String?, refreshToken: String?, expiresIn: Int?) {
+        let document = try await tokenRequest(
+            [("grant_type", "refresh_token"), ("refresh_token", refreshToken)], provider: provider, metadata: metadata, clientSecret: clientSecret,
+            what: "the refresh token")
+        var expiresIn: Int?
+        if case .number(let seconds)? = document["expires_in"] { expiresIn = Int(seconds) }
+        return (document["access_token"]?.string, document["refresh_token"]?.string, expiresIn)
+    }
+
+    /// A token-endpoint request with the client's authentication; the answer's JSON, or why it failed.
+    private func tokenRequest(
+        _ grant: [(String, String)], provider: IdentityProviderConfig, metadata: ProviderMetadata, clientSecret: String?, what: String
+    ) async throws(Failure) -> [String: JSONValue] {
         guard let clientId = provider.clientId else { throw .refused("identity provider '\(provider.name)' has no client id") }
-        var form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", codeVerifier)]
+        var form = grant
         var request = HTTPClientRequest(url: metadata.tokenEndpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -59,13 +86,9 @@ public struct OIDCClient: Sendable {
         guard answer.status == .ok else {
             let reason = document["error_description"]?.string ?? document["error"]?.string ?? "HTTP \(answer.status.code)"
             if answer.status.code >= 500 { throw .unavailable("the token endpoint answered \(reason)") }
-            throw .refused("the token endpoint refused the code: \(reason)")
+            throw .refused("the token endpoint refused \(what): \(reason)")
         }
-        guard let idToken = document["id_token"]?.string else { throw .refused("the token endpoint sent no ID token") }
-        var expiresIn: Int?
-        if case .number(let seconds)? = document["expires_in"] { expiresIn = Int(seconds) }
-        return Tokens(
-            idToken: idToken, accessToken: document["access_token"]?.string, refreshToken: document["refresh_token"]?.string, expiresIn: expiresIn)
+        return document
     }
 
     /// The ID token's claims once its signature, issuer, audience, times, subject and nonce pass.

@@ -10,8 +10,17 @@ public struct OIDCSession: Sendable {
     public let claims: [String: JSONValue]
     public let idToken: String
     public var expiresAt: Date
+    /// Kept only for APIs with `session.refresh` (sealed in the store).
+    public var refreshToken: String?
+    /// When the access token runs out: a refresh is due a little before.
+    public var tokenExpiresAt: Date?
 
-    public init(apiId: UUID, externalId: String, claims: [String: JSONValue], idToken: String, expiresAt: Date) {
+    public init(
+        apiId: UUID, externalId: String, claims: [String: JSONValue], idToken: String, expiresAt: Date, refreshToken: String? = nil,
+        tokenExpiresAt: Date? = nil
+    ) {
+        self.refreshToken = refreshToken
+        self.tokenExpiresAt = tokenExpiresAt
         self.apiId = apiId
         self.externalId = externalId
         self.claims = claims
@@ -50,6 +59,12 @@ public protocol OIDCSessionStore: Sendable {
     func find(idHash: SecretHash) async throws -> OIDCSession?
     func extend(idHash: SecretHash, until: Date) async throws
     func end(idHash: SecretHash) async throws
+    /// Refreshes the session's tokens once across replicas: unless another replica already did, `refresher` gets
+    /// the refresh token and returns the next one and the access token's new expiry. When it throws, the session
+    /// ends everywhere and nil is returned.
+    func refresh(
+        idHash: SecretHash, refresher: @escaping @Sendable (String) async throws -> (refreshToken: String, tokenExpiresAt: Date)
+    ) async throws -> OIDCSession?
 }
 
 /// The sessions this gateway has seen, in memory, so that a request with a known session costs no database query.
@@ -90,6 +105,25 @@ public final class OIDCSessions: Sendable {
         remember(extended, as: hash)
         let store = store
         Task { try? await store.extend(idHash: hash, until: extended.expiresAt) }
+    }
+
+    /// A refresh is due this long before the access token runs out.
+    public static let refreshMarginSeconds: TimeInterval = 5
+
+    /// The session with fresh tokens, or nil when the provider refused (the session is then over everywhere).
+    func refresh(
+        _ hash: SecretHash, refresher: @escaping @Sendable (String) async throws -> (refreshToken: String, tokenExpiresAt: Date)
+    ) async throws -> OIDCSession? {
+        guard var refreshed = try await store.refresh(idHash: hash, refresher: refresher) else {
+            forget(hash)
+            return nil
+        }
+        // Still due: the provider could not be reached. This replica tries again in half a minute, not per request.
+        if let due = refreshed.tokenExpiresAt, due.timeIntervalSinceNow <= Self.refreshMarginSeconds {
+            refreshed.tokenExpiresAt = Date().addingTimeInterval(Self.refreshMarginSeconds + 30)
+        }
+        remember(refreshed, as: hash)
+        return refreshed
     }
 
     /// Ends the session everywhere.
