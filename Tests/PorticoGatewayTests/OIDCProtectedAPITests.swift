@@ -186,7 +186,8 @@ import Testing
     }
 
     @Test func withRefreshTheAccessTokenIsRefreshedOnceAcrossReplicasAndARefusedRefreshEndsTheSession() async throws {
-        try await withProtectedAPI(configure: { $0.session = .init(refresh: true) }) { provider, first, second, portico in
+        let refreshing: @Sendable (inout APIOIDCSettings) -> Void = { $0.session = .init(refresh: true) }
+        try await withProtectedAPI(configure: refreshing) { provider, first, second, portico in
             provider.setAccessTokenLifetime(6)
             let session = try await signIn(first, at: provider)
             let cookie = [("Cookie", "\(session.name)=\(session.value)")]
