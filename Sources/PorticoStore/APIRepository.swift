@@ -69,7 +69,7 @@ public struct APIRepository: Sendable {
     /// The names of the OIDC-protected APIs whose sessions come from the provider named `provider`.
     public func namesSignedInThrough(provider: String, on connection: PostgresConnection) async throws -> [String] {
         let rows = try await connection.query(
-            "SELECT name FROM apis WHERE oidc->>'provider' = \(provider) ORDER BY name", logger: logger)
+            "SELECT name FROM apis WHERE auth = 'oidc' AND oidc->>'provider' = \(provider) ORDER BY name", logger: logger)
         var names: [String] = []
         for try await name in rows.decode(String.self) { names.append(name) }
         return names

@@ -92,6 +92,18 @@ import Testing
                 try await web.post("/admin/apis/\(api.id)", fields + [("tokenProviders", "corp")])
                 #expect(try await web.get("/admin/apis/\(api.id)").contains(#"name="tokenProviders" value="corp""#))
                 #expect(try await APIService(store: portico.store).get(api.id).tokenProviders == ["corp"])
+
+                let oidcFields = fields + [("tokenProviders", "corp"), ("auth", "oidc"), ("oidcProvider", "corp")]
+                let badPath = try await web.post("/admin/apis/\(api.id)", oidcFields + [("oidcRedirectPath", "callback")])
+                #expect(badPath.status == 422)
+                #expect(badPath.text.contains("must be a path under the API's prefix"))
+                try await web.post("/admin/apis/\(api.id)", oidcFields + [("oidcRedirectPath", "/callback"), ("oidcLogoutPath", "/bye")])
+                let protected = try await APIService(store: portico.store).get(api.id)
+                #expect(protected.auth == .oidc && protected.oidc?.provider == "corp" && protected.oidc?.logoutPath == "/bye")
+                let page = try await web.get("/admin/apis/\(api.id)")
+                #expect(page.contains(#"<option value="oidc" selected>"#) && page.contains(#"<option value="corp" selected>"#))
+                try await web.post("/admin/apis/\(api.id)", fields + [("tokenProviders", "corp"), ("auth", "default")])
+                #expect(try await APIService(store: portico.store).get(api.id).auth == .default)
             }
         }
     }

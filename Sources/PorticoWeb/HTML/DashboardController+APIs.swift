@@ -23,12 +23,13 @@ extension DashboardController {
         group.post("apis/{id}") { _, context in
             let id = try context.id(of: "API")
             let form = context.web.form
-            let patch = APIPatch(
-                name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
-                stripPrefix: form.isChecked("stripPrefix"), host: .some(form.text("host")),
-                status: form.text("status").flatMap(APIStatus.init(rawValue:)),
-                tokenProviders: .some(form.commaSeparated("tokenProviders")))
             do {
+                let (auth, oidc) = try Self.authentication(from: form, stored: try await apis.get(id).oidc)
+                let patch = APIPatch(
+                    name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
+                    stripPrefix: form.isChecked("stripPrefix"), host: .some(form.text("host")),
+                    status: form.text("status").flatMap(APIStatus.init(rawValue:)),
+                    tokenProviders: .some(form.commaSeparated("tokenProviders")), auth: auth, oidc: oidc)
                 let api = try await apis.update(id, patch, by: context.actor)
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Saved API \(api.name).", context: context)
             } catch {
@@ -61,11 +62,38 @@ extension DashboardController {
                 "tokenProviders": api.tokenProviders?.joined(separator: ", ") ?? "",
             ]
         }
+        if feedback == nil, var stored = values["values"] as? [String: String] {
+            stored["auth"] = api.auth.rawValue
+            stored["oidcProvider"] = api.oidc?.provider ?? ""
+            stored["oidcRedirectPath"] = api.oidc?.redirectPath ?? "/callback"
+            stored["oidcLogoutPath"] = api.oidc?.logoutPath ?? ""
+            values["values"] = stored
+        }
+        let shown = (values["values"] as? [String: String]) ?? feedback?.values ?? [:]
+        values["auths"] = [("default", "the auth settings' mode (API keys or JWTs)"), ("oidc", "a session with an identity provider (OIDC)")]
+            .map { ["value": $0.0, "label": $0.1, "selected": $0.0 == (shown["auth"] ?? "default")] }
+        values["providers"] = try await identityProviders.list().map {
+            ["name": $0.settings.name, "selected": $0.settings.name == shown["oidcProvider"]]
+        }
         values["api"] = PageRows.api(api)
         values["stripChecked"] = feedback.map { $0.values["stripPrefix"] != nil } ?? api.stripPrefix
         values["statuses"] = Self.statusOptions(selected: feedback?.values["status"] ?? api.status.rawValue)
         return renderer.page(
             "api", title: "API \(api.name)", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
+    }
+
+    /// The form's authentication fields; OIDC settings the form does not show (scopes, forwarded claims, session)
+    /// are kept as stored.
+    static func authentication(from form: FormValues, stored: APIOIDCSettings?) throws -> (APIAuth, APIOIDCSettings??) {
+        guard let auth = APIAuth(rawValue: form.text("auth") ?? "default") else {
+            throw PorticoError.invalid(field: "auth", reason: "must be default or oidc")
+        }
+        guard auth == .oidc else { return (auth, .none) }
+        var settings = stored ?? APIOIDCSettings(provider: "", redirectPath: "")
+        settings.provider = form.text("oidcProvider") ?? ""
+        settings.redirectPath = form.text("oidcRedirectPath") ?? ""
+        settings.logoutPath = form.text("oidcLogoutPath")
+        return (auth, .some(settings))
     }
 
     static func statusOptions(selected: String) -> [[String: Any]] {
