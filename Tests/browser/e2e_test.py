@@ -88,7 +88,7 @@ def flash(driver):
 
 
 def gateway_get(path, key):
-    request = urllib.request.Request(GATEWAY + path, headers={"Authorization": f"Bearer {key}"})
+    request = urllib.request.Request(GATEWAY + path, headers={"Authorization": f"Bearer {key}"} if key else {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, dict(response.headers), response.read()
@@ -232,6 +232,44 @@ def run(driver):
     sign_in_through_provider(driver)
 
 
+def call_oidc_protected_api(driver):
+    """The admin puts the orders API behind an OIDC session (in a second window); the browser then calls it, passes
+    through the provider's page and gets the upstream's answer."""
+    consumer = driver.current_window_handle
+    driver.switch_to.new_window("window")
+    visit(driver, "/admin/sign-in", "admin-sign-in-for-oidc-api")
+    fill(driver, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    submit(driver)
+    visit(driver, "/admin/apis", "admin-apis-for-oidc")
+    rows = [row for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr") if "orders" in row.text]
+    check(rows, "the orders API is listed")
+    click_and_wait(driver, rows[0].find_element(By.CSS_SELECTOR, "a"))
+    driver.find_element(By.CSS_SELECTOR, "#api-auth option[value=oidc]").click()
+    driver.find_element(By.CSS_SELECTOR, "#api-oidc-provider option[value=mock]").click()
+    fill(driver, {"api-oidc-redirect": "/callback", "api-oidc-logout": "/logout"})
+    shot(driver, "admin-api-oidc")
+    submit(driver)
+    check("Saved API orders." in flash(driver), "the API now needs an OIDC session")
+    driver.close()
+    driver.switch_to.window(consumer)
+
+    status = 0
+    for _ in range(50):
+        status, _, _ = gateway_get("/orders/1", None)
+        if status == 401:
+            break
+        time.sleep(0.1)
+    check(status == 401, "without a session, an API client gets a 401")
+    driver.get(GATEWAY + "/orders/1")
+    wait_until_loaded(driver)
+    if driver.current_url.startswith(OIDC_ISSUER):
+        shot(driver, "provider-authorize-for-api")
+        click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "button[value=bea]"))
+    check(driver.current_url == GATEWAY + "/orders/1", f"back at the API ({driver.current_url})")
+    check('"path"' in driver.page_source and "bea" not in driver.current_url, "the upstream answered through the session")
+    shot(driver, "oidc-protected-api-answer")
+
+
 def sign_out(driver):
     click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form.sign-out button"))
 
@@ -265,6 +303,7 @@ def sign_in_through_provider(driver):
     check(driver.current_url.startswith(OIDC_ISSUER + "/oauth2/end_session"), "sign-out ends the provider's session too")
     wait_until_loaded(driver)
     shot(driver, "provider-end-session")
+    call_oidc_protected_api(driver)
 
 
 if __name__ == "__main__":
