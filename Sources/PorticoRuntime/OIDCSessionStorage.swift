@@ -18,15 +18,11 @@ public struct PostgresOIDCSessionStore: OIDCSessionStore {
     }
 
     public func startFlow(_ flow: OIDCFlow, stateHash: SecretHash) async throws {
-        let stored = GatewayOIDCRepository.Flow(
-            apiId: flow.apiId, browserHash: flow.browserHash, nonce: flow.nonce, codeVerifier: flow.codeVerifier, returnTo: flow.returnTo)
-        try await database.read { try await repository.startFlow(stored, stateHash: stateHash, on: $0) }
+        try await database.read { try await repository.startFlow(flow, stateHash: stateHash, on: $0) }
     }
 
     public func takeFlow(stateHash: SecretHash) async throws -> OIDCFlow? {
-        try await database.read { try await repository.takeFlow(stateHash: stateHash, on: $0) }.map { flow in
-            OIDCFlow(apiId: flow.apiId, browserHash: flow.browserHash, nonce: flow.nonce, codeVerifier: flow.codeVerifier, returnTo: flow.returnTo)
-        }
+        try await database.read { try await repository.takeFlow(stateHash: stateHash, on: $0) }
     }
 
     public func create(_ session: OIDCSession, idHash: SecretHash) async throws {

@@ -14,22 +14,6 @@ public struct GatewayOIDCRepository: Sendable {
     /// A flow may take this long at the provider before it is forgotten.
     public static let flowLifetimeSeconds = 600
 
-    public struct Flow: Sendable {
-        public let apiId: UUID
-        public let browserHash: SecretHash
-        public let nonce: String
-        public let codeVerifier: String
-        public let returnTo: String
-
-        public init(apiId: UUID, browserHash: SecretHash, nonce: String, codeVerifier: String, returnTo: String) {
-            self.apiId = apiId
-            self.browserHash = browserHash
-            self.nonce = nonce
-            self.codeVerifier = codeVerifier
-            self.returnTo = returnTo
-        }
-    }
-
     public struct Session: Sendable {
         public let apiId: UUID
         public let externalId: String
@@ -53,7 +37,7 @@ public struct GatewayOIDCRepository: Sendable {
         }
     }
 
-    public func startFlow(_ flow: Flow, stateHash: SecretHash, on connection: PostgresConnection) async throws {
+    public func startFlow(_ flow: OIDCFlow, stateHash: SecretHash, on connection: PostgresConnection) async throws {
         try await connection.query(
             "DELETE FROM gateway_oidc_flows WHERE created_at < now() - make_interval(secs => \(Self.flowLifetimeSeconds))", logger: logger)
         try await connection.query(
@@ -63,7 +47,7 @@ public struct GatewayOIDCRepository: Sendable {
             """, logger: logger)
     }
 
-    public func takeFlow(stateHash: SecretHash, on connection: PostgresConnection) async throws -> Flow? {
+    public func takeFlow(stateHash: SecretHash, on connection: PostgresConnection) async throws -> OIDCFlow? {
         let rows = try await connection.query(
             """
             DELETE FROM gateway_oidc_flows WHERE state_hash = \(Data(stateHash.bytes))
@@ -72,7 +56,7 @@ public struct GatewayOIDCRepository: Sendable {
             """, logger: logger)
         for try await (apiId, browser, nonce, verifier, returnTo, fresh) in rows.decode((UUID, Data, String, String, String, Bool).self) {
             guard fresh, let browserHash = SecretHash(bytes: Array(browser)) else { return nil }
-            return Flow(apiId: apiId, browserHash: browserHash, nonce: nonce, codeVerifier: verifier, returnTo: returnTo)
+            return OIDCFlow(apiId: apiId, browserHash: browserHash, nonce: nonce, codeVerifier: verifier, returnTo: returnTo)
         }
         return nil
     }

@@ -45,3 +45,22 @@ public struct AuthorizationRequest: Sendable, Equatable {
         return metadata.authorizationEndpoint + (metadata.authorizationEndpoint.contains("?") ? "&" : "?") + query
     }
 }
+
+/// A sign-in a gateway started for an OIDC-protected API, to be finished by whichever replica the browser comes
+/// back to.
+public struct OIDCFlow: Sendable {
+    public let apiId: UUID
+    public let browserHash: SecretHash
+    public let nonce: String
+    public let codeVerifier: String
+    /// The path and query the browser asked for, to go back to.
+    public let returnTo: String
+
+    public init(apiId: UUID, browserHash: SecretHash, nonce: String, codeVerifier: String, returnTo: String) {
+        self.apiId = apiId
+        self.browserHash = browserHash
+        self.nonce = nonce
+        self.codeVerifier = codeVerifier
+        self.returnTo = returnTo
+    }
+}

@@ -29,25 +29,6 @@ public struct OIDCSession: Sendable {
     }
 }
 
-/// A sign-in a gateway started for an OIDC-protected API, to be finished by whichever replica the browser comes
-/// back to.
-public struct OIDCFlow: Sendable {
-    public let apiId: UUID
-    public let browserHash: SecretHash
-    public let nonce: String
-    public let codeVerifier: String
-    /// The path and query the browser asked for, to go back to.
-    public let returnTo: String
-
-    public init(apiId: UUID, browserHash: SecretHash, nonce: String, codeVerifier: String, returnTo: String) {
-        self.apiId = apiId
-        self.browserHash = browserHash
-        self.nonce = nonce
-        self.codeVerifier = codeVerifier
-        self.returnTo = returnTo
-    }
-}
-
 /// Where OIDC flows and sessions are shared between gateway replicas (PostgreSQL in a running Portico). Ending a
 /// session tells every replica, which then `forget`s it.
 public protocol OIDCSessionStore: Sendable {
