@@ -1,6 +1,6 @@
 -- Sign-in through identity providers (authorization code flow with PKCE). A flow in progress is kept by the hash
 -- of its state, bound to the hash of the browser's flow cookie, and used once; a web session remembers the
--- provider and ID token it came from, for the provider's sign-out.
+-- provider it came from and its ID token (sealed with PORTICO_SECRET_KEY), for the provider's sign-out.
 CREATE TABLE oidc_sign_in_flows (
     state_hash     bytea PRIMARY KEY,
     browser_hash   bytea NOT NULL,

@@ -20,7 +20,7 @@ CREATE TABLE gateway_oidc_sessions (
     api_id       uuid NOT NULL REFERENCES apis (id) ON DELETE CASCADE,
     external_id  text NOT NULL,
     claims       jsonb NOT NULL,
-    id_token     text NOT NULL,
+    id_token     text NOT NULL,   -- sealed with PORTICO_SECRET_KEY ('' without one): the sign-out hint
     refresh_token     text,           -- sealed with PORTICO_SECRET_KEY; only with session.refresh
     token_expires_at  timestamptz,    -- when the access token runs out and is refreshed
     created_at   timestamptz NOT NULL DEFAULT now(),

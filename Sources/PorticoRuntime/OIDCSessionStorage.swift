@@ -28,8 +28,10 @@ public struct PostgresOIDCSessionStore: OIDCSessionStore {
     public func create(_ session: OIDCSession, idHash: SecretHash) async throws {
         let claims = String(decoding: try JSONEncoder().encode(JSONValue.object(session.claims)), as: UTF8.self)
         let sealed = try session.refreshToken.flatMap { token in try box?.seal(token) }
+        // The ID token only serves as the provider's sign-out hint: kept sealed, or not at all without a key.
         let stored = GatewayOIDCRepository.Session(
-            apiId: session.apiId, externalId: session.externalId, claimsJSON: claims, idToken: session.idToken, expiresAt: session.expiresAt,
+            apiId: session.apiId, externalId: session.externalId, claimsJSON: claims, idToken: try box?.seal(session.idToken) ?? "",
+            expiresAt: session.expiresAt,
             refreshTokenSealed: sealed, tokenExpiresAt: sealed == nil ? nil : session.tokenExpiresAt)
         try await database.read { try await repository.create(stored, idHash: idHash, on: $0) }
     }
@@ -67,8 +69,8 @@ public struct PostgresOIDCSessionStore: OIDCSessionStore {
         guard case .object(let claims)? = try? JSONDecoder().decode(JSONValue.self, from: Data(stored.claimsJSON.utf8)) else { return nil }
         let refreshToken = stored.refreshTokenSealed.flatMap { sealed in try? box?.open(sealed) }
         return OIDCSession(
-            apiId: stored.apiId, externalId: stored.externalId, claims: claims, idToken: stored.idToken, expiresAt: stored.expiresAt,
-            refreshToken: refreshToken, tokenExpiresAt: stored.tokenExpiresAt)
+            apiId: stored.apiId, externalId: stored.externalId, claims: claims, idToken: (try? box?.open(stored.idToken)) ?? "",
+            expiresAt: stored.expiresAt, refreshToken: refreshToken, tokenExpiresAt: stored.tokenExpiresAt)
     }
 
     public func extend(idHash: SecretHash, until: Date) async throws {

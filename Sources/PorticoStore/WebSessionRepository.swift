@@ -17,24 +17,25 @@ public struct WebSessionRepository: Sendable {
         public let createdAt: Date
     }
 
-    /// A session started by signing in through an identity provider remembers it and the ID token, which the
-    /// provider's sign-out takes as a hint.
+    /// A session started by signing in through an identity provider remembers it and the ID token (sealed by the
+    /// caller, or nil), which the provider's sign-out takes as a hint.
     public func create(
-        secretHash: SecretHash, userId: UUID, csrfToken: String, provider: (id: UUID, idToken: String)? = nil, on connection: PostgresConnection
+        secretHash: SecretHash, userId: UUID, csrfToken: String, provider: (id: UUID, sealedIdToken: String?)? = nil,
+        on connection: PostgresConnection
     ) async throws {
         try await connection.query(
             """
             INSERT INTO web_sessions (id_hash, user_id, csrf_token, identity_provider_id, id_token)
-            VALUES (\(Data(secretHash.bytes)), \(userId), \(csrfToken), \(provider?.id), \(provider?.idToken))
+            VALUES (\(Data(secretHash.bytes)), \(userId), \(csrfToken), \(provider?.id), \(provider?.sealedIdToken))
             """, logger: logger)
     }
 
     /// Ends the session; when it came from an identity provider, says which one and with what ID token.
-    public func end(secretHash: SecretHash, on connection: PostgresConnection) async throws -> (providerId: UUID, idToken: String)? {
+    public func end(secretHash: SecretHash, on connection: PostgresConnection) async throws -> (providerId: UUID, sealedIdToken: String?)? {
         let rows = try await connection.query(
             "DELETE FROM web_sessions WHERE id_hash = \(Data(secretHash.bytes)) RETURNING identity_provider_id, id_token", logger: logger)
         for try await (providerId, idToken) in rows.decode((UUID?, String?).self) {
-            guard let providerId, let idToken else { return nil }
+            guard let providerId else { return nil }
             return (providerId, idToken)
         }
         return nil

@@ -239,8 +239,13 @@ import Testing
     }
 
     @Test func signOutEndsTheSessionAndTheProviders() async throws {
-        try await withProvider { provider, issuer, web, _ in
+        try await withProvider { provider, issuer, web, portico in
             _ = try await signIn(web, at: provider)
+            let stored = try await portico.store.read { connection in
+                try await connection.query("SELECT id_token FROM web_sessions", logger: portico.database.logger)
+                    .decode(String?.self).reduce("") { $0 + ($1 ?? "") }
+            }
+            #expect(stored.hasPrefix(SecretBox.storedPrefix), "the ID token kept for the sign-out hint is sealed")
             _ = try await web.get("/portal")
             let out = try await web.post("/portal/sign-out")
             #expect(out.status == 200, "a page that moves on to the provider: a form may not redirect off-site")

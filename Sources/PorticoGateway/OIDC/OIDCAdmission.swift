@@ -196,8 +196,9 @@ struct OIDCAdmission: Sendable {
         let origin = Self.origin(of: request)
         let after = route.config.postLogoutRedirect.map { $0.hasPrefix("/") ? origin + $0 : $0 } ?? origin + api.pathPrefix
         var location = after
-        if let endpoint = route.metadata.endSessionEndpoint, let idToken {
-            var parameters = [("id_token_hint", idToken), ("post_logout_redirect_uri", after)]
+        if let endpoint = route.metadata.endSessionEndpoint {
+            var parameters = [("post_logout_redirect_uri", after)]
+            if let idToken, !idToken.isEmpty { parameters.insert(("id_token_hint", idToken), at: 0) }
             if let clientId = route.provider.clientId { parameters.append(("client_id", clientId)) }
             location = endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters)
         }

@@ -91,7 +91,8 @@ struct SignInController {
     func signOut(_ request: Request, context: Context) async throws -> Response {
         var providerSignOut: (provider: String, location: String)?
         if let secret = request.cookies[WebCookies.session]?.value, let ended = try await signIn.signOut(cookieSecret: secret) {
-            providerSignOut = try? await providers.providerSignOut(providerId: ended.providerId, idToken: ended.idToken, returnPath: area.signInPath)
+            providerSignOut = try? await providers.providerSignOut(
+                providerId: ended.providerId, sealedIdToken: ended.sealedIdToken, returnPath: area.signInPath)
         }
         var response: Response
         if let providerSignOut {

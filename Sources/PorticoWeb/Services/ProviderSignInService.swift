@@ -12,6 +12,8 @@ public struct ProviderSignInService: Sendable {
     let sessions: SignInService
     let client: OIDCClient
     let resolver: SecretResolver
+    /// Seals the ID token a session keeps for the provider's sign-out; without a key none is kept.
+    let box: SecretBox?
     let flows: SignInFlowRepository
     /// Portico's own origin as browsers reach it, for the redirect URIs registered at the providers.
     let publicURL: String
@@ -20,6 +22,7 @@ public struct ProviderSignInService: Sendable {
         self.store = store
         self.sessions = sessions
         self.resolver = SecretResolver(box: secretBox)
+        self.box = secretBox
         self.client = OIDCClient(verifiers: JWTVerifierFactory(resolver: resolver, logger: store.database.logger))
         self.flows = SignInFlowRepository(logger: store.database.logger)
         var origin = publicURL
@@ -99,7 +102,7 @@ public struct ProviderSignInService: Sendable {
         let claims = try await verifiedClaims(code: code, flow: flow, provider: provider, config: config)
         let user = try await syncUser(claims: claims, provider: provider, config: config)
         let cookieSecret = try await store.database.transaction { connection in
-            try await sessions.startSession(for: user.user, provider: (provider.id, user.idToken), on: connection)
+            try await sessions.startSession(for: user.user, provider: (provider.id, try? box?.seal(user.idToken)), on: connection)
         }
         // Admins get the dashboard; anyone else the portal, whichever sign-in page they started from.
         let landing: Area = user.user.role == .admin ? area : .portal
@@ -108,10 +111,11 @@ public struct ProviderSignInService: Sendable {
 
     /// Where to send the browser after Portico's own sign-out: the provider's end-session endpoint when it has one
     /// (OpenID Connect RP-Initiated Logout), coming back to `returnPath` on Portico.
-    public func providerSignOut(providerId: UUID, idToken: String, returnPath: String) async throws -> (provider: String, location: String)? {
+    public func providerSignOut(providerId: UUID, sealedIdToken: String?, returnPath: String) async throws -> (provider: String, location: String)? {
         let provider = try await store.read { try await store.identityProviders.find(providerId, on: $0) }
         guard let provider, let endpoint = provider.metadata.endSessionEndpoint else { return nil }
-        var parameters = [("id_token_hint", idToken), ("post_logout_redirect_uri", publicURL + returnPath)]
+        var parameters = [("post_logout_redirect_uri", publicURL + returnPath)]
+        if let sealedIdToken, let idToken = try? box?.open(sealedIdToken) { parameters.insert(("id_token_hint", idToken), at: 0) }
         if let clientId = provider.settings.clientId { parameters.append(("client_id", clientId)) }
         return (provider.settings.name, endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters))
     }

@@ -89,9 +89,11 @@ public struct SignInService: Sendable {
         return .signedIn(user: user, cookieSecret: secret)
     }
 
-    /// A new session for `user` (who signed in through `provider`, with this ID token, when given); returns the
+    /// A new session for `user` (who signed in through `provider`, with this sealed ID token, when given); returns the
     /// cookie's secret, which only the browser keeps.
-    func startSession(for user: User, provider: (id: UUID, idToken: String)? = nil, on connection: PostgresConnection) async throws -> String {
+    func startSession(
+        for user: User, provider: (id: UUID, sealedIdToken: String?)? = nil, on connection: PostgresConnection
+    ) async throws -> String {
         let secret = SecretFormat.session.generate()
         let csrf = SecretFormat.csrf.generate().secret
         try await sessions.create(secretHash: secret.hash, userId: user.id, csrfToken: csrf, provider: provider, on: connection)
@@ -122,7 +124,7 @@ public struct SignInService: Sendable {
     /// Ends the session behind the cookie, if there is one; says which identity provider it came from, with the
     /// ID token, for the provider's own sign-out.
     @discardableResult
-    public func signOut(cookieSecret: String) async throws -> (providerId: UUID, idToken: String)? {
+    public func signOut(cookieSecret: String) async throws -> (providerId: UUID, sealedIdToken: String?)? {
         guard SecretFormat.session.matches(cookieSecret) else { return nil }
         return try await store.read { try await sessions.end(secretHash: SecretHash(of: cookieSecret), on: $0) }
     }
