@@ -144,6 +144,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/PorticoTestSupport"
@@ -159,7 +160,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PorticoRuntimeTests", dependencies: ["PorticoRuntime", "PorticoCore"]),
-        .testTarget(name: "PorticoStoreTests", dependencies: ["PorticoStore", "PorticoTestSupport"]),
+        .testTarget(
+            name: "PorticoStoreTests",
+            dependencies: ["PorticoStore", "PorticoTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(
             name: "PorticoGatewayTests",
             dependencies: [

@@ -94,6 +94,7 @@ public final class PolicySnapshot: Sendable {
     public static let empty = PolicySnapshot(version: 0, apis: [], keys: [:], consumers: [], grants: [])
 
     public var keyCount: Int { keysByHash.count }
+    public var consumerCount: Int { consumers.count }
 
     /// Resolves a presented API key to its consumer. `nowMillis` is milliseconds since 1970.
     public func authenticate(apiKey: some StringProtocol, nowMillis: Int64) -> KeyAuthentication {

@@ -28,17 +28,22 @@ public struct Database: Sendable {
         }
     }
 
-    /// Runs `body` on a pooled connection outside of a transaction (reads).
-    public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await withDeadline {
+    /// Runs `body` on a pooled connection outside of a transaction (reads), within `timeout` (by default the
+    /// operation timeout; a policy load of a million keys gets a deadline of its own).
+    public func read<Result: Sendable>(
+        timeout: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withDeadline(timeout ?? operationTimeout) {
             try await client.withConnection { try await body($0) }
         }
     }
 
-    /// Runs `operation` with database errors translated, failing as `unavailable` past `operationTimeout`.
+    /// Runs `operation` with database errors translated, failing as `unavailable` past `timeout`.
     /// The operation is cancelled then; an open transaction is rolled back, never committed half-way.
-    func withDeadline<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        let timeout = operationTimeout
+    func withDeadline<Result: Sendable>(
+        _ timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let timeout = timeout ?? operationTimeout
         return try await withThrowingTaskGroup(of: Result.self) { group in
             group.addTask { try await Self.translatingErrors(operation) }
             group.addTask {

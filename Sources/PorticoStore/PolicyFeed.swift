@@ -13,11 +13,18 @@ public struct PolicyFeed: Service {
     let pollInterval: Duration
     let onReload: @Sendable (PolicySnapshot) -> Void
     let repository: PolicyRepository
+    /// How long one load of the whole policy may take: its own deadline, far beyond the admin API's, since a
+    /// policy of a million keys takes seconds to read.
+    let loadTimeout: Duration
+
+    /// A failed first load is tried again after 1 s, then twice as long each time, up to this.
+    static let maxRetryDelay: Duration = .seconds(30)
 
     public init(
-        database: Database, holder: PolicyHolder, pollInterval: Duration = .seconds(30),
+        database: Database, holder: PolicyHolder, pollInterval: Duration = .seconds(30), loadTimeout: Duration = .seconds(120),
         onReload: @escaping @Sendable (PolicySnapshot) -> Void = { _ in }
     ) {
+        self.loadTimeout = loadTimeout
         self.database = database
         self.holder = holder
         self.pollInterval = pollInterval
@@ -27,12 +34,12 @@ public struct PolicyFeed: Service {
 
     public func run() async throws {
         let (triggers, trigger) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        trigger.yield()
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await listen(trigger: trigger) }
                 group.addTask { await poll(trigger: trigger) }
                 group.addTask {
+                    await loadUntilReady()
                     for await _ in triggers { await reload() }
                 }
                 await group.waitForAll()
@@ -40,16 +47,44 @@ public struct PolicyFeed: Service {
         }
     }
 
-    /// Loads and installs the current snapshot once; used at start-up and by tests.
-    public func reload() async {
+    /// The first load, tried again with a growing delay until it succeeds; until then the gateway answers 503.
+    public func loadUntilReady() async {
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled, !holder.isLoaded {
+            if await reload() { return }
+            database.logger.warning("policy not loaded yet; trying again", metadata: ["in": "\(delay)"])
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, Self.maxRetryDelay)
+        }
+    }
+
+    /// Loads and installs the current snapshot once, unless the installed one is already current; used at
+    /// start-up and by tests. Says whether a current snapshot is installed now.
+    @discardableResult
+    public func reload() async -> Bool {
+        let clock = ContinuousClock()
+        let started = clock.now
         do {
-            let snapshot = try await repository.loadSnapshot(from: database)
+            if holder.isLoaded, let version = try? await database.read({ try await repository.currentVersion(on: $0) }),
+                version == holder.snapshot.version
+            {
+                return true
+            }
+            let snapshot = try await repository.loadSnapshot(from: database, timeout: loadTimeout)
             if holder.install(snapshot) {
                 onReload(snapshot)
-                database.logger.debug("policy loaded", metadata: ["version": "\(snapshot.version)"])
+                database.logger.info(
+                    "policy loaded",
+                    metadata: [
+                        "version": "\(snapshot.version)", "apis": "\(snapshot.apiCount)", "keys": "\(snapshot.keyCount)",
+                        "users": "\(snapshot.consumerCount)", "duration": "\(clock.now - started)",
+                    ])
             }
+            return true
         } catch {
-            database.logger.warning("policy reload failed; keeping the last snapshot", metadata: ["error": "\(String(reflecting: error))"])
+            database.logger.warning(
+                "policy load failed; keeping the last snapshot", metadata: ["error": "\(error)", "after": "\(clock.now - started)"])
+            return false
         }
     }
 

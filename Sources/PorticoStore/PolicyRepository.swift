@@ -25,8 +25,9 @@ public struct PolicyRepository: Sendable {
     }
 
     /// Reads the whole policy in one transaction and compiles the gateway's snapshot of it.
-    public func loadSnapshot(from database: Database) async throws -> PolicySnapshot {
-        try await database.read { connection in
+    /// The whole policy streams in row by row; `timeout` is the load's own deadline, not the admin API's.
+    public func loadSnapshot(from database: Database, timeout: Duration? = nil) async throws -> PolicySnapshot {
+        try await database.read(timeout: timeout) { connection in
             try await connection.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {
                 try await load(on: connection)
             }

@@ -3,6 +3,7 @@ import PorticoCore
 import PorticoStore
 import PorticoTestSupport
 import PorticoWeb
+import PostgresNIO
 import Testing
 
 @Suite struct PolicyFeedTests {
@@ -17,6 +18,41 @@ import Testing
                 try await waitUntil { holder.snapshot.version > before }
             }
         }
+    }
+
+    @Test func theLoadHasADeadlineOfItsOwnBeyondTheAdminAPIs() async throws {
+        try await withTestPortico { portico in
+            try await portico.createAPI("orders", prefix: "/orders", upstreamPort: 1)
+            // Every admin operation on this database fails at once; the policy load has its own deadline.
+            let hurried = Database(client: portico.database.client, logger: TestDatabase.logger, operationTimeout: .nanoseconds(1))
+            await #expect(throws: PorticoError.self) {
+                try await hurried.read { try await PolicyRepository(logger: hurried.logger).currentVersion(on: $0) }
+            }
+            let holder = PolicyHolder()
+            #expect(await PolicyFeed(database: hurried, holder: holder, loadTimeout: .seconds(30)).reload())
+            #expect(holder.isLoaded && holder.snapshot.apiCount == 1)
+        }
+    }
+
+    @Test func aFailedFirstLoadIsTriedAgainWithAGrowingDelay() async throws {
+        let url = try DatabaseURL("postgres://postgres@127.0.0.1:\(try freeLoopbackPort())/portico?sslmode=disable")
+        let client = PostgresClient(configuration: url.configuration, backgroundLogger: TestDatabase.logger)
+        let recorder = LogRecorder()
+        let down = Database(client: client, logger: recorder.logger(), operationTimeout: .milliseconds(200))
+        let holder = PolicyHolder()
+        let feed = PolicyFeed(database: down, holder: holder, pollInterval: .seconds(60), loadTimeout: .milliseconds(200))
+        try await withServices([client]) {
+            let loading = Task { await feed.loadUntilReady() }
+            try await Task.sleep(for: .milliseconds(3800))
+            loading.cancel()
+            _ = await loading.value
+        }
+        // Attempts at 0 s, ~1.2 s and ~3.4 s: the delay doubles (1 s, 2 s), so no more than three in 3.8 s.
+        let failures = recorder.recorded.filter { $0.hasPrefix("policy load failed") }.count
+        let retries = recorder.recorded.filter { $0.hasPrefix("policy not loaded yet") }.count
+        #expect((2...3).contains(failures), "\(recorder.recorded)")
+        #expect(retries == failures)
+        #expect(!holder.isLoaded)
     }
 
     @Test func everyAdminWriteIsAudited() async throws {
