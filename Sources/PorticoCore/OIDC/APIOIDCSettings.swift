@@ -123,8 +123,9 @@ public struct APIOIDCConfig: Sendable, Hashable {
     public let refresh: Bool
 }
 
-/// What the gateway needs to run an API's OIDC sessions: the API's settings and its provider as discovered.
-public struct OIDCRoute: Sendable, Hashable {
+/// What the gateway needs to run an API's OIDC sessions: the API's settings and its provider as discovered. A
+/// class, so that the `GatewayAPI` every request copies carries one reference rather than all of it.
+public final class OIDCRoute: Sendable, Hashable {
     public let config: APIOIDCConfig
     public let provider: IdentityProviderConfig
     public let metadata: ProviderMetadata
@@ -133,5 +134,15 @@ public struct OIDCRoute: Sendable, Hashable {
         self.config = config
         self.provider = provider
         self.metadata = metadata
+    }
+
+    public static func == (lhs: OIDCRoute, rhs: OIDCRoute) -> Bool {
+        lhs === rhs || (lhs.config == rhs.config && lhs.provider == rhs.provider && lhs.metadata == rhs.metadata)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(config)
+        hasher.combine(provider)
+        hasher.combine(metadata)
     }
 }
