@@ -4,7 +4,7 @@ PG := scripts/pg.sh
 export PORTICO_PG_PORT ?= 54329
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: build run test test-only bench bench-dashboard bench-micro pg-start pg-stop migrate clean format lint
+.PHONY: build run test test-only bench bench-dashboard bench-micro bench-scale pg-start pg-stop migrate clean format lint
 
 # Tests and the binary share one build: `--build-tests` everywhere keeps switching between them incremental.
 build:
@@ -27,6 +27,10 @@ bench-micro:
 	set -o pipefail; swift package --disable-sandbox benchmark --target GatewayHotPath --no-progress | tee .build/bench-micro.log
 	{ echo "Gateway microbenchmarks, $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(nproc) cores; release build."; \
 	  sed -n '/^Running Benchmarks$$/,$$p' .build/bench-micro.log; } >bench/results/micro.txt
+
+## The policy at scale (PORTICO_SCALE_KEYS, default a million keys): ready time, memory, a new key's delay: bench/results/scale.md.
+bench-scale: pg-start
+	bench/scale.sh
 
 ## Each dashboard page against a 10 000-user database, median time against the 200 ms target.
 bench-dashboard: pg-start

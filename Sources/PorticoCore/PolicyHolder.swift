@@ -15,15 +15,27 @@ public final class PolicyHolder: Sendable {
     /// Whether a snapshot from the database has been installed yet.
     public var isLoaded: Bool { loaded.load(ordering: .acquiring) }
 
-    /// Installs `snapshot` unless a newer one is already in place (reloads may finish out of order).
+    /// Installs `snapshot` unless a newer one is already in place (reloads may finish out of order). The snapshot
+    /// it replaces is handed back rather than freed under the lock: freeing a million keys takes long enough to
+    /// stall every request waiting for the lock, so the caller lets it go off the request path (`retire`).
     @discardableResult
-    public func install(_ snapshot: PolicySnapshot) -> Bool {
+    public func install(_ snapshot: PolicySnapshot) -> (installed: Bool, replaced: PolicySnapshot?) {
+        var replaced: PolicySnapshot?
         let installed = current.withLock { existing in
             guard snapshot.version >= existing.version || !isLoaded else { return false }
+            replaced = existing
             existing = snapshot
             return true
         }
         loaded.store(true, ordering: .releasing)
-        return installed
+        return (installed, replaced)
+    }
+
+    /// Keeps a replaced snapshot alive for `grace` and frees it on this task, not on the event loop of whichever
+    /// request held it last: requests in flight keep the snapshot they started with, and are done by then.
+    public static func retire(_ snapshot: PolicySnapshot?, after grace: Duration = .seconds(5)) async {
+        guard let snapshot else { return }
+        try? await Task.sleep(for: grace)
+        withExtendedLifetime(snapshot) {}
     }
 }

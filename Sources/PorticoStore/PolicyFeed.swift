@@ -71,7 +71,9 @@ public struct PolicyFeed: Service {
                 return true
             }
             let snapshot = try await repository.loadSnapshot(from: database, timeout: loadTimeout)
-            if holder.install(snapshot) {
+            let (installed, replaced) = holder.install(snapshot)
+            Task.detached(priority: .background) { await PolicyHolder.retire(replaced) }
+            if installed {
                 onReload(snapshot)
                 database.logger.info(
                     "policy loaded",
