@@ -10,6 +10,9 @@ public struct PolicyRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
+    /// A long load logs its progress every this many keys.
+    static let progressEvery = 250_000
+
     /// The policy version every admin change moves on; the feed compares it with its snapshot's.
     public func currentVersion(on connection: PostgresConnection) async throws -> Int64 {
         let rows = try await connection.query("SELECT version FROM policy_state", logger: logger)
@@ -106,6 +109,8 @@ public struct PolicyRepository: Sendable {
             for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
                 guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
                 keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
+                // A policy of millions of keys takes seconds to read: say how far it has got.
+                if keys.count % Self.progressEvery == 0 { logger.info("policy loading", metadata: ["keys so far": "\(keys.count)"]) }
             }
         }
 
