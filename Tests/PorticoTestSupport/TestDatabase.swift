@@ -103,13 +103,15 @@ public struct TestDatabase: Sendable {
     }
 }
 
-/// Runs `body` with a running client on `url`.
+/// Runs `body` with a running client on `url`. Its operations may take 30 s rather than a server's 5: the whole
+/// suite runs at once on two cores, and a burst of tests creating databases can hold one up for seconds, which a
+/// test of behaviour must not fail on (the database-down tests set their own short deadline).
 public func withClient<Result: Sendable>(_ url: DatabaseURL, _ body: (Database) async throws -> Result) async throws -> Result {
     let client = PostgresClient(configuration: url.configuration, backgroundLogger: TestDatabase.logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }
         defer { group.cancelAll() }
-        return try await body(Database(client: client, logger: TestDatabase.logger))
+        return try await body(Database(client: client, logger: TestDatabase.logger, operationTimeout: .seconds(30)))
     }
 }
 
