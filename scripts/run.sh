@@ -17,7 +17,13 @@ fi
 upstream=$!
 trap 'kill $upstream 2>/dev/null || true' EXIT
 echo
-"$bin" demo seed --upstream "http://127.0.0.1:${PORTICO_DEMO_UPSTREAM_PORT:-9000}"
+# An OpenID provider running locally (PORTICO_DEMO_OIDC_ISSUER, or oidc-provider-mock on its default port 9400) is
+# registered for sign-in; none is needed.
+issuer=${PORTICO_DEMO_OIDC_ISSUER:-}
+if [ -z "$issuer" ] && curl -fs -m 1 http://127.0.0.1:9400/.well-known/openid-configuration >/dev/null 2>&1; then
+  issuer=http://127.0.0.1:9400
+fi
+"$bin" demo seed --upstream "http://127.0.0.1:${PORTICO_DEMO_UPSTREAM_PORT:-9000}" ${issuer:+--identity-provider "$issuer"}
 echo
 echo "Serving: admin API http://127.0.0.1:8080, gateway http://127.0.0.1:8000 (Ctrl-C stops)."
 "$bin" serve "$@"

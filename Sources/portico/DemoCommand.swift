@@ -18,11 +18,15 @@ struct DemoCommand: AsyncParsableCommand {
         @Option(help: "Upstream of the demo API.") var upstream: String = "http://127.0.0.1:9000"
         @Option(help: "Gateway address for the printed curl line.") var gateway: String = "http://127.0.0.1:8000"
         @Option(help: "Admin API address for the printed curl line.") var admin: String = "http://127.0.0.1:8080"
+        @Option(
+            name: .customLong("identity-provider"),
+            help: "Issuer of an OpenID provider running locally (oidc-provider-mock, say) to register as 'local' for sign-in.")
+        var identityProvider: String?
 
         func run() async throws {
-            let upstream = self.upstream
+            let (upstream, issuer) = (self.upstream, identityProvider)
             let result = try await CLI.withDatabase(database, logger: logging.logger("portico.demo")) { database in
-                try await DemoSeeder(store: AdminStore(database: database)).seed(upstream: upstream)
+                try await DemoSeeder(store: AdminStore(database: database)).seed(upstream: upstream, identityProvider: issuer)
             }
             if let password = result.adminPassword {
                 print("Admin:        admin@portico.local / \(password)   (password shown once)")
@@ -31,6 +35,15 @@ struct DemoCommand: AsyncParsableCommand {
             }
             print("Dashboard:    \(admin)/admin")
             print("Portal:       \(admin)/portal   (consumer@portico.local sets a password at \(admin)/portal/invite/\(result.consumerInvitation))")
+            switch result.identityProvider {
+            case .registered(let issuer):
+                print(
+                    "Sign-in:      through identity provider 'local' (\(issuer)) on the dashboard and portal; members of 'admins' get the dashboard")
+            case .notRegistered(let reason):
+                print("Sign-in:      identity provider not registered: \(reason)")
+            case nil:
+                break
+            }
             print("Admin token:  \(result.adminToken)")
             print("Consumer key: \(result.consumerKey)")
             print("")
@@ -48,13 +61,20 @@ struct DemoSeedResult: Sendable {
     var consumerInvitation: String
     var adminToken: String
     var consumerKey: String
+    var identityProvider: ProviderSeed?
+
+    /// A local identity provider for sign-in, when one was given: registered, or why not (never fatal).
+    enum ProviderSeed: Sendable {
+        case registered(issuer: String)
+        case notRegistered(String)
+    }
 }
 
 /// Find-or-create of the demo entities, so `make run` can be run again and again.
 struct DemoSeeder {
     let store: AdminStore
 
-    func seed(upstream: String) async throws -> DemoSeedResult {
+    func seed(upstream: String, identityProvider issuer: String? = nil) async throws -> DemoSeedResult {
         let actor = Actor(id: nil, label: "demo-seed")
         let users = UserService(store: store)
         var password: String?
@@ -89,10 +109,37 @@ struct DemoSeeder {
         }
         return DemoSeedResult(
             adminPassword: password, adminInvitation: try await invitations.invite(admin.id, by: actor),
-            consumerInvitation: try await invitations.invite(consumer.id, by: actor), adminToken: token.key, consumerKey: key.key)
+            consumerInvitation: try await invitations.invite(consumer.id, by: actor), adminToken: token.key, consumerKey: key.key,
+            identityProvider: try await issuer.asyncMap { try await seedProvider($0, by: actor) })
+    }
+
+    /// Registers a local OpenID provider as `local`, a public client `portico` (no secret) for dashboard and portal
+    /// sign-in; one that cannot be discovered is reported, not fatal: the demo never needs it.
+    private func seedProvider(_ issuer: String, by actor: Actor) async throws -> DemoSeedResult.ProviderSeed {
+        let service = IdentityProviderService(store: store, secretBox: nil)
+        if try await service.list().contains(where: { $0.settings.name == "local" }) { return .registered(issuer: issuer) }
+        var settings = IdentityProviderSettings(name: "local", issuer: issuer)
+        settings.clientId = "portico"
+        settings.signIn = .init(dashboard: true, portal: true)
+        settings.adminGroups = ["admins"]
+        settings.clientConfig = .init(timeoutSeconds: 2, maxRetries: 0)
+        do {
+            _ = try await service.create(settings, by: actor)
+            return .registered(issuer: issuer)
+        } catch let error as PorticoError {
+            return .notRegistered(error.message)
+        }
     }
 
     private func ignoringDuplicate(_ body: () async throws -> Void) async throws {
         do { try await body() } catch PorticoError.duplicate {}
+    }
+}
+
+extension Optional {
+    /// `map` with an asynchronous transform.
+    func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
+        guard let value = self else { return nil }
+        return try await transform(value)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PorticoCore
 import PorticoStore
 import PorticoTestSupport
 import PorticoWeb
@@ -16,6 +17,30 @@ import Testing
         let missing = try runPortico(["migrate"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("DATABASE_URL"))
+    }
+
+    @Test func demoSeedRegistersALocalProviderWhenGivenOneAndGoesOnWithoutIt() async throws {
+        let provider = try TestOIDCProvider()
+        try await withTestOIDCProvider(provider) { issuer in
+            let database = try await TestDatabase.create()
+            defer { Task { await database.drop() } }
+            let env = ["DATABASE_URL": database.url.connectionString]
+            let unreachable = try runPortico(["demo", "seed", "--identity-provider", "http://127.0.0.1:1"], environment: env)
+            #expect(unreachable.status == 0, "\(unreachable.stderr)")
+            #expect(unreachable.stdout.contains("identity provider not registered: issuer: discovery failed"), "\(unreachable.stdout)")
+            let seeded = try runPortico(["demo", "seed", "--identity-provider", issuer], environment: env)
+            #expect(seeded.status == 0, "\(seeded.stderr)")
+            #expect(seeded.stdout.contains("Sign-in:      through identity provider 'local' (\(issuer))"))
+            let names = try await withClient(database.url) { database in
+                try await database.read { connection in
+                    try await connection.query("SELECT name FROM identity_providers", logger: database.logger).decode(String.self)
+                        .reduce(into: [String]()) { $0.append($1) }
+                }
+            }
+            #expect(names == ["local"])
+            let again = try runPortico(["demo", "seed", "--identity-provider", issuer], environment: env)
+            #expect(again.status == 0 && again.stdout.contains("through identity provider 'local'"), "seeding twice keeps the one provider")
+        }
     }
 
     @Test func migrateThenStatusThenUpToDate() async throws {
