@@ -58,4 +58,34 @@ import Testing
         let random = AuthorizationRequest.random()
         #expect(random.codeVerifier.count == 43 && random.state != random.nonce && random.state != AuthorizationRequest.random().state)
     }
+
+    @Test func theCallbacksAnswerIsReadAgainstTheProvider() throws {
+        var settings = IdentityProviderSettings(name: "corp", issuer: "https://idp.example")
+        settings.clientId = "portico"
+        let provider = try settings.compiled()
+        func metadata(namesIssuer: Bool) -> ProviderMetadata {
+            ProviderMetadata(
+                issuer: "https://idp.example", authorizationEndpoint: "https://idp.example/auth", tokenEndpoint: "https://idp.example/token",
+                jwksURI: "https://idp.example/jwks", userinfoEndpoint: nil, endSessionEndpoint: nil, signingAlgorithms: ["RS256"],
+                tokenEndpointAuthMethod: "client_secret_basic", issuerInAuthorizationResponse: namesIssuer, codeChallengeMethods: ["S256"])
+        }
+        let plain = metadata(namesIssuer: false)
+        #expect(AuthorizationResponse(["code": "c", "state": "s"], provider: provider, metadata: plain) == .code("c"))
+        #expect(
+            AuthorizationResponse(["state": "s"], provider: provider, metadata: plain) == .malformed("the answer of 'corp' has no authorization code")
+        )
+        #expect(
+            AuthorizationResponse(["code": ""], provider: provider, metadata: plain) == .malformed("the answer of 'corp' has no authorization code"))
+        #expect(
+            AuthorizationResponse(["error": "access_denied", "error_description": "no"], provider: provider, metadata: plain)
+                == .refused("'corp' did not sign you in (access_denied: no)"))
+        #expect(
+            AuthorizationResponse(["code": "c", "iss": "https://evil.example"], provider: provider, metadata: plain)
+                == .refused("the answer came from issuer 'https://evil.example', not from 'https://idp.example'"))
+        let naming = metadata(namesIssuer: true)
+        #expect(
+            AuthorizationResponse(["code": "c"], provider: provider, metadata: naming)
+                == .refused("the answer of 'corp' does not name its issuer (iss), as the provider says it does"))
+        #expect(AuthorizationResponse(["code": "c", "iss": "https://idp.example"], provider: provider, metadata: naming) == .code("c"))
+    }
 }

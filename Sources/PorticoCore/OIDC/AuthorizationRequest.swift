@@ -64,3 +64,29 @@ public struct OIDCFlow: Sendable {
         self.returnTo = returnTo
     }
 }
+
+/// What a provider sent the browser back with (the callback's query), read against that provider: RFC 9207's
+/// `iss` (required when the provider says it sends it, and its own when given), an `error`, or the code.
+public enum AuthorizationResponse: Sendable, Equatable {
+    case code(String)
+    /// The provider answered, but not with a code Portico may use: a 401.
+    case refused(String)
+    /// The answer is incomplete: a 400.
+    case malformed(String)
+
+    public init(_ parameters: [String: String], provider: IdentityProviderConfig, metadata: ProviderMetadata) {
+        let name = provider.name
+        let answeredIssuer = parameters["iss"]
+        if metadata.issuerInAuthorizationResponse, answeredIssuer == nil {
+            self = .refused("the answer of '\(name)' does not name its issuer (iss), as the provider says it does")
+        } else if let answeredIssuer, answeredIssuer != provider.issuer {
+            self = .refused("the answer came from issuer '\(answeredIssuer)', not from '\(provider.issuer)'")
+        } else if let error = parameters["error"] {
+            self = .refused("'\(name)' did not sign you in (\(error)\(parameters["error_description"].map { ": \($0)" } ?? ""))")
+        } else if let code = parameters["code"], !code.isEmpty {
+            self = .code(code)
+        } else {
+            self = .malformed("the answer of '\(name)' has no authorization code")
+        }
+    }
+}

@@ -47,13 +47,12 @@ public struct GatewayServer: Service {
         configuration: GatewayConfiguration, policy: PolicyHolder, usage: any UsageSink, metrics: GatewayMetrics, logger: Logger,
         oidcSessions: OIDCSessions? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
-        let resolver = SecretResolver(box: configuration.secretBox)
-        let factory = JWTVerifierFactory(resolver: resolver, logger: logger)
+        let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
         self.configuration = configuration
         self.decider = GatewayDecider(
             policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
-            oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), resolver: resolver, usage: usage) },
+            oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
             logger: logger)
         self.metrics = metrics
         self.pools = UpstreamPools(timeouts: configuration.timeouts)

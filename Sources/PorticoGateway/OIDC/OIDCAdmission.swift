@@ -9,7 +9,6 @@ import PorticoCore
 struct OIDCAdmission: Sendable {
     let sessions: OIDCSessions
     let client: OIDCClient
-    let resolver: SecretResolver
     let usage: any UsageSink
 
     /// What the gateway does with the request.
@@ -59,10 +58,10 @@ struct OIDCAdmission: Sendable {
     /// The session after its tokens were refreshed (on one replica); a refused refresh ends it, and the caller is
     /// treated as having none.
     private func refreshed(_ hash: SecretHash, request: GatewayRequest, api: GatewayAPI, route: OIDCRoute, snapshot: PolicySnapshot) async -> Step {
-        let (client, resolver) = (client, resolver)
+        let client = client
         let session = try? await sessions.refresh(hash) { refreshToken in
-            let secret = try route.provider.clientSecret.map { reference throws(PorticoError) in try resolver.resolve(reference) }
-            let tokens = try await client.refresh(refreshToken, provider: route.provider, metadata: route.metadata, clientSecret: secret)
+            let tokens = try await client.refresh(
+                refreshToken, provider: route.provider, metadata: route.metadata, clientSecret: try client.clientSecret(of: route.provider))
             return (tokens.refreshToken ?? refreshToken, Date().addingTimeInterval(TimeInterval(tokens.expiresIn ?? 300)))
         }
         guard let session else { return withoutSession(request, api: api, route: route) }
@@ -112,36 +111,22 @@ struct OIDCAdmission: Sendable {
             return .answer(Self.private(GatewayError.signInFlowInvalid("this sign-in was started in another browser").answer))
         }
         let name = route.provider.name
-        if let issuer = parameters["iss"], issuer != route.provider.issuer {
-            return .answer(Self.private(GatewayError.signInRefused("the answer came from issuer '\(issuer)', not '\(route.provider.issuer)'").answer))
-        }
-        if route.metadata.issuerInAuthorizationResponse, parameters["iss"] == nil {
-            return .answer(Self.private(GatewayError.signInRefused("the answer of '\(name)' does not name its issuer (iss)").answer))
-        }
-        if let error = parameters["error"] {
-            return .answer(Self.private(GatewayError.signInRefused("'\(name)' did not sign you in (\(error))").answer))
-        }
-        guard let code = parameters["code"] else {
-            return .answer(Self.private(GatewayError.signInFlowInvalid("the answer of '\(name)' has no code").answer))
+        let code: String
+        switch AuthorizationResponse(parameters, provider: route.provider, metadata: route.metadata) {
+        case .code(let answered): code = answered
+        case .refused(let reason): return .answer(Self.private(GatewayError.signInRefused(reason).answer))
+        case .malformed(let reason): return .answer(Self.private(GatewayError.signInFlowInvalid(reason).answer))
         }
         let claims: [String: JSONValue]
         let idToken: String
         var refresh: (token: String, expiresAt: Date)?
         do {
-            let secret = try route.provider.clientSecret.map { reference throws(PorticoError) in try resolver.resolve(reference) }
-            let tokens = try await client.exchange(
-                code: code, codeVerifier: flow.codeVerifier, redirectURI: Self.origin(of: request) + route.config.callbackPath,
-                provider: route.provider, metadata: route.metadata, clientSecret: secret)
-            var verified = try await client.verifyIDToken(
-                tokens.idToken, nonce: flow.nonce, provider: route.provider, metadata: route.metadata, now: Date().timeIntervalSince1970)
-            if let accessToken = tokens.accessToken, let subject = verified["sub"]?.string {
-                let userInfo = try await client.userInfo(
-                    accessToken: accessToken, subject: subject, provider: route.provider, metadata: route.metadata)
-                verified.merge(userInfo) { fromToken, _ in fromToken }
-            }
-            (claims, idToken) = (verified, tokens.idToken)
-            if route.config.refresh, let refreshToken = tokens.refreshToken {
-                refresh = (refreshToken, Date().addingTimeInterval(TimeInterval(tokens.expiresIn ?? 300)))
+            let signedIn = try await client.signIn(
+                code: code, codeVerifier: flow.codeVerifier, nonce: flow.nonce, redirectURI: Self.origin(of: request) + route.config.callbackPath,
+                provider: route.provider, metadata: route.metadata)
+            (claims, idToken) = (signedIn.claims, signedIn.tokens.idToken)
+            if route.config.refresh, let refreshToken = signedIn.tokens.refreshToken {
+                refresh = (refreshToken, Date().addingTimeInterval(TimeInterval(signedIn.tokens.expiresIn ?? 300)))
             }
         } catch let failure as OIDCClient.Failure {
             switch failure {

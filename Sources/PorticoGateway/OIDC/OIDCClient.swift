@@ -33,6 +33,34 @@ public struct OIDCClient: Sendable {
         public let expiresIn: Int?
     }
 
+    /// A finished sign-in: the ID token's claims with UserInfo's added (the ID token's win), and the tokens.
+    public struct SignedIn: Sendable {
+        public let claims: [String: JSONValue]
+        public let tokens: Tokens
+    }
+
+    /// The whole of a callback's work once its flow is known: the code exchanged with the flow's PKCE verifier (the
+    /// client secret resolved here), the ID token checked against the flow's nonce, and UserInfo held to its subject.
+    /// Failures are `Failure`s, but an unreadable client secret, which is the `PorticoError` saying so.
+    public func signIn(
+        code: String, codeVerifier: String, nonce: String, redirectURI: String, provider: IdentityProviderConfig, metadata: ProviderMetadata
+    ) async throws -> SignedIn {
+        let tokens = try await exchange(
+            code: code, codeVerifier: codeVerifier, redirectURI: redirectURI, provider: provider, metadata: metadata,
+            clientSecret: try clientSecret(of: provider))
+        var claims = try await verifyIDToken(tokens.idToken, nonce: nonce, provider: provider, metadata: metadata, now: Date().timeIntervalSince1970)
+        if let accessToken = tokens.accessToken, let subject = claims["sub"]?.string {
+            let userInfo = try await userInfo(accessToken: accessToken, subject: subject, provider: provider, metadata: metadata)
+            claims.merge(userInfo) { fromToken, _ in fromToken }
+        }
+        return SignedIn(claims: claims, tokens: tokens)
+    }
+
+    /// The provider's client secret, read from where its settings say.
+    public func clientSecret(of provider: IdentityProviderConfig) throws(PorticoError) -> String? {
+        try provider.clientSecret.map { reference throws(PorticoError) in try verifiers.resolver.resolve(reference) }
+    }
+
     /// Exchanges `code` with the PKCE verifier; the client authenticates as the provider advertised.
     public func exchange(
         code: String, codeVerifier: String, redirectURI: String, provider: IdentityProviderConfig, metadata: ProviderMetadata, clientSecret: String?

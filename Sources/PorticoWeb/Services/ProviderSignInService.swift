@@ -11,7 +11,6 @@ public struct ProviderSignInService: Sendable {
     let store: AdminStore
     let sessions: SignInService
     let client: OIDCClient
-    let resolver: SecretResolver
     /// Seals the ID token a session keeps for the provider's sign-out; without a key none is kept.
     let box: SecretBox?
     let flows: SignInFlowRepository
@@ -21,9 +20,8 @@ public struct ProviderSignInService: Sendable {
     public init(store: AdminStore, sessions: SignInService, secretBox: SecretBox?, publicURL: String) {
         self.store = store
         self.sessions = sessions
-        self.resolver = SecretResolver(box: secretBox)
         self.box = secretBox
-        self.client = OIDCClient(verifiers: JWTVerifierFactory(resolver: resolver, logger: store.database.logger))
+        self.client = OIDCClient(verifiers: JWTVerifierFactory(resolver: SecretResolver(box: secretBox), logger: store.database.logger))
         self.flows = SignInFlowRepository(logger: store.database.logger)
         var origin = publicURL
         while origin.hasSuffix("/") { origin.removeLast() }
@@ -84,20 +82,11 @@ public struct ProviderSignInService: Sendable {
         guard provider.id == flow.providerId else {
             throw PorticoError.malformed("this sign-in was started with another identity provider; start it again")
         }
-        // RFC 9207: a provider that says it names itself in the response must do so, and a name given must be its own.
-        let answeredIssuer = parameters["iss"]
-        if provider.metadata.issuerInAuthorizationResponse, answeredIssuer == nil {
-            throw PorticoError.unauthenticated("the answer of '\(name)' does not name its issuer (iss), as the provider says it does")
-        }
-        if let answeredIssuer, answeredIssuer != config.issuer {
-            throw PorticoError.unauthenticated("the answer came from issuer '\(answeredIssuer)', not from '\(config.issuer)'")
-        }
-        if let error = parameters["error"] {
-            let description = parameters["error_description"].map { ": \($0)" } ?? ""
-            throw PorticoError.unauthenticated("'\(name)' did not sign you in (\(error)\(description))")
-        }
-        guard let code = parameters["code"], !code.isEmpty else {
-            throw PorticoError.malformed("the answer of '\(name)' has no authorization code")
+        let code: String
+        switch AuthorizationResponse(parameters, provider: config, metadata: provider.metadata) {
+        case .code(let answered): code = answered
+        case .refused(let reason): throw PorticoError.unauthenticated(reason)
+        case .malformed(let reason): throw PorticoError.malformed(reason)
         }
         let claims = try await verifiedClaims(code: code, flow: flow, provider: provider, config: config)
         let user = try await syncUser(claims: claims, provider: provider, config: config)
@@ -136,17 +125,10 @@ public struct ProviderSignInService: Sendable {
     ) async throws -> (claims: [String: JSONValue], idToken: String) {
         let name = config.name
         do {
-            let secret = try config.clientSecret.map { reference throws(PorticoError) in try resolver.resolve(reference) }
-            let tokens = try await client.exchange(
-                code: code, codeVerifier: flow.codeVerifier, redirectURI: redirectURI(provider: name), provider: config, metadata: provider.metadata,
-                clientSecret: secret)
-            var claims = try await client.verifyIDToken(
-                tokens.idToken, nonce: flow.nonce, provider: config, metadata: provider.metadata, now: Date().timeIntervalSince1970)
-            if let accessToken = tokens.accessToken, let subject = claims["sub"]?.string {
-                let userInfo = try await client.userInfo(accessToken: accessToken, subject: subject, provider: config, metadata: provider.metadata)
-                claims.merge(userInfo) { fromToken, _ in fromToken }
-            }
-            return (claims, tokens.idToken)
+            let signedIn = try await client.signIn(
+                code: code, codeVerifier: flow.codeVerifier, nonce: flow.nonce, redirectURI: redirectURI(provider: name), provider: config,
+                metadata: provider.metadata)
+            return (signedIn.claims, signedIn.tokens.idToken)
         } catch let failure as OIDCClient.Failure {
             switch failure {
             case .unavailable(let reason): throw PorticoError.unavailable("identity provider '\(name)' is unavailable: \(reason)")
