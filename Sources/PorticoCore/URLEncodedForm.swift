@@ -33,6 +33,11 @@ public enum URLEncodedForm {
         pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
+    /// `url` with these pairs added to its query (a query it has already is kept).
+    public static func appending(_ pairs: [(String, String)], to url: String) -> String {
+        url + (url.contains("?") ? "&" : "?") + body(pairs)
+    }
+
     private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func decode(_ text: some StringProtocol) -> String {

@@ -41,8 +41,7 @@ public struct AuthorizationRequest: Sendable, Equatable {
             ("scope", scope.joined(separator: " ")), ("state", state), ("nonce", nonce),
             ("code_challenge", codeChallenge), ("code_challenge_method", "S256"),
         ]
-        let query = URLEncodedForm.body(parameters)
-        return metadata.authorizationEndpoint + (metadata.authorizationEndpoint.contains("?") ? "&" : "?") + query
+        return URLEncodedForm.appending(parameters, to: metadata.authorizationEndpoint)
     }
 }
 

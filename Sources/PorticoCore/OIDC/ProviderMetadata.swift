@@ -34,6 +34,16 @@ public struct ProviderMetadata: Codable, Sendable, Hashable {
         self.codeChallengeMethods = codeChallengeMethods
     }
 
+    /// Where to send a browser to end its session at the provider too (OpenID Connect RP-Initiated Logout), nil when
+    /// the provider has no end-session endpoint; the ID token is a hint, left out when none was kept.
+    public func endSessionURL(idTokenHint: String?, postLogoutRedirect: String, clientId: String?) -> String? {
+        guard let endSessionEndpoint else { return nil }
+        var parameters = [("post_logout_redirect_uri", postLogoutRedirect)]
+        if let idTokenHint, !idTokenHint.isEmpty { parameters.insert(("id_token_hint", idTokenHint), at: 0) }
+        if let clientId { parameters.append(("client_id", clientId)) }
+        return URLEncodedForm.appending(parameters, to: endSessionEndpoint)
+    }
+
     /// Reads a discovery document fetched for `expectedIssuer`. Its `issuer` must equal the configured one
     /// exactly (Discovery §4.3: a mismatch means the document is not that provider's); the endpoints Portico needs
     /// must be there. Every failure names the problem for a 422 on `issuer`.

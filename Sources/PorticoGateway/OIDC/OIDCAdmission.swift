@@ -180,13 +180,8 @@ struct OIDCAdmission: Sendable {
         }
         let origin = Self.origin(of: request)
         let after = route.config.postLogoutRedirect.map { $0.hasPrefix("/") ? origin + $0 : $0 } ?? origin + api.pathPrefix
-        var location = after
-        if let endpoint = route.metadata.endSessionEndpoint {
-            var parameters = [("post_logout_redirect_uri", after)]
-            if let idToken, !idToken.isEmpty { parameters.insert(("id_token_hint", idToken), at: 0) }
-            if let clientId = route.provider.clientId { parameters.append(("client_id", clientId)) }
-            location = endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters)
-        }
+        let location =
+            route.metadata.endSessionURL(idTokenHint: idToken, postLogoutRedirect: after, clientId: route.provider.clientId) ?? after
         var answer = Self.private(Self.redirect(to: location))
         answer.headers.add(name: "Set-Cookie", value: Self.cookie(Self.sessionCookie(api), "", path: api.pathPrefix, maxAge: 0, request: request))
         return .answer(answer)

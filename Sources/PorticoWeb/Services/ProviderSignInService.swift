@@ -102,11 +102,11 @@ public struct ProviderSignInService: Sendable {
     /// (OpenID Connect RP-Initiated Logout), coming back to `returnPath` on Portico.
     public func providerSignOut(providerId: UUID, sealedIdToken: String?, returnPath: String) async throws -> (provider: String, location: String)? {
         let provider = try await store.read { try await store.identityProviders.find(providerId, on: $0) }
-        guard let provider, let endpoint = provider.metadata.endSessionEndpoint else { return nil }
-        var parameters = [("post_logout_redirect_uri", publicURL + returnPath)]
-        if let sealedIdToken, let idToken = try? box?.open(sealedIdToken) { parameters.insert(("id_token_hint", idToken), at: 0) }
-        if let clientId = provider.settings.clientId { parameters.append(("client_id", clientId)) }
-        return (provider.settings.name, endpoint + (endpoint.contains("?") ? "&" : "?") + URLEncodedForm.body(parameters))
+        guard let provider else { return nil }
+        let idToken = sealedIdToken.flatMap { sealed in try? box?.open(sealed) }
+        let location = provider.metadata.endSessionURL(
+            idTokenHint: idToken, postLogoutRedirect: publicURL + returnPath, clientId: provider.settings.clientId)
+        return location.map { (provider.settings.name, $0) }
     }
 
     private func signInProvider(named name: String, area: Area) async throws -> (IdentityProvider, IdentityProviderConfig) {
