@@ -96,6 +96,31 @@ public struct SecretHash: Sendable, Hashable {
 
     public var hex: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
 
+    /// Parses the 64 hex digits `hex` gives (how the policy change log names a key).
+    public init?(hex: some StringProtocol) {
+        let digits = Array(hex.utf8)
+        guard digits.count == SHA256.byteCount * 2 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(SHA256.byteCount)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        self.init(bytes: bytes)
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// The digest's first eight bytes: already evenly spread, so enough to pick a shard.
+    var prefixWord: UInt64 { words.0 }
+
     /// Constant-time comparison: the time taken does not depend on where the digests differ.
     public func constantTimeEquals(_ other: SecretHash) -> Bool {
         let difference = (words.0 ^ other.words.0) | (words.1 ^ other.words.1) | (words.2 ^ other.words.2) | (words.3 ^ other.words.3)

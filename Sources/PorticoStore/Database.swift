@@ -104,19 +104,6 @@ public struct Database: Sendable {
 }
 
 extension PostgresConnection {
-    /// Bumps the policy version and tells every gateway (LISTEN portico_policy). Inside a transaction the
-    /// notification is delivered at COMMIT, so no gateway ever sees a half-made change.
-    public func bumpPolicyVersion(logger: Logger) async throws -> Int64 {
-        let rows = try await query(
-            "UPDATE policy_state SET version = version + 1, changed_at = now() RETURNING version", logger: logger)
-        var version: Int64 = 0
-        for try await (value) in rows.decode(Int64.self) { version = value }
-        try await query("SELECT pg_notify('portico_policy', \(String(version)))", logger: logger)
-        return version
-    }
-}
-
-extension PostgresConnection {
     /// Runs `body` between `begin` and COMMIT; any error rolls back and is rethrown as it was thrown
     /// (postgres-nio's own `withTransaction` wraps errors, which would hide the domain errors).
     func inTransaction<Result>(
@@ -145,7 +132,8 @@ extension PostgresConnection {
     }
 }
 
-/// The LISTEN/NOTIFY channel on which every policy change is announced to the gateways.
+/// The LISTEN/NOTIFY channel on which every policy change is announced to the gateways, with its version as
+/// the payload; `sql/0008_policy_changes.sql` sends it at the COMMIT of each change.
 public enum PolicyChannel {
     public static let name = "portico_policy"
 }

@@ -4,15 +4,20 @@ import PorticoCore
 import PostgresNIO
 import ServiceLifecycle
 
-/// Keeps a `PolicyHolder` current: LISTENs on `portico_policy` and recompiles the snapshot on every
-/// notification, and polls the version as a safety net for notifications lost while reconnecting.
-/// When PostgreSQL is down the holder keeps the last snapshot, so the gateway goes on serving.
+/// Keeps a `PolicyHolder` current: LISTENs on `portico_policy` and, on every notification, applies the logged
+/// changes after its snapshot's version to a copy of it (`PolicyChangeLog`); it reads the whole policy only at
+/// start, when too far behind, or when the log no longer reaches back. It polls the version as a safety net for
+/// notifications lost while reconnecting. When PostgreSQL is down the holder keeps the last snapshot, so the
+/// gateway goes on serving.
 public struct PolicyFeed: Service {
     let database: Database
     let holder: PolicyHolder
     let pollInterval: Duration
     let onReload: @Sendable (PolicySnapshot) -> Void
     let repository: PolicyRepository
+    let changeLog: PolicyChangeLog
+    /// A snapshot further behind than this many changes is read whole again instead.
+    let maxChanges: Int
     /// How long one load of the whole policy may take: its own deadline, far beyond the admin API's, since a
     /// policy of a million keys takes seconds to read.
     let loadTimeout: Duration
@@ -22,8 +27,10 @@ public struct PolicyFeed: Service {
 
     public init(
         database: Database, holder: PolicyHolder, pollInterval: Duration = .seconds(30), loadTimeout: Duration = .seconds(120),
-        onReload: @escaping @Sendable (PolicySnapshot) -> Void = { _ in }
+        maxChanges: Int = 20_000, onReload: @escaping @Sendable (PolicySnapshot) -> Void = { _ in }
     ) {
+        self.maxChanges = maxChanges
+        self.changeLog = PolicyChangeLog(logger: database.logger)
         self.loadTimeout = loadTimeout
         self.database = database
         self.holder = holder
@@ -58,23 +65,36 @@ public struct PolicyFeed: Service {
         }
     }
 
-    /// Loads and installs the current snapshot once, unless the installed one is already current; used at
-    /// start-up and by tests. Says whether a current snapshot is installed now.
+    /// Brings the installed snapshot up to the database's version once: by the change log when one is installed,
+    /// by a full load otherwise; used at start-up, on every notification, and by tests. Says whether a current
+    /// snapshot is installed now.
     @discardableResult
     public func reload() async -> Bool {
         let clock = ContinuousClock()
         let started = clock.now
         do {
-            if holder.isLoaded, let version = try? await database.read({ try await repository.currentVersion(on: $0) }),
-                version == holder.snapshot.version
-            {
-                return true
+            if holder.isLoaded {
+                let base = holder.snapshot
+                switch try await changeLog.catchUp(from: base, maxChanges: maxChanges, database: database, timeout: loadTimeout) {
+                case .current:
+                    return true
+                case .delta(let delta, let changes):
+                    // Off the event loops: this task builds the copy, the holder swaps one reference.
+                    let snapshot = base.applying(delta)
+                    install(snapshot)
+                    database.logger.info(
+                        "policy updated",
+                        metadata: [
+                            "version": "\(snapshot.version)", "from": "\(base.version)", "changes": "\(changes)",
+                            "duration": "\(clock.now - started)",
+                        ])
+                    return true
+                case .fullLoad(let reason):
+                    database.logger.info("policy change log not applicable; reading the whole policy", metadata: ["reason": "\(reason)"])
+                }
             }
             let snapshot = try await repository.loadSnapshot(from: database, timeout: loadTimeout)
-            let (installed, replaced) = holder.install(snapshot)
-            Task.detached(priority: .background) { await PolicyHolder.retire(replaced) }
-            if installed {
-                onReload(snapshot)
+            if install(snapshot) {
                 database.logger.info(
                     "policy loaded",
                     metadata: [
@@ -88,6 +108,15 @@ public struct PolicyFeed: Service {
                 "policy load failed; keeping the last snapshot", metadata: ["error": "\(error)", "after": "\(clock.now - started)"])
             return false
         }
+    }
+
+    /// Installs `snapshot` and lets the one it replaces go off the request path.
+    @discardableResult
+    private func install(_ snapshot: PolicySnapshot) -> Bool {
+        let (installed, replaced) = holder.install(snapshot)
+        Task.detached(priority: .background) { await PolicyHolder.retire(replaced) }
+        if installed { onReload(snapshot) }
+        return installed
     }
 
     private func listen(trigger: AsyncStream<Void>.Continuation) async {

@@ -29,12 +29,23 @@ public struct PolicyRepository: Sendable {
 
     /// Reads the whole policy in one transaction and compiles the gateway's snapshot of it.
     /// The whole policy streams in row by row; `timeout` is the load's own deadline, not the admin API's.
-    public func loadSnapshot(from database: Database, timeout: Duration? = nil) async throws -> PolicySnapshot {
+    /// `onPart` hears of each part as it is read (APIs, then users, then keys, with their counts), so
+    /// `portico policy measure` can say what each costs.
+    public func loadSnapshot(
+        from database: Database, timeout: Duration? = nil, onPart: @escaping @Sendable (PolicyPart, Int) -> Void = { _, _ in }
+    ) async throws -> PolicySnapshot {
         try await database.read(timeout: timeout) { connection in
             try await connection.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {
-                try await load(on: connection)
+                try await load(on: connection, onPart: onPart)
             }
         }
+    }
+
+    /// The parts of a policy load, in the order they are read.
+    public enum PolicyPart: String, Sendable {
+        case apis = "APIs"
+        case users
+        case keys
     }
 
     /// An OIDC-protected API's settings with its provider; any missing piece is an error, so the API is not routed.
@@ -47,17 +58,65 @@ public struct PolicyRepository: Sendable {
         return OIDCRoute(config: config, provider: try provider.settings.compiled(), metadata: provider.metadata)
     }
 
-    private func load(on connection: PostgresConnection) async throws -> PolicySnapshot {
+    private func load(on connection: PostgresConnection, onPart: @Sendable (PolicyPart, Int) -> Void) async throws -> PolicySnapshot {
         let version = try await currentVersion(on: connection)
+        let structure = try await loadStructure(on: connection)
+        onPart(.apis, structure.apis.count)
+
+        var groupsByUser: [UUID: [String]] = [:]
+        let membershipRows = try await connection.query(
+            "SELECT m.user_id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id", logger: logger)
+        for try await (userId, group) in membershipRows.decode((UUID, String).self) {
+            groupsByUser[userId, default: []].append(group)
+        }
+        var consumers = ShardedMap<UUID, ConsumerPolicy>(shardCount: PolicySnapshot.consumerShards)
+        var disabledExternalIds = ShardedMap<String, UUID>(shardCount: PolicySnapshot.disabledShards)
+        let userRows = try await connection.query("SELECT id, disabled, external_id FROM users", logger: logger)
+        for try await (id, disabled, externalId) in userRows.decode((UUID, Bool, String?).self) {
+            consumers[id] = ConsumerPolicy(userId: id, disabled: disabled, groups: groupsByUser[id] ?? [], externalId: externalId)
+            if disabled, let externalId { disabledExternalIds[externalId] = id }
+        }
+
+        onPart(.users, consumers.count)
+        var keys = ShardedMap<SecretHash, KeyGrant>(shardCount: PolicySnapshot.keyShards)
+        if structure.auth.mode == .apiKey {
+            keys.reserveCapacity(try await estimatedKeyCount(on: connection))
+            let keyRows = try await connection.query(
+                "SELECT id, user_id, secret_hash, \(unescaped: Self.expiryMillis) FROM api_keys WHERE \(unescaped: Self.admitted)", logger: logger)
+            for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
+                guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
+                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
+                // A policy of millions of keys takes seconds to read: say how far it has got.
+                if keys.count % Self.progressEvery == 0 { logger.info("policy loading", metadata: ["keys so far": "\(keys.count)"]) }
+            }
+        }
+        onPart(.keys, keys.count)
+        return PolicySnapshot(
+            version: version, structure: structure, keys: keys, consumers: consumers, disabledExternalIds: disabledExternalIds)
+    }
+
+    /// The keys the gateway admits: neither revoked, nor switched off with API-key mode, nor expired.
+    static let admitted = "revoked_at IS NULL AND NOT disabled_by_mode_switch AND (expires_at IS NULL OR expires_at > now())"
+    static let expiryMillis = "floor(extract(epoch FROM expires_at) * 1000)::bigint"
+
+    /// PostgreSQL's own estimate, good enough to size the key map before the rows stream in.
+    private func estimatedKeyCount(on connection: PostgresConnection) async throws -> Int {
+        let rows = try await connection.query("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'api_keys'::regclass", logger: logger)
+        for try await estimate in rows.decode(Int64.self) { return Int(clamping: estimate) }
+        return 0
+    }
+
+    /// APIs, grants, auth settings and trusted providers: the small part of the policy, read whole. Sorted, so
+    /// two reads of the same policy compare equal.
+    func loadStructure(on connection: PostgresConnection) async throws -> PolicyStructure {
         let stored = try await AuthSettingsRepository(logger: logger).load(on: connection)
-        let mode = stored.settings.mode
         let auth: CompiledAuthSettings
         do {
             auth = try stored.settings.compiled()
         } catch {
             // Settings are checked before they are saved; this guards against a hand-edited row.
             logger.error("stored auth settings are invalid; JWT verification is off", metadata: ["error": "\(error)"])
-            auth = CompiledAuthSettings(mode: mode, jwt: nil, mapping: CompiledAuthSettings.apiKeyDefault.mapping)
+            auth = CompiledAuthSettings(mode: stored.settings.mode, jwt: nil, mapping: CompiledAuthSettings.apiKeyDefault.mapping)
         }
 
         var tokenIssuersByAPI: [UUID: [String]] = [:]
@@ -68,7 +127,7 @@ public struct PolicyRepository: Sendable {
         let providers = try await IdentityProviderRepository(logger: logger).list(on: connection)
         var apis: [GatewayAPI] = []
         let apiRows = try await connection.query(
-            "SELECT id, name, path_prefix, host, upstream, strip_prefix, status, auth, oidc::text FROM apis", logger: logger)
+            "SELECT id, name, path_prefix, host, upstream, strip_prefix, status, auth, oidc::text FROM apis ORDER BY id", logger: logger)
         for try await (id, name, prefix, host, upstream, strip, status, auth, oidc) in apiRows.decode(
             (UUID, String, String, String?, String, Bool, String, String, String?).self)
         {
@@ -85,43 +144,14 @@ public struct PolicyRepository: Sendable {
             }
         }
 
-        var groupsByUser: [UUID: [String]] = [:]
-        let membershipRows = try await connection.query(
-            "SELECT m.user_id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id", logger: logger)
-        for try await (userId, group) in membershipRows.decode((UUID, String).self) {
-            groupsByUser[userId, default: []].append(group)
-        }
-        var consumers: [ConsumerPolicy] = []
-        var disabledExternalIds: Set<String> = []
-        let userRows = try await connection.query("SELECT id, disabled, external_id FROM users", logger: logger)
-        for try await (id, disabled, externalId) in userRows.decode((UUID, Bool, String?).self) {
-            consumers.append(ConsumerPolicy(userId: id, disabled: disabled, groups: groupsByUser[id] ?? []))
-            if disabled, let externalId { disabledExternalIds.insert(externalId) }
-        }
-
-        var keys: [SecretHash: KeyGrant] = [:]
-        if mode == .apiKey {
-            let keyRows = try await connection.query(
-                """
-                SELECT id, user_id, secret_hash, floor(extract(epoch FROM expires_at) * 1000)::bigint FROM api_keys
-                WHERE revoked_at IS NULL AND NOT disabled_by_mode_switch AND (expires_at IS NULL OR expires_at > now())
-                """, logger: logger)
-            for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
-                guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
-                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
-                // A policy of millions of keys takes seconds to read: say how far it has got.
-                if keys.count % Self.progressEvery == 0 { logger.info("policy loading", metadata: ["keys so far": "\(keys.count)"]) }
-            }
-        }
-
         var grants: [AccessGrant] = []
         let grantRows = try await connection.query(
             """
             SELECT a.name, a.all_apis, a.rate_limit, a.rate_period_seconds,
-                   coalesce((SELECT array_agg(g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
+                   coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
                              WHERE ag.access_id = a.id), '{}'),
-                   coalesce((SELECT array_agg(aa.api_id) FROM api_access_apis aa WHERE aa.access_id = a.id), '{}')
-            FROM api_access a
+                   coalesce((SELECT array_agg(aa.api_id ORDER BY aa.api_id) FROM api_access_apis aa WHERE aa.access_id = a.id), '{}')
+            FROM api_access a ORDER BY a.name
             """, logger: logger)
         for try await (name, allApis, limit, period, groups, apiIds) in grantRows.decode(
             (String, Bool, Int?, Int?, [String], [UUID]).self)
@@ -131,7 +161,7 @@ public struct PolicyRepository: Sendable {
         }
         var trustedIssuers: [TrustedIssuer] = []
         if let handling = auth.jwt {
-            for provider in providers where provider.settings.acceptTokens == true {
+            for provider in providers.sorted(by: { $0.settings.name < $1.settings.name }) where provider.settings.acceptTokens == true {
                 do {
                     trustedIssuers.append(TrustedIssuer(provider: try provider.settings.compiled(), metadata: provider.metadata, handling: handling))
                 } catch {
@@ -139,8 +169,6 @@ public struct PolicyRepository: Sendable {
                 }
             }
         }
-        return PolicySnapshot(
-            version: version, apis: apis, keys: keys, consumers: consumers, grants: grants,
-            auth: auth, authVersion: stored.version, disabledExternalIds: disabledExternalIds, trustedIssuers: trustedIssuers)
+        return PolicyStructure(apis: apis, grants: grants, auth: auth, authVersion: stored.version, trustedIssuers: trustedIssuers)
     }
 }

@@ -10,7 +10,7 @@ struct Portico: AsyncParsableCommand {
         abstract: "Developer portal and embedded API gateway.",
         subcommands: [
             MigrateCommand.self, AdminCommand.self, ServeCommand.self, GatewayCommand.self, DemoUpstreamCommand.self,
-            DemoCommand.self, TokenCommand.self, SecretKeyCommand.self,
+            DemoCommand.self, TokenCommand.self, SecretKeyCommand.self, PolicyCommand.self,
         ])
 
     static func main() async {

@@ -67,6 +67,7 @@ struct Runtime {
                     configuration: configuration, store: store, policy: holder, registry: registry,
                     gatewayMetrics: metrics, pages: controlPlane.pages, logger: logger))
             services.append(ProviderRediscovery(store: store, interval: controlPlane.rediscoveryInterval))
+            services.append(PolicyLogPruner(database: database))
         }
         self.services = services
     }

@@ -85,3 +85,104 @@ import Testing
         #expect(try #require(SecretHash(bytes: flipped)) != hash)
     }
 }
+
+@Suite struct PolicyDeltaTests {
+    let api = GatewayAPI(
+        id: UUID(), name: "orders", pathPrefix: "/orders", host: nil, upstream: try! Upstream("http://127.0.0.1:1"), stripPrefix: false,
+        status: .published)
+
+    @Test func aDeltaAddsReplacesAndRemovesKeysAndUsersAndKeepsTheRest() {
+        let (kept, added, removed) = (SecretFormat.apiKey.generate(), SecretFormat.apiKey.generate(), SecretFormat.apiKey.generate())
+        let alice = ConsumerPolicy(userId: UUID(), disabled: false, groups: ["gold"])
+        let bob = ConsumerPolicy(userId: UUID(), disabled: false, groups: ["gold"], externalId: "bob")
+        let base = PolicySnapshot(
+            version: 1, apis: [api],
+            keys: [
+                kept.hash: KeyGrant(keyId: UUID(), userId: alice.userId, expiresAtMillis: nil),
+                removed.hash: KeyGrant(keyId: UUID(), userId: alice.userId, expiresAtMillis: nil),
+            ],
+            consumers: [alice, bob], grants: [AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: nil)])
+        let carol = ConsumerPolicy(userId: UUID(), disabled: false, groups: ["silver"])
+        let next = base.applying(
+            PolicyDelta(
+                version: 2,
+                keys: [added.hash: KeyGrant(keyId: UUID(), userId: carol.userId, expiresAtMillis: nil), removed.hash: KeyGrant?.none],
+                consumers: [carol.userId: carol, bob.userId: ConsumerPolicy(userId: bob.userId, disabled: true, groups: [], externalId: "bob")]))
+
+        #expect(next.version == 2 && next.keyCount == 2 && next.consumerCount == 3)
+        #expect(next.authenticate(apiKey: removed.secret, nowMillis: 0) == .rejected("the API key is unknown or revoked"))
+        #expect(next.authenticate(apiKey: added.secret, nowMillis: 0) == .accepted(carol, keyId: next.keyId(added)))
+        #expect(next.isDisabled(externalUserId: "bob") && !base.isDisabled(externalUserId: "bob"))
+        #expect(next.access(groups: ["gold"], api: api.id) == .unlimited)
+        // The snapshot it was made from is untouched: requests in flight keep deciding on it.
+        #expect(base.keyCount == 2 && base.authenticate(apiKey: removed.secret, nowMillis: 0) != .rejected("the API key is unknown or revoked"))
+
+        let enabledAgain = next.applying(
+            PolicyDelta(version: 3, consumers: [bob.userId: ConsumerPolicy(userId: bob.userId, disabled: false, groups: [], externalId: "bob")]))
+        #expect(!enabledAgain.isDisabled(externalUserId: "bob"))
+        #expect(enabledAgain.hasSameContents(as: base.applying(PolicyDelta(version: 3, keys: [removed.hash: KeyGrant?.none]))) == false)
+    }
+
+    @Test func aDeltaWithAStructureRecompilesLimitsAndRoutes() {
+        let base = PolicySnapshot(
+            version: 1, apis: [api], keys: [:], consumers: [], grants: [AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: nil)])
+        let limit = try! RateLimit(limit: 5, periodSeconds: 60)
+        let next = base.applying(
+            PolicyDelta(
+                version: 2,
+                structure: PolicyStructure(apis: [api], grants: [AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: limit)])))
+        #expect(next.access(groups: ["gold"], api: api.id) == .limited(limit))
+        #expect(base.access(groups: ["gold"], api: api.id) == .unlimited)
+        let noAPIs = next.applying(PolicyDelta(version: 3, structure: PolicyStructure(apis: [], grants: [])))
+        #expect(noAPIs.routes.match(path: "/orders", host: String?.none) == nil)
+    }
+
+    @Test func snapshotsBuiltInADifferentOrderHaveTheSameContents() {
+        let keys = (0..<500).map { _ in SecretFormat.apiKey.generate() }
+        let owner = ConsumerPolicy(userId: UUID(), disabled: false, groups: ["b", "a"])
+        var forward = PolicySnapshot(version: 1, apis: [], keys: [:], consumers: [owner], grants: [])
+        for key in keys {
+            forward = forward.applying(
+                PolicyDelta(version: 2, keys: [key.hash: KeyGrant(keyId: owner.userId, userId: owner.userId, expiresAtMillis: nil)]))
+        }
+        let whole = PolicySnapshot(
+            version: 2, apis: [],
+            keys: Dictionary(
+                uniqueKeysWithValues: keys.reversed().map { ($0.hash, KeyGrant(keyId: owner.userId, userId: owner.userId, expiresAtMillis: nil)) }),
+            consumers: [ConsumerPolicy(userId: owner.userId, disabled: false, groups: ["a", "b"])], grants: [])
+        #expect(forward.hasSameContents(as: whole))
+        let fewer = forward.applying(PolicyDelta(version: 3, keys: [keys[0].hash: KeyGrant?.none]))
+        #expect(!fewer.hasSameContents(as: whole))
+    }
+}
+
+@Suite struct ShardedMapTests {
+    @Test func countsAndLooksUpAcrossShards() {
+        var map = ShardedMap<String, Int>(shardCount: 16)
+        for index in 0..<1000 { map["k\(index)"] = index }
+        map["k5"] = 50
+        map["k6"] = nil
+        map["absent"] = nil
+        #expect(map.count == 999)
+        #expect(map["k5"] == 50 && map["k6"] == nil && map["k999"] == 999)
+        var copy = map
+        copy["k7"] = nil
+        #expect(map["k7"] == 7 && copy["k7"] == nil && map != copy)
+    }
+
+    @Test func secretHashesRoundTripThroughHex() {
+        let hash = SecretFormat.apiKey.generate().hash
+        #expect(SecretHash(hex: hash.hex) == hash)
+        #expect(SecretHash(hex: hash.hex.uppercased()) == hash)
+        #expect(SecretHash(hex: "zz" + hash.hex.dropFirst(2)) == nil)
+        #expect(SecretHash(hex: hash.hex.dropLast()) == nil)
+    }
+}
+
+extension PolicySnapshot {
+    /// The id of the key `secret` names, for comparing an accepted authentication.
+    fileprivate func keyId(_ secret: GeneratedSecret) -> UUID {
+        if case .accepted(_, let keyId) = authenticate(apiKey: secret.secret, nowMillis: 0) { return keyId }
+        return UUID()
+    }
+}

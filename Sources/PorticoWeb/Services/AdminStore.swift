@@ -5,7 +5,8 @@ import PorticoStore
 import PostgresNIO
 
 /// The repositories and the one way of writing through them: a transaction that also records the audit
-/// entry and bumps the policy version, so every admin change is audited and reaches the gateways.
+/// entry, so every admin change is audited. What it changes in the policy reaches the gateways through the
+/// change log the database's triggers write in the same transaction.
 public struct AdminStore: Sendable {
     public let database: Database
     public let users: UserRepository
@@ -47,7 +48,7 @@ public struct AdminStore: Sendable {
         }
     }
 
-    /// Runs `body` in one transaction with its audit row and a policy version bump.
+    /// Runs `body` in one transaction with its audit row.
     public func write<Before, After, Result: Sendable>(
         _ action: String, entity: String, by actor: Actor,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> (Change<Before, After>, Result)
@@ -56,7 +57,6 @@ public struct AdminStore: Sendable {
             let (change, result) = try await body(connection)
             try await audit.record(
                 action, entity: entity, id: change.entityId, before: change.before, after: change.after, by: actor, on: connection)
-            _ = try await connection.bumpPolicyVersion(logger: database.logger)
             return result
         }
     }

@@ -173,7 +173,6 @@ public struct ProviderSignInService: Sendable {
                 let after = try await store.users.require(user.id, on: connection)
                 try await store.audit.record(
                     "user.sync", entity: "user", id: user.id.uuidString, before: before, after: after, by: actor, on: connection)
-                _ = try await connection.bumpPolicyVersion(logger: store.database.logger)
                 user = after
             }
             return user

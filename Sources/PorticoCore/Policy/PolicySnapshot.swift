@@ -1,0 +1,225 @@
+import Foundation
+
+/// An API key as the gateway knows it: never the secret, only what its hash maps to.
+public struct KeyGrant: Sendable, Hashable {
+    public let keyId: UUID
+    public let userId: UUID
+    /// Milliseconds since 1970, or nil for a key that never expires. Whole seconds would let a key live on
+    /// for up to a second past its expiry.
+    public let expiresAtMillis: Int64?
+
+    public init(keyId: UUID, userId: UUID, expiresAtMillis: Int64?) {
+        self.keyId = keyId
+        self.userId = userId
+        self.expiresAtMillis = expiresAtMillis
+    }
+}
+
+/// A user as the gateway knows them: enabled or not, their token user id, and their groups.
+public struct ConsumerPolicy: Sendable, Hashable {
+    public let userId: UUID
+    public let disabled: Bool
+    /// Names of the groups the user belongs to, sorted.
+    public let groups: [String]
+    /// The JWT user-id claim's value for a token user; a disabled one's tokens are refused.
+    public let externalId: String?
+
+    public init(userId: UUID, disabled: Bool, groups: [String], externalId: String? = nil) {
+        self.userId = userId
+        self.disabled = disabled
+        self.groups = groups.sorted()
+        self.externalId = externalId
+    }
+}
+
+/// An APIAccess grant as the compiler takes it.
+public struct AccessGrant: Sendable, Hashable {
+    public let name: String
+    public let groups: [String]
+    /// nil means every API.
+    public let apiIds: [UUID]?
+    public let rateLimit: RateLimit?
+
+    public init(name: String, groups: [String], apiIds: [UUID]?, rateLimit: RateLimit?) {
+        self.name = name
+        self.groups = groups
+        self.apiIds = apiIds
+        self.rateLimit = rateLimit
+    }
+}
+
+/// The small part of the policy, compiled whole whenever any of it changes: APIs, grants, auth settings and
+/// trusted identity providers. Keys and users, the large part, change entry by entry.
+public struct PolicyStructure: Sendable, Hashable {
+    public var apis: [GatewayAPI]
+    public var grants: [AccessGrant]
+    public var auth: CompiledAuthSettings
+    /// Changes whenever the auth settings are saved; the gateway rebuilds its token verifier when it does.
+    public var authVersion: Int
+    public var trustedIssuers: [TrustedIssuer]
+
+    public init(
+        apis: [GatewayAPI], grants: [AccessGrant], auth: CompiledAuthSettings = .apiKeyDefault, authVersion: Int = 0,
+        trustedIssuers: [TrustedIssuer] = []
+    ) {
+        self.apis = apis
+        self.grants = grants
+        self.auth = auth
+        self.authVersion = authVersion
+        self.trustedIssuers = trustedIssuers
+    }
+}
+
+/// What changed between a snapshot's version and `version`, read at `version`: each changed key and user as it
+/// is now (nil: gone, revoked or no longer admitted), and the structure when any of it changed.
+public struct PolicyDelta: Sendable {
+    public let version: Int64
+    public var keys: [SecretHash: KeyGrant?]
+    public var consumers: [UUID: ConsumerPolicy?]
+    public var structure: PolicyStructure?
+
+    public init(
+        version: Int64, keys: [SecretHash: KeyGrant?] = [:], consumers: [UUID: ConsumerPolicy?] = [:], structure: PolicyStructure? = nil
+    ) {
+        self.version = version
+        self.keys = keys
+        self.consumers = consumers
+        self.structure = structure
+    }
+}
+
+/// Everything the gateway needs to decide a request, compiled from the database and swapped whole.
+/// Immutable, so a request that started on one snapshot finishes on it. Keys and users live in sharded maps,
+/// so the snapshot after a change shares all that the change did not touch with the one before it.
+public final class PolicySnapshot: Sendable {
+    public let version: Int64
+    public let structure: PolicyStructure
+    public let routes: RouteTable
+    public let auth: CompiledAuthSettings
+    /// Identity providers whose tokens JWT mode accepts, by issuer.
+    public let trustedIssuers: [String: TrustedIssuer]
+    /// API id → group name → the most generous limit any grant gives that group on that API.
+    private let limitsByAPI: [UUID: [String: EffectiveLimit]]
+    private let keys: ShardedMap<SecretHash, KeyGrant>
+    private let consumers: ShardedMap<UUID, ConsumerPolicy>
+    /// Token user ids an admin has disabled, with their users.
+    private let disabledExternalIds: ShardedMap<String, UUID>
+
+    public static let keyShards = 4096
+    public static let consumerShards = 1024
+    public static let disabledShards = 64
+
+    /// A snapshot of maps built by a full load.
+    public init(
+        version: Int64, structure: PolicyStructure, keys: ShardedMap<SecretHash, KeyGrant>, consumers: ShardedMap<UUID, ConsumerPolicy>,
+        disabledExternalIds: ShardedMap<String, UUID>
+    ) {
+        self.version = version
+        self.structure = structure
+        self.routes = RouteTable(apis: structure.apis)
+        self.auth = structure.auth
+        self.trustedIssuers = Dictionary(
+            structure.trustedIssuers.map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
+        self.limitsByAPI = Self.limits(apis: structure.apis, grants: structure.grants)
+        self.keys = keys
+        self.consumers = consumers
+        self.disabledExternalIds = disabledExternalIds
+    }
+
+    /// A snapshot of the given lists, for tests and for pages that compile a policy of their own.
+    public convenience init(
+        version: Int64, apis: [GatewayAPI], keys: [SecretHash: KeyGrant], consumers: [ConsumerPolicy], grants: [AccessGrant],
+        auth: CompiledAuthSettings = .apiKeyDefault, authVersion: Int = 0, disabledExternalIds: Set<String> = [],
+        trustedIssuers: [TrustedIssuer] = []
+    ) {
+        var keyMap = ShardedMap<SecretHash, KeyGrant>(shardCount: Self.keyShards)
+        for (hash, grant) in keys { keyMap[hash] = grant }
+        var consumerMap = ShardedMap<UUID, ConsumerPolicy>(shardCount: Self.consumerShards)
+        var disabled = ShardedMap<String, UUID>(shardCount: Self.disabledShards)
+        for consumer in consumers {
+            consumerMap[consumer.userId] = consumer
+            if consumer.disabled, let externalId = consumer.externalId { disabled[externalId] = consumer.userId }
+        }
+        // Disabled token ids given without their users belong to no user of this snapshot.
+        let nobody = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        for externalId in disabledExternalIds where disabled[externalId] == nil { disabled[externalId] = nobody }
+        self.init(
+            version: version,
+            structure: PolicyStructure(apis: apis, grants: grants, auth: auth, authVersion: authVersion, trustedIssuers: trustedIssuers),
+            keys: keyMap, consumers: consumerMap, disabledExternalIds: disabled)
+    }
+
+    public static let empty = PolicySnapshot(version: 0, apis: [], keys: [:], consumers: [], grants: [])
+
+    private static func limits(apis: [GatewayAPI], grants: [AccessGrant]) -> [UUID: [String: EffectiveLimit]] {
+        var limits: [UUID: [String: EffectiveLimit]] = [:]
+        let allAPIIds = apis.map(\.id)
+        for grant in grants {
+            let limit: EffectiveLimit = grant.rateLimit.map { .limited($0) } ?? .unlimited
+            for apiId in grant.apiIds ?? allAPIIds {
+                for group in grant.groups {
+                    if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
+                    limits[apiId, default: [:]][group] = limit
+                }
+            }
+        }
+        return limits
+    }
+
+    /// This snapshot with `delta` applied: work in proportion to the delta (and to the structure when that
+    /// changed), never to the number of keys or users. The maps share every shard the delta did not touch.
+    public func applying(_ delta: PolicyDelta) -> PolicySnapshot {
+        var keys = self.keys
+        for (hash, grant) in delta.keys { keys[hash] = grant }
+        var consumers = self.consumers
+        var disabled = disabledExternalIds
+        for (userId, consumer) in delta.consumers {
+            if let previous = consumers[userId], previous.disabled, let externalId = previous.externalId,
+                disabled[externalId] == userId
+            {
+                disabled[externalId] = nil
+            }
+            consumers[userId] = consumer
+            if let consumer, consumer.disabled, let externalId = consumer.externalId { disabled[externalId] = userId }
+        }
+        return PolicySnapshot(
+            version: delta.version, structure: delta.structure ?? structure, keys: keys, consumers: consumers, disabledExternalIds: disabled)
+    }
+
+    /// Whether both snapshots decide every request alike: same structure, keys, users and disabled token users.
+    public func hasSameContents(as other: PolicySnapshot) -> Bool {
+        structure == other.structure && keys == other.keys && consumers == other.consumers
+            && disabledExternalIds == other.disabledExternalIds
+    }
+
+    public var apiCount: Int { structure.apis.count }
+    public var authVersion: Int { structure.authVersion }
+    public var keyCount: Int { keys.count }
+    public var consumerCount: Int { consumers.count }
+
+    /// Resolves a presented API key to its consumer. `nowMillis` is milliseconds since 1970.
+    public func authenticate(apiKey: some StringProtocol, nowMillis: Int64) -> KeyAuthentication {
+        guard SecretFormat.apiKey.matches(apiKey) else { return .rejected("the API key is malformed") }
+        let hash = SecretHash(of: apiKey)
+        guard let grant = keys[hash] else { return .rejected("the API key is unknown or revoked") }
+        if let expiresAt = grant.expiresAtMillis, expiresAt <= nowMillis { return .rejected("the API key has expired") }
+        guard let consumer = consumers[grant.userId], !consumer.disabled else {
+            return .rejected("the API key's user is disabled")
+        }
+        return .accepted(consumer, keyId: grant.keyId)
+    }
+
+    public func isDisabled(externalUserId: String) -> Bool { disabledExternalIds[externalUserId] != nil }
+
+    /// The most generous limit the given groups hold on the API, or nil when none of them holds a grant.
+    public func access(groups: some Sequence<String>, api: UUID) -> EffectiveLimit? {
+        guard let byGroup = limitsByAPI[api] else { return nil }
+        return EffectiveLimit.mostGenerous(groups.lazy.compactMap { byGroup[$0] })
+    }
+}
+
+/// The outcome of presenting an API key: its owner and key id, or why it was refused.
+public enum KeyAuthentication: Sendable, Equatable {
+    case accepted(ConsumerPolicy, keyId: UUID)
+    case rejected(String)
+}
