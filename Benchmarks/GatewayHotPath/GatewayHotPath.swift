@@ -19,6 +19,7 @@ let benchmarks: @Sendable () -> Void = {
     rateLimitDecision()
     usageRecording()
     snapshotCompile()
+    snapshotDelta()
 }
 
 private func jwtVerification() {
@@ -176,6 +177,29 @@ private func snapshotCompile() {
     } setup: {
         SyntheticPolicy(apis: 1_000, keys: 100_000)
     }
+}
+
+private func snapshotDelta() {
+    Benchmark(
+        "Policy delta applied to 1 000 000 keys: one new key and its user",
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 1_000)
+    ) { (benchmark: Benchmark, setup: DeltaSetup) in
+        for _ in benchmark.scaledIterations {
+            blackHole(setup.snapshot.applying(setup.delta))
+        }
+    } setup: {
+        let policy = SyntheticPolicy(apis: 1, keys: 1_000_000)
+        let user = ConsumerPolicy(userId: UUID(), disabled: false, groups: ["group-1"])
+        let delta = PolicyDelta(
+            version: 2, keys: [SecretFormat.apiKey.generate().hash: KeyGrant(keyId: UUID(), userId: user.userId, expiresAtMillis: nil)],
+            consumers: [user.userId: user])
+        return DeltaSetup(snapshot: policy.compile(), delta: delta)
+    }
+}
+
+struct DeltaSetup: Sendable {
+    let snapshot: PolicySnapshot
+    let delta: PolicyDelta
 }
 
 /// Rows as the policy repository reads them: APIs, keys of consumers in a few groups, and grants.

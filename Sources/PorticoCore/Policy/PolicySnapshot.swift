@@ -98,8 +98,8 @@ public final class PolicySnapshot: Sendable {
     public let auth: CompiledAuthSettings
     /// Identity providers whose tokens JWT mode accepts, by issuer.
     public let trustedIssuers: [String: TrustedIssuer]
-    /// API id → group name → the most generous limit any grant gives that group on that API.
-    private let limitsByAPI: [UUID: [String: EffectiveLimit]]
+    /// The structure compiled for lookups; a delta that leaves the structure alone keeps it as it is.
+    private let compiled: CompiledStructure
     private let keys: ShardedMap<SecretHash, KeyGrant>
     private let consumers: ShardedMap<UUID, ConsumerPolicy>
     /// Token user ids an admin has disabled, with their users.
@@ -110,17 +110,25 @@ public final class PolicySnapshot: Sendable {
     public static let disabledShards = 64
 
     /// A snapshot of maps built by a full load.
-    public init(
+    public convenience init(
         version: Int64, structure: PolicyStructure, keys: ShardedMap<SecretHash, KeyGrant>, consumers: ShardedMap<UUID, ConsumerPolicy>,
         disabledExternalIds: ShardedMap<String, UUID>
     ) {
+        self.init(
+            version: version, structure: structure, compiled: CompiledStructure(structure), keys: keys, consumers: consumers,
+            disabledExternalIds: disabledExternalIds)
+    }
+
+    private init(
+        version: Int64, structure: PolicyStructure, compiled: CompiledStructure, keys: ShardedMap<SecretHash, KeyGrant>,
+        consumers: ShardedMap<UUID, ConsumerPolicy>, disabledExternalIds: ShardedMap<String, UUID>
+    ) {
         self.version = version
         self.structure = structure
-        self.routes = RouteTable(apis: structure.apis)
+        self.compiled = compiled
+        self.routes = compiled.routes
         self.auth = structure.auth
-        self.trustedIssuers = Dictionary(
-            structure.trustedIssuers.map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
-        self.limitsByAPI = Self.limits(apis: structure.apis, grants: structure.grants)
+        self.trustedIssuers = compiled.trustedIssuers
         self.keys = keys
         self.consumers = consumers
         self.disabledExternalIds = disabledExternalIds
@@ -151,21 +159,6 @@ public final class PolicySnapshot: Sendable {
 
     public static let empty = PolicySnapshot(version: 0, apis: [], keys: [:], consumers: [], grants: [])
 
-    private static func limits(apis: [GatewayAPI], grants: [AccessGrant]) -> [UUID: [String: EffectiveLimit]] {
-        var limits: [UUID: [String: EffectiveLimit]] = [:]
-        let allAPIIds = apis.map(\.id)
-        for grant in grants {
-            let limit: EffectiveLimit = grant.rateLimit.map { .limited($0) } ?? .unlimited
-            for apiId in grant.apiIds ?? allAPIIds {
-                for group in grant.groups {
-                    if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
-                    limits[apiId, default: [:]][group] = limit
-                }
-            }
-        }
-        return limits
-    }
-
     /// This snapshot with `delta` applied: work in proportion to the delta (and to the structure when that
     /// changed), never to the number of keys or users. The maps share every shard the delta did not touch.
     public func applying(_ delta: PolicyDelta) -> PolicySnapshot {
@@ -183,7 +176,8 @@ public final class PolicySnapshot: Sendable {
             if let consumer, consumer.disabled, let externalId = consumer.externalId { disabled[externalId] = userId }
         }
         return PolicySnapshot(
-            version: delta.version, structure: delta.structure ?? structure, keys: keys, consumers: consumers, disabledExternalIds: disabled)
+            version: delta.version, structure: delta.structure ?? structure, compiled: delta.structure.map(CompiledStructure.init) ?? compiled,
+            keys: keys, consumers: consumers, disabledExternalIds: disabled)
     }
 
     /// Whether both snapshots decide every request alike: same structure, keys, users and disabled token users.
@@ -213,8 +207,33 @@ public final class PolicySnapshot: Sendable {
 
     /// The most generous limit the given groups hold on the API, or nil when none of them holds a grant.
     public func access(groups: some Sequence<String>, api: UUID) -> EffectiveLimit? {
-        guard let byGroup = limitsByAPI[api] else { return nil }
+        guard let byGroup = compiled.limitsByAPI[api] else { return nil }
         return EffectiveLimit.mostGenerous(groups.lazy.compactMap { byGroup[$0] })
+    }
+}
+
+/// The structure compiled for lookups: routes, trusted issuers by issuer, and each group's limit on each API.
+private struct CompiledStructure: Sendable {
+    let routes: RouteTable
+    let trustedIssuers: [String: TrustedIssuer]
+    /// API id → group name → the most generous limit any grant gives that group on that API.
+    let limitsByAPI: [UUID: [String: EffectiveLimit]]
+
+    init(_ structure: PolicyStructure) {
+        routes = RouteTable(apis: structure.apis)
+        trustedIssuers = Dictionary(structure.trustedIssuers.map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
+        var limits: [UUID: [String: EffectiveLimit]] = [:]
+        let allAPIIds = structure.apis.map(\.id)
+        for grant in structure.grants {
+            let limit: EffectiveLimit = grant.rateLimit.map { .limited($0) } ?? .unlimited
+            for apiId in grant.apiIds ?? allAPIIds {
+                for group in grant.groups {
+                    if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
+                    limits[apiId, default: [:]][group] = limit
+                }
+            }
+        }
+        limitsByAPI = limits
     }
 }
 
