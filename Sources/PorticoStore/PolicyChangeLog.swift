@@ -83,9 +83,14 @@ public struct PolicyChangeLog: Sendable {
             for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
                 guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
                 keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
-                // A user's first key may name a user the snapshot has not seen change.
-                userIds.insert(userId)
             }
+        }
+        if !keyRefs.isEmpty {
+            // A user's first key brings them into the snapshot; their last one takes them out.
+            let owners = try await connection.query(
+                "SELECT DISTINCT user_id FROM api_keys WHERE secret_hash IN (SELECT decode(ref, 'hex') FROM unnest(\(keyRefs)::text[]) AS ref)",
+                logger: logger)
+            for try await userId in owners.decode(UUID.self) { userIds.insert(userId) }
         }
         if !groupIds.isEmpty {
             // A renamed group renames itself in each member's groups.
@@ -93,13 +98,14 @@ public struct PolicyChangeLog: Sendable {
             for try await userId in members.decode(UUID.self) { userIds.insert(userId) }
         }
 
+        // A changed user the snapshot no longer holds (deleted, or neither disabled nor owning an admitted key) is dropped.
         var consumers: [UUID: ConsumerPolicy?] = Dictionary(uniqueKeysWithValues: userIds.map { ($0, nil) })
         if !userIds.isEmpty {
             let userRows = try await connection.query(
                 """
                 SELECT u.id, u.disabled, u.external_id, coalesce(array_agg(g.name) FILTER (WHERE g.name IS NOT NULL), '{}')
                 FROM users u LEFT JOIN memberships m ON m.user_id = u.id LEFT JOIN groups g ON g.id = m.group_id
-                WHERE u.id = ANY(\(Array(userIds))) GROUP BY u.id
+                WHERE u.id = ANY(\(Array(userIds))) AND \(unescaped: PolicyRepository.heldUser("u")) GROUP BY u.id
                 """, logger: logger)
             for try await (id, disabled, externalId, groups) in userRows.decode((UUID, Bool, String?, [String]).self) {
                 consumers[id] = ConsumerPolicy(userId: id, disabled: disabled, groups: groups, externalId: externalId)

@@ -71,7 +71,8 @@ public struct PolicyRepository: Sendable {
         }
         var consumers = ShardedMap<UUID, ConsumerPolicy>(shardCount: PolicySnapshot.consumerShards)
         var disabledExternalIds = ShardedMap<String, UUID>(shardCount: PolicySnapshot.disabledShards)
-        let userRows = try await connection.query("SELECT id, disabled, external_id FROM users", logger: logger)
+        let userRows = try await connection.query(
+            "SELECT id, disabled, external_id FROM users WHERE \(unescaped: Self.heldUser("users"))", logger: logger)
         for try await (id, disabled, externalId) in userRows.decode((UUID, Bool, String?).self) {
             consumers[id] = ConsumerPolicy(userId: id, disabled: disabled, groups: groupsByUser[id] ?? [], externalId: externalId)
             if disabled, let externalId { disabledExternalIds[externalId] = id }
@@ -98,6 +99,13 @@ public struct PolicyRepository: Sendable {
     /// The keys the gateway admits: neither revoked, nor switched off with API-key mode, nor expired.
     static let admitted = "revoked_at IS NULL AND NOT disabled_by_mode_switch AND (expires_at IS NULL OR expires_at > now())"
     static let expiryMillis = "floor(extract(epoch FROM expires_at) * 1000)::bigint"
+
+    /// The users a snapshot holds: those a decision can reach, the owners of admitted keys and the disabled
+    /// (whose tokens are refused). Others, such as the many token users of JWT mode, are left out.
+    static func heldUser(_ table: String) -> String {
+        // EXISTS, not IN: under OR, IN becomes a subplan scanned once per user when the key ids exceed work_mem.
+        "(\(table).disabled OR EXISTS (SELECT 1 FROM api_keys WHERE api_keys.user_id = \(table).id AND \(admitted)))"
+    }
 
     /// PostgreSQL's own estimate, good enough to size the key map before the rows stream in.
     private func estimatedKeyCount(on connection: PostgresConnection) async throws -> Int {
