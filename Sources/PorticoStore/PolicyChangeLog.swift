@@ -73,24 +73,18 @@ public struct PolicyChangeLog: Sendable {
             guard let hash = SecretHash(hex: ref) else { continue }
             keys[hash] = .some(nil)
         }
-        if mode == .apiKey, !keyRefs.isEmpty {
+        if !keyRefs.isEmpty {
             let keyRows = try await connection.query(
                 """
-                SELECT id, user_id, secret_hash, \(unescaped: PolicyRepository.expiryMillis) FROM api_keys
-                WHERE secret_hash IN (SELECT decode(ref, 'hex') FROM unnest(\(keyRefs)::text[]) AS ref)
-                  AND \(unescaped: PolicyRepository.admitted)
+                SELECT id, user_id, secret_hash, \(unescaped: PolicyRepository.expiryMillis), (\(unescaped: PolicyRepository.admitted))
+                FROM api_keys WHERE secret_hash IN (SELECT decode(ref, 'hex') FROM unnest(\(keyRefs)::text[]) AS ref)
                 """, logger: logger)
-            for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
-                guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
+            for try await (id, userId, hash, expiresAt, admitted) in keyRows.decode((UUID, UUID, Data, Int64?, Bool).self) {
+                // A user's first key brings them into the snapshot; their last one takes them out.
+                userIds.insert(userId)
+                guard mode == .apiKey, admitted, let secretHash = SecretHash(bytes: Array(hash)) else { continue }
                 keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
             }
-        }
-        if !keyRefs.isEmpty {
-            // A user's first key brings them into the snapshot; their last one takes them out.
-            let owners = try await connection.query(
-                "SELECT DISTINCT user_id FROM api_keys WHERE secret_hash IN (SELECT decode(ref, 'hex') FROM unnest(\(keyRefs)::text[]) AS ref)",
-                logger: logger)
-            for try await userId in owners.decode(UUID.self) { userIds.insert(userId) }
         }
         if !groupIds.isEmpty {
             // A renamed group renames itself in each member's groups.

@@ -113,7 +113,7 @@ import Testing
         try await withTestPortico { portico in
             let before = try await version(portico)
             try await portico.database.transaction { connection in
-                try await connection.query(
+                _ = try await connection.query(
                     "INSERT INTO users (email, disabled) SELECT 'bulk' || i || '@example.com', true FROM generate_series(1, 10001) AS i",
                     logger: portico.database.logger)
             }
