@@ -17,6 +17,9 @@ public enum HeaderNames {
     public static let rateLimitRemaining = "X-RateLimit-Remaining"
     public static let rateLimitReset = "X-RateLimit-Reset"
     public static let retryAfter = "Retry-After"
+    /// draft-ietf-httpapi-ratelimit-headers-11.
+    public static let rateLimitPolicy = "RateLimit-Policy"
+    public static let rateLimit = "RateLimit"
     public static let transferEncoding = "Transfer-Encoding"
     public static let wwwAuthenticate = "WWW-Authenticate"
 }

@@ -23,7 +23,7 @@ enum GatewayError: Error, Sendable {
     case signInRefused(String)
     /// The identity provider could not be reached while a sign-in needed it.
     case identityProviderUnavailable(provider: String, reason: String)
-    case rateLimited(api: String, retryAfter: Int)
+    case rateLimited(api: String, retryAfter: Int, policy: String)
     case upstreamUnreachable(api: String)
     case upstreamTimeout(api: String)
     case policyNotLoaded
@@ -80,7 +80,7 @@ enum GatewayError: Error, Sendable {
         case .signInRequired(let api): "API '\(api)' needs a session: sign in with a browser first"
         case .signInFlowInvalid(let reason), .signInRefused(let reason): reason
         case .identityProviderUnavailable(let provider, let reason): "identity provider '\(provider)' is unavailable: \(reason)"
-        case .rateLimited(let api, let retryAfter): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
+        case .rateLimited(let api, let retryAfter, _): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
         case .policyNotLoaded: "the gateway has not loaded its policy yet; retry shortly"
@@ -101,7 +101,7 @@ enum GatewayError: Error, Sendable {
             headers.add(
                 name: HeaderNames.wwwAuthenticate,
                 value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
-        case .rateLimited(_, let retryAfter):
+        case .rateLimited(_, let retryAfter, _):
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
         case .jwksUnavailable, .identityProviderUnavailable:
             headers.add(name: HeaderNames.retryAfter, value: String(Self.jwksRetryAfterSeconds))
@@ -110,8 +110,26 @@ enum GatewayError: Error, Sendable {
         default:
             break
         }
-        let body = (try? JSONEncoder().encode(["error": code, "message": message])) ?? Data()
+        let body = (try? JSONEncoder().encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))) ?? Data()
         return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body))
+    }
+
+    /// A refusal's JSON body; a rate-limited one names the policies it ran out of, as the IETF draft's problem
+    /// details do.
+    struct Body: Encodable {
+        let error: String
+        let message: String
+        let violatedPolicies: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case error, message
+            case violatedPolicies = "violated-policies"
+        }
+    }
+
+    var violatedPolicies: [String]? {
+        if case .rateLimited(_, _, let policy) = self { return [policy] }
+        return nil
     }
 
     /// The reason as an RFC 7235 quoted-string: `"` and `\` escaped, and anything but printable ASCII (RFC 6750 §3)

@@ -20,13 +20,20 @@ struct GatewayOptions: ParsableArguments {
     var upstreamConnectTimeout: Double = 2
     @Option(name: .customLong("policy-poll-interval"), help: "Seconds between policy version checks (LISTEN/NOTIFY is the fast path).")
     var pollInterval: Double = 30
+    @Option(
+        name: .customLong("rate-limit-headers"),
+        help: "Rate-limit fields on responses: x (X-RateLimit-*), ietf (RateLimit-Policy and RateLimit), both or none.")
+    var rateLimitHeaders: RateLimitHeaderStyle = .both
 
     var configuration: GatewayConfiguration {
         GatewayConfiguration(
             host: host, port: gatewayPort,
-            timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))))
+            timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))),
+            rateLimitHeaders: rateLimitHeaders)
     }
 }
+
+extension RateLimitHeaderStyle: ExpressibleByArgument {}
 
 /// Everything one `portico` process runs, started in order and stopped in reverse by one service group.
 struct Runtime {

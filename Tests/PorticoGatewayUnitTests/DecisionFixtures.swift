@@ -89,13 +89,13 @@ struct DecisionFixture {
         return settings
     }
 
-    func decider(_ snapshot: PolicySnapshot) -> GatewayDecider {
+    func decider(_ snapshot: PolicySnapshot, rateLimitHeaders: RateLimitHeaderStyle = .both) -> GatewayDecider {
         let resolver = SecretResolver(box: nil, environment: { $0 == "UNIT_SECRET" ? Self.secret : nil })
         let factory = JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit"))
         return GatewayDecider(
             policy: PolicyHolder(loaded: snapshot), limiter: RateLimiter(), keys: KeyAdmission(usage: sink),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: sink),
-            oidc: nil, logger: Logger(label: "unit"))
+            oidc: nil, rateLimitHeaders: rateLimitHeaders, logger: Logger(label: "unit"))
     }
 
     /// A token for `subject` in `groups`, valid for an hour, with any further claims.

@@ -15,7 +15,7 @@ import Testing
     @Test func beforeTheFirstSnapshotEveryRequestIs503() {
         let decider = GatewayDecider(
             policy: PolicyHolder(), limiter: RateLimiter(), keys: KeyAdmission(usage: fixture.sink),
-            tokens: fixture.decider(.empty).tokens, oidc: nil, logger: .init(label: "unit"))
+            tokens: fixture.decider(.empty).tokens, oidc: nil, rateLimitHeaders: .both, logger: .init(label: "unit"))
         let refused = answer(decider.decide(request("/orders/1", headers: [("Authorization", "Bearer \(fixture.key.secret)")])))
         #expect(refused?.status == .serviceUnavailable)
         #expect(refused?.code == "policy_not_loaded")

@@ -207,8 +207,20 @@ public final class PolicySnapshot: Sendable {
 
     /// The most generous limit the given groups hold on the API, or nil when none of them holds a grant.
     public func access(groups: some Sequence<String>, api: UUID) -> EffectiveLimit? {
+        grantedAccess(groups: groups, api: api)?.limit
+    }
+
+    /// The most generous limit the given groups hold on the API with the grant that gives it (the first such
+    /// grant by name when several give the same), or nil when none of them holds a grant.
+    public func grantedAccess(groups: some Sequence<String>, api: UUID) -> GrantedLimit? {
         guard let byGroup = compiled.limitsByAPI[api] else { return nil }
-        return EffectiveLimit.mostGenerous(groups.lazy.compactMap { byGroup[$0] })
+        var best: GrantedLimit?
+        for group in groups {
+            guard let next = byGroup[group] else { continue }
+            if let current = best, !next.isMoreGenerous(than: current) { continue }
+            best = next
+        }
+        return best
     }
 }
 
@@ -216,16 +228,17 @@ public final class PolicySnapshot: Sendable {
 private struct CompiledStructure: Sendable {
     let routes: RouteTable
     let trustedIssuers: [String: TrustedIssuer]
-    /// API id → group name → the most generous limit any grant gives that group on that API.
-    let limitsByAPI: [UUID: [String: EffectiveLimit]]
+    /// API id → group name → the most generous limit any grant gives that group on that API, with that grant.
+    let limitsByAPI: [UUID: [String: GrantedLimit]]
 
     init(_ structure: PolicyStructure) {
         routes = RouteTable(apis: structure.apis)
         trustedIssuers = Dictionary(structure.trustedIssuers.map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
-        var limits: [UUID: [String: EffectiveLimit]] = [:]
+        var limits: [UUID: [String: GrantedLimit]] = [:]
         let allAPIIds = structure.apis.map(\.id)
-        for grant in structure.grants {
-            let limit: EffectiveLimit = grant.rateLimit.map { .limited($0) } ?? .unlimited
+        // By name, so that among equally generous grants the first by name is the one a response names.
+        for grant in structure.grants.sorted(by: { $0.name < $1.name }) {
+            let limit = GrantedLimit(limit: grant.rateLimit.map { .limited($0) } ?? .unlimited, grant: grant.name)
             for apiId in grant.apiIds ?? allAPIIds {
                 for group in grant.groups {
                     if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
@@ -235,6 +248,19 @@ private struct CompiledStructure: Sendable {
         }
         limitsByAPI = limits
     }
+}
+
+/// A limit on one API with the grant that gives it, whose name the rate-limit fields carry.
+public struct GrantedLimit: Sendable, Hashable {
+    public let limit: EffectiveLimit
+    public let grant: String
+
+    public init(limit: EffectiveLimit, grant: String) {
+        self.limit = limit
+        self.grant = grant
+    }
+
+    func isMoreGenerous(than other: GrantedLimit) -> Bool { limit.isMoreGenerous(than: other.limit) }
 }
 
 /// The outcome of presenting an API key: its owner and key id, or why it was refused.

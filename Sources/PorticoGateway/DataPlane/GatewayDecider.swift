@@ -37,6 +37,7 @@ struct GatewayDecider: Sendable {
     let keys: KeyAdmission
     let tokens: TokenAdmission
     let oidc: OIDCAdmission?
+    let rateLimitHeaders: RateLimitHeaderStyle
     let logger: Logger
 
     func decide(_ request: GatewayRequest) -> GatewayDecision {
@@ -83,15 +84,16 @@ struct GatewayDecider: Sendable {
         case .refused(let error): return .answer(error.answer, api: api, consumerLabel: nil)
         case .admitted(let admitted, let admittedChanges): (consumer, changes) = (admitted, admittedChanges)
         }
-        guard let limit = snapshot.access(groups: consumer.groups, api: api.id) else {
+        guard let granted = snapshot.grantedAccess(groups: consumer.groups, api: api.id) else {
             return .answer(GatewayError.noAccess(api: api.name).answer, api: api, consumerLabel: consumer.label)
         }
         var responseHeaders = HTTPHeaders()
-        if case .limited(let rateLimit) = limit {
+        if case .limited(let rateLimit) = granted.limit {
             let decision = limiter.decide(consumer: consumer.id, api: api.id, limit: rateLimit)
-            RateLimitHeaders.add(decision, to: &responseHeaders)
+            let policy = RateLimitFields.policyName(grant: granted.grant)
+            RateLimitHeaders.add(decision, policy: policy, style: rateLimitHeaders, to: &responseHeaders)
             guard decision.allowed else {
-                var answer = GatewayError.rateLimited(api: api.name, retryAfter: decision.retryAfterSeconds).answer
+                var answer = GatewayError.rateLimited(api: api.name, retryAfter: decision.retryAfterSeconds, policy: policy).answer
                 answer.headers.add(contentsOf: responseHeaders)
                 return .answer(answer, api: api, consumerLabel: consumer.label)
             }
@@ -103,10 +105,16 @@ struct GatewayDecider: Sendable {
 }
 
 enum RateLimitHeaders {
-    static func add(_ decision: RateLimitDecision, to headers: inout HTTPHeaders) {
-        headers.add(name: HeaderNames.rateLimitLimit, value: String(decision.limit))
-        headers.add(name: HeaderNames.rateLimitRemaining, value: String(decision.remaining))
-        headers.add(name: HeaderNames.rateLimitReset, value: String(decision.resetSeconds))
-        headers.add(name: HeaderNames.rateLimitPeriod, value: String(decision.periodSeconds))
+    static func add(_ decision: RateLimitDecision, policy: String, style: RateLimitHeaderStyle, to headers: inout HTTPHeaders) {
+        if style.sendsX {
+            headers.add(name: HeaderNames.rateLimitLimit, value: String(decision.limit))
+            headers.add(name: HeaderNames.rateLimitRemaining, value: String(decision.remaining))
+            headers.add(name: HeaderNames.rateLimitReset, value: String(decision.resetSeconds))
+            headers.add(name: HeaderNames.rateLimitPeriod, value: String(decision.periodSeconds))
+        }
+        if style.sendsIETF {
+            headers.add(name: HeaderNames.rateLimitPolicy, value: RateLimitFields.policy(policy, decision: decision))
+            headers.add(name: HeaderNames.rateLimit, value: RateLimitFields.state(policy, decision: decision))
+        }
     }
 }

@@ -16,11 +16,14 @@ public struct GatewayConfiguration: Sendable {
     public var secretBox: SecretBox?
     /// How often rate-limit state whose bucket is full again is forgotten.
     public var limiterPruneInterval: Duration
+    /// Which rate-limit fields responses carry (`--rate-limit-headers`).
+    public var rateLimitHeaders: RateLimitHeaderStyle
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
-        limiterPruneInterval: Duration = .seconds(10)
+        limiterPruneInterval: Duration = .seconds(10), rateLimitHeaders: RateLimitHeaderStyle = .both
     ) {
+        self.rateLimitHeaders = rateLimitHeaders
         self.host = host
         self.port = port
         self.timeouts = timeouts
@@ -53,7 +56,7 @@ public struct GatewayServer: Service {
             policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
             oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
-            logger: logger)
+            rateLimitHeaders: configuration.rateLimitHeaders, logger: logger)
         self.metrics = metrics
         self.pools = UpstreamPools(timeouts: configuration.timeouts)
         self.logger = logger
