@@ -84,6 +84,9 @@ admin_token=$("$bin" admin token --email admin@bench.example 2>/dev/null)
 
 # One `portico serve` (control plane and embedded gateway) as `make run` starts it; its RSS counts both.
 "$bin" serve --admin-port "$admin_port" --gateway-port "$gateway_port" --log-level error & portico_pid=$!; pids+=($portico_pid)
+# A second replica on the same database counting rate limits in its own memory, for scenario 13 against 10.
+local_port=$(free_port)
+"$bin" gateway --gateway-port "$local_port" --rate-limit-store local --log-level error & local_pid=$!; pids+=($local_pid)
 admin="http://127.0.0.1:$admin_port/api/v1"
 wait_for "http://127.0.0.1:$admin_port/readyz"
 api() { # METHOD PATH [JSON]
@@ -183,7 +186,8 @@ load 1 "direct to the upstream (floor)" "$upstream$path" "$rs256" "$(cat "$run/u
 load 2 "nginx, plain reverse proxy" "http://127.0.0.1:$nginx_port$path" "$rs256" "$(cat "$run/proxy.pid")"
 load 3 "HAProxy 2.6, jwt_verify RS256" "http://127.0.0.1:$haproxy_port$path" "$rs256" "$(cat "$run/haproxy.pid")"
 load 4 "Portico, API key" "$gateway$path" "$api_key" "$portico_pid"
-load 10 "Portico, API key, rate-limited grant" "$gateway/limited/items/42?view=full" "$api_key" "$portico_pid"
+load 10 "Portico, API key, rate-limited grant (cluster store)" "$gateway/limited/items/42?view=full" "$api_key" "$portico_pid"
+load 13 "Portico, API key, rate-limited grant (local store)" "http://127.0.0.1:$local_port/limited/items/42?view=full" "$api_key" "$local_pid"
 jwt_settings() { # key source JSON fragment, algorithm
   settings "{\"mode\":\"jwt\",\"jwt\":{$1,\"algorithms\":[\"$2\"],\"issuer\":\"$issuer\"}}"
 }
@@ -243,6 +247,7 @@ rs_haproxy=$(ratio "${rps[6]}" "${rps[3]}")
 rs_fresh_haproxy=$(ratio "${rps[11]}" "${rps[3]}")
 key_nginx=$(ratio "${rps[4]}" "${rps[2]}")
 hs_nginx=$(ratio "${rps[5]}" "${rps[2]}")
+cluster_cost=$(awk -v c="${cpu[10]}" -v l="${cpu[13]}" 'BEGIN { printf "%.1f", (c / l - 1) * 100 }')
 worst_added() { # array name of p99s → the largest Portico p99 minus the direct one
   local -n values=$1
   local worst=0 id
@@ -274,7 +279,7 @@ out=bench/results/latest.md
   echo
   echo "| # | scenario | req/s | p50 ms | p99 ms | CPU µs/req | paced: req/s | p50 ms | p99 ms | 1 connection: p50 ms | p99 ms |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for id in 1 2 3 4 5 6 7 8 9 10 11; do
+  for id in 1 2 3 4 5 6 7 8 9 10 13 11; do
     echo "| $id | ${names[$id]} | ${rps[$id]} | ${p50[$id]} | ${p99[$id]} | ${cpu[$id]} | ${paced_rps[$id]} | ${paced50[$id]} | ${paced99[$id]} | ${single50[$id]} | ${single99[$id]} |"
   done
   echo
@@ -293,6 +298,7 @@ out=bench/results/latest.md
   echo "| the same at the paced load (about $paced_rate req/s) | $(printf '%.3f' "$added_paced") ms | $(verdict "$added_paced" "<" 1) |"
   echo "| the same, one request at a time | $(printf '%.3f' "$added_single") ms | $(verdict "$added_single" "<" 1) |"
   echo "| 100 000 keys + 1 000 APIs (9) vs RS256 (6), within 5 % | ${many_vs_one} % | $(verdict "$many_abs" "<" 5) |"
+  echo "| rate limit counted in the cluster (10) vs locally (13): CPU per request at most 5 % more | ${cluster_cost} % | $(verdict "$cluster_cost" "<" 5) |"
   echo "| \`portico serve\` RSS at the end (100 000 keys, token memory full) < 200 MiB | $rss_mib MiB (peak $hwm_mib MiB) | $(verdict "$rss_mib" "<" 200) |"
   echo
   echo "Machine steadiness: nginx measured again at the end took ${cpu[12]} µs of CPU per request, $drift % from scenario 2."

@@ -38,6 +38,27 @@ public enum GCRA {
         return (decision, start)
     }
 
+    /// Decides one request against a limit shared by `replicas` gateways (`--rate-limit-store cluster`).
+    /// `base` is the cluster's TAT as of this replica's last sync (nil for a bucket it has not synced), `pending`
+    /// the requests this replica admitted since. Until the next sync each other replica is assumed to keep this
+    /// one's pace, so each request counts `replicas` times against what is left: together the replicas admit
+    /// the limit, not the limit times their number, and with one replica this is plain GCRA. `now` is
+    /// nanoseconds on the wall clock the replicas share.
+    public static func decideShared(base: Int64?, pending: Int, now: Int64, limit: RateLimit, replicas: Int) -> RateLimitDecision {
+        let period = Int64(limit.periodSeconds) * 1_000_000_000
+        let share = period / Int64(limit.limit) * Int64(max(1, replicas))
+        let start = max(base ?? now, now)
+        let used = start - now + Int64(pending + 1) * share
+        if used <= period {
+            return RateLimitDecision(
+                allowed: true, limit: limit.limit, remaining: Int((period - used) / max(share, 1)),
+                resetSeconds: ceilSeconds(used), retryAfterSeconds: 0, periodSeconds: limit.periodSeconds)
+        }
+        return RateLimitDecision(
+            allowed: false, limit: limit.limit, remaining: 0, resetSeconds: ceilSeconds(used - share),
+            retryAfterSeconds: max(1, ceilSeconds(used - period)), periodSeconds: limit.periodSeconds)
+    }
+
     static func ceilSeconds(_ nanos: Int64) -> Int {
         guard nanos > 0 else { return 0 }
         return Int((nanos + 999_999_999) / 1_000_000_000)

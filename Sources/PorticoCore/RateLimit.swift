@@ -70,3 +70,9 @@ extension String {
         String(self.drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())
     }
 }
+
+/// Where a gateway counts rate limits: in its own memory (`local`), or shared with every replica on the
+/// database through background syncs (`cluster`).
+public enum RateLimitStore: String, Sendable, CaseIterable {
+    case local, cluster
+}

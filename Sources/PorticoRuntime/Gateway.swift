@@ -16,9 +16,10 @@ public struct Gateway: Sendable {
     public let services: [any Service]
 
     /// `usageFlushInterval` paces the batched writes of key uses and token users; `policyPollInterval` the
-    /// version check that backs up LISTEN/NOTIFY.
+    /// version check that backs up LISTEN/NOTIFY; `rateLimitSync` the cluster store's syncs.
     public init(
         configuration: GatewayConfiguration, usageFlushInterval: Duration = .seconds(10), policyPollInterval: Duration = .seconds(30),
+        rateLimitSync: Duration = .milliseconds(200),
         policy: PolicyHolder, database: Database, metrics: GatewayMetrics, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
@@ -33,10 +34,14 @@ public struct Gateway: Sendable {
         self.feed = feed
         self.usage = usage
         self.metrics = metrics
-        self.services = [
+        var services: [any Service] = [
             feed, OIDCSessionFeed(database: database, sessions: sessions),
             UsageWriter(database: database, usage: usage, interval: usageFlushInterval),
-            server,
         ]
+        if configuration.rateLimitStore == .cluster {
+            services.append(ClusterRateLimitSync(database: database, limiter: server.limiter, interval: rateLimitSync))
+        }
+        services.append(server)
+        self.services = services
     }
 }

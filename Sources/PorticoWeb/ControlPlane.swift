@@ -24,12 +24,15 @@ public struct ControlPlaneConfiguration: Sendable {
     public var publicURL: String?
     /// Whether the sign-in pages take passwords (`PORTICO_PASSWORD_SIGN_IN`); identity providers are then the only way in.
     public var passwordSignIn: Bool
+    /// The embedded gateway's rate limiter, whose counting `/readyz` reports (`local`, `cluster` or `degraded`).
+    public var rateLimiter: RateLimiter?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
         gatewayURL: String = "http://127.0.0.1:8000", sessions: SignInService.SessionPolicy = .init(),
-        signInThrottle: SignInThrottle = .standard, publicURL: String? = nil, passwordSignIn: Bool = true
+        signInThrottle: SignInThrottle = .standard, publicURL: String? = nil, passwordSignIn: Bool = true, rateLimiter: RateLimiter? = nil
     ) {
+        self.rateLimiter = rateLimiter
         self.publicURL = publicURL
         self.passwordSignIn = passwordSignIn
         self.host = host
@@ -50,7 +53,7 @@ public func buildControlPlane(
 ) -> Application<RouterResponder<AdminRequestContext>> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
-    let health = HealthController(database: store.database, policy: policy, registry: registry)
+    let health = HealthController(database: store.database, policy: policy, registry: registry, rateLimiter: configuration.rateLimiter)
     health.addRoutes(to: router.group())
     health.addRoutes(to: router.group("api/v1"))
     let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: AdminTokenService(store: store)))

@@ -24,16 +24,27 @@ struct GatewayOptions: ParsableArguments {
         name: .customLong("rate-limit-headers"),
         help: "Rate-limit fields on responses: x (X-RateLimit-*), ietf (RateLimit-Policy and RateLimit), both or none.")
     var rateLimitHeaders: RateLimitHeaderStyle = .both
+    @Option(
+        name: .customLong("rate-limit-store"),
+        help: "Where rate limits are counted: cluster (shared by every replica on the database) or local (this process alone).")
+    var rateLimitStore: RateLimitStore = .cluster
+    @Option(name: .customLong("rate-limit-sync"), help: "Milliseconds between a cluster store's syncs with the database.")
+    var rateLimitSync: Int = 200
+
+    func validate() throws {
+        guard rateLimitSync >= 10 else { throw ValidationError("--rate-limit-sync must be at least 10 (milliseconds)") }
+    }
 
     var configuration: GatewayConfiguration {
         GatewayConfiguration(
             host: host, port: gatewayPort,
             timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))),
-            rateLimitHeaders: rateLimitHeaders)
+            rateLimitHeaders: rateLimitHeaders, rateLimitStore: rateLimitStore)
     }
 }
 
 extension RateLimitHeaderStyle: ExpressibleByArgument {}
+extension RateLimitStore: ExpressibleByArgument {}
 
 /// Everything one `portico` process runs, started in order and stopped in reverse by one service group.
 struct Runtime {
@@ -58,7 +69,8 @@ struct Runtime {
         var gatewayConfiguration = gatewayOptions.configuration
         gatewayConfiguration.secretBox = secretBox
         let gateway = Gateway(
-            configuration: gatewayConfiguration, policyPollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)), policy: holder,
+            configuration: gatewayConfiguration, policyPollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)),
+            rateLimitSync: .milliseconds(gatewayOptions.rateLimitSync), policy: holder,
             database: database, metrics: metrics, logger: logger)
         var services: [any Service] = [client]
         services.append(contentsOf: gateway.services)
@@ -67,7 +79,7 @@ struct Runtime {
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
                 gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60), publicURL: controlPlane.publicURL,
-                passwordSignIn: controlPlane.passwordSignIn)
+                passwordSignIn: controlPlane.passwordSignIn, rateLimiter: gateway.server.limiter)
             let store = AdminStore(database: database)
             services.append(
                 buildControlPlane(

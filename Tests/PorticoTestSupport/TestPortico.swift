@@ -103,15 +103,30 @@ public struct TestPortico: Sendable {
         timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)),
         _ body: (GatewayHandle) async throws -> Result
     ) async throws -> Result {
-        let ports = PortReporter()
-        let gateway = Gateway(
-            configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox),
-            usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), policy: policy, database: database, metrics: metrics,
-            logger: TestDatabase.logger, onServerRunning: ports.onServerRunning)
-        await gateway.feed.reload()
-        return try await withServices(gateway.services) {
-            let port = await ports.next()
-            return try await body(GatewayHandle(port: port, gateway: gateway))
+        try await withGateways(count: 1, timeouts: timeouts) { try await body($0[0]) }
+    }
+
+    /// Runs `count` gateway replicas on this database, each on a free port with its own policy feed (the first on
+    /// `policy`), around `body`; `rateLimitStore` says where they count rate limits.
+    public func withGateways<Result: Sendable>(
+        count: Int, timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), rateLimitStore: RateLimitStore = .local,
+        rateLimitSync: Duration = .milliseconds(200), _ body: ([GatewayHandle]) async throws -> Result
+    ) async throws -> Result {
+        var gateways: [(Gateway, PortReporter)] = []
+        for index in 0..<count {
+            let ports = PortReporter()
+            let gateway = Gateway(
+                configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore),
+                usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), rateLimitSync: rateLimitSync,
+                policy: index == 0 ? policy : PolicyHolder(), database: database, metrics: metrics, logger: TestDatabase.logger,
+                onServerRunning: ports.onServerRunning)
+            await gateway.feed.reload()
+            gateways.append((gateway, ports))
+        }
+        return try await withServices(gateways.flatMap(\.0.services)) {
+            var handles: [GatewayHandle] = []
+            for (gateway, ports) in gateways { handles.append(GatewayHandle(port: await ports.next(), gateway: gateway)) }
+            return try await body(handles)
         }
     }
 }

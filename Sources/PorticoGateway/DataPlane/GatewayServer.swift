@@ -18,12 +18,16 @@ public struct GatewayConfiguration: Sendable {
     public var limiterPruneInterval: Duration
     /// Which rate-limit fields responses carry (`--rate-limit-headers`).
     public var rateLimitHeaders: RateLimitHeaderStyle
+    /// Where rate limits are counted (`--rate-limit-store`).
+    public var rateLimitStore: RateLimitStore
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
-        limiterPruneInterval: Duration = .seconds(10), rateLimitHeaders: RateLimitHeaderStyle = .both
+        limiterPruneInterval: Duration = .seconds(10), rateLimitHeaders: RateLimitHeaderStyle = .both,
+        rateLimitStore: RateLimitStore = .local
     ) {
         self.rateLimitHeaders = rateLimitHeaders
+        self.rateLimitStore = rateLimitStore
         self.host = host
         self.port = port
         self.timeouts = timeouts
@@ -53,7 +57,7 @@ public struct GatewayServer: Service {
         let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
         self.configuration = configuration
         self.decider = GatewayDecider(
-            policy: policy, limiter: RateLimiter(), keys: KeyAdmission(usage: usage),
+            policy: policy, limiter: RateLimiter(store: configuration.rateLimitStore), keys: KeyAdmission(usage: usage),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
             oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
             rateLimitHeaders: configuration.rateLimitHeaders, logger: logger)
@@ -62,6 +66,9 @@ public struct GatewayServer: Service {
         self.logger = logger
         self.onServerRunning = onServerRunning
     }
+
+    /// The counts of rate limits, which a cluster store's sync shares with the other replicas.
+    public var limiter: RateLimiter { decider.limiter }
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton

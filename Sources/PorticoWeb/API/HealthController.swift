@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PorticoCore
+import PorticoGateway
 import PorticoStore
 import Prometheus
 
@@ -9,6 +10,9 @@ struct ReadinessView: Codable {
     var database: String
     var policyLoaded: Bool
     var policyVersion: Int64
+    /// `local`, `cluster`, or `degraded` while a cluster store cannot reach the database (each replica then
+    /// enforces its share of each limit); absent without an embedded gateway.
+    var rateLimitCounting: String?
 }
 
 /// Probes and metrics: no credential, since orchestrators and scrapers carry none.
@@ -16,6 +20,7 @@ struct HealthController {
     let database: Database
     let policy: PolicyHolder
     let registry: PrometheusCollectorRegistry
+    let rateLimiter: RateLimiter?
 
     func addRoutes(to group: RouterGroup<AdminRequestContext>) {
         group.get("healthz") { _, _ in JSONResponse(["status": "ok"]) }
@@ -31,7 +36,8 @@ struct HealthController {
             let ready = databaseUp && policy.isLoaded
             let view = ReadinessView(
                 status: ready ? "ready" : "not_ready", database: databaseUp ? "up" : "down",
-                policyLoaded: policy.isLoaded, policyVersion: snapshot.version)
+                policyLoaded: policy.isLoaded, policyVersion: snapshot.version,
+                rateLimitCounting: rateLimiter.map { $0.isCountingDegraded ? "degraded" : $0.store.rawValue })
             return JSONResponse(view, status: ready ? .ok : .serviceUnavailable)
         }
         group.get("metrics") { _, _ in

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The cluster's rate-limit buckets and the replicas' heartbeats (`sql/0009_cluster_rate_limits.sql`).
+public struct RateLimitRepository: Sendable {
+    let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    /// Adds each bucket's requests (`count` × `interval` nanoseconds, from `now` at the earliest) to its TAT in
+    /// one atomic upsert, never read-then-write, and returns every given bucket's TAT after it.
+    public func add(
+        buckets: [String], counts: [Int64], intervals: [Int64], now: Int64, on connection: PostgresConnection
+    ) async throws -> [String: Int64] {
+        guard !buckets.isEmpty else { return [:] }
+        let rows = try await connection.query(
+            """
+            INSERT INTO rate_limit_buckets AS b (bucket, tat)
+            SELECT bucket, \(now) + count * interval
+            FROM unnest(\(buckets)::text[], \(counts)::bigint[], \(intervals)::bigint[]) AS t (bucket, count, interval)
+            ON CONFLICT (bucket) DO UPDATE SET tat = greatest(b.tat, \(now)) + (EXCLUDED.tat - \(now))
+            RETURNING bucket, tat
+            """, logger: logger)
+        var tats: [String: Int64] = [:]
+        for try await (bucket, tat) in rows.decode((String, Int64).self) { tats[bucket] = tat }
+        return tats
+    }
+
+    /// Records that replica `id` is alive and returns how many replicas were seen within `window`.
+    public func heartbeat(_ id: UUID, window: Duration, on connection: PostgresConnection) async throws -> Int {
+        let seconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+        try await connection.query(
+            "INSERT INTO gateway_replicas (id, seen_at) VALUES (\(id), now()) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
+            logger: logger)
+        let rows = try await connection.query(
+            "SELECT count(*) FROM gateway_replicas WHERE seen_at > now() - make_interval(secs => \(seconds))", logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 1
+    }
+
+    /// A replica that stops says so, so the others take over its share at once.
+    public func leave(_ id: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM gateway_replicas WHERE id = \(id)", logger: logger)
+    }
+
+    /// Deletes buckets full again for over an hour and replicas not seen for a minute.
+    public func prune(now: Int64, on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM rate_limit_buckets WHERE tat < \(now - 3_600_000_000_000)", logger: logger)
+        try await connection.query("DELETE FROM gateway_replicas WHERE seen_at < now() - interval '1 minute'", logger: logger)
+    }
+}

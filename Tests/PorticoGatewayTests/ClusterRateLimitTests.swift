@@ -1,0 +1,99 @@
+import Foundation
+import PorticoCore
+import PorticoGateway
+import PorticoRuntime
+import PorticoStore
+import PorticoTestSupport
+import PostgresNIO
+import Testing
+
+/// Three `portico gateway` replicas on one database, one limit: counted in the cluster, the replicas together
+/// admit the limit; counted locally, each admits all of it.
+@Suite struct ClusterRateLimitTests {
+    /// Sends `count` requests round-robin over `gateways` (several at a time) and counts the 200s, with the seconds it took.
+    func spread(_ count: Int, over gateways: [GatewayHandle], key: String) async throws -> (allowed: Int, seconds: Double) {
+        let started = ContinuousClock.now
+        let allowed = try await withThrowingTaskGroup(of: Int.self) { group in
+            for lane in 0..<6 {
+                group.addTask {
+                    var allowed = 0
+                    for index in stride(from: lane, to: count, by: 6) {
+                        let response = try await gateways[index % gateways.count].get("/orders", key: key)
+                        if response.status == 200 { allowed += 1 } else { #expect(response.status == 429) }
+                    }
+                    return allowed
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        let elapsed = ContinuousClock.now - started
+        return (allowed, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    @Test(arguments: [RateLimitStore.cluster, .local])
+    func threeReplicasShareOneLimitOnlyWhenCountedInTheCluster(store: RateLimitStore) async throws {
+        try await withEchoUpstream { upstream in
+            try await withTestPortico { portico in
+                try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)
+                try await portico.grant("six-hundred", groups: ["buyers"], limit: 600, period: "1m")
+                let (_, key) = try await portico.seedConsumer(groups: ["buyers"])
+                try await portico.withGateways(count: 3, rateLimitStore: store, rateLimitSync: .milliseconds(100)) { gateways in
+                    if store == .cluster {
+                        // Each replica learns from the heartbeats that three share each limit.
+                        let deadline = ContinuousClock.now + .seconds(10)
+                        while gateways.contains(where: { $0.gateway.server.limiter.liveReplicas != 3 }), ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(50))
+                        }
+                        #expect(gateways.allSatisfy { $0.gateway.server.limiter.liveReplicas == 3 })
+                    }
+                    let (allowed, seconds) = try await spread(2_100, over: gateways, key: key)
+                    // 600 at once, then 10 a second come back while the requests go out.
+                    let limit = 600 + Int(seconds * 10)
+                    switch store {
+                    case .cluster:
+                        #expect(abs(allowed - limit) <= limit / 10, "allowed \(allowed) of \(limit) in \(seconds) s")
+                    case .local:
+                        #expect(allowed > 2 * limit, "each replica counts alone: allowed \(allowed)")
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Suite struct ClusterRateLimitOutageTests {
+    @Test func withTheDatabaseDownAReplicaKeepsItsShareAndPushesWhatItAdmittedWhenItIsBack() async throws {
+        try await withTestPortico { portico in
+            let limiter = RateLimiter(store: .cluster)
+            let (consumer, api) = (UUID(), UUID())
+            let limit = try RateLimit(limit: 6, periodSeconds: 60)
+            limiter.setLiveReplicas(2)
+
+            // The database is unreachable: counting is degraded, decisions go on with this replica's share (3 of 6).
+            let url = try DatabaseURL("postgres://postgres@127.0.0.1:\(try freeLoopbackPort())/portico?sslmode=disable")
+            let client = PostgresClient(configuration: url.configuration, backgroundLogger: TestDatabase.logger)
+            let down = Database(client: client, logger: TestDatabase.logger, operationTimeout: .milliseconds(300))
+            try await withServices([client]) {
+                await ClusterRateLimitSync(database: down, limiter: limiter).sync()
+            }
+            #expect(limiter.isCountingDegraded)
+            let allowed = (0..<5).filter { _ in limiter.decide(consumer: consumer, api: api, limit: limit).allowed }.count
+            #expect(allowed == 3, "two replicas last seen: half the limit each")
+
+            // Back: the three admitted requests reach the cluster's bucket, and counting is no longer degraded.
+            await ClusterRateLimitSync(database: portico.database, limiter: limiter).sync()
+            #expect(!limiter.isCountingDegraded)
+            #expect(limiter.liveReplicas == 1, "only this replica's heartbeat is fresh")
+            let bucket = "\(consumer.uuidString)/\(api.uuidString)"
+            let tat = try await portico.database.read { connection in
+                let rows = try await connection.query("SELECT tat FROM rate_limit_buckets WHERE bucket = \(bucket)", logger: TestDatabase.logger)
+                var tat: Int64 = 0
+                for try await value in rows.decode(Int64.self) { tat = value }
+                return tat
+            }
+            let consumed = tat - RateLimiter.wallClockNanos()
+            // Three requests of 10 s each, less the moments since: between 25 and 30 s of the bucket used.
+            #expect((25_000_000_000...30_000_000_000).contains(consumed), "\(consumed)")
+        }
+    }
+}
