@@ -76,3 +76,9 @@ extension String {
 public enum RateLimitStore: String, Sendable, CaseIterable {
     case local, cluster
 }
+
+/// What a cluster store does while it cannot reach the database: `open` lets each replica enforce its share of
+/// each limit alone; `closed` refuses requests on rate-limited grants with 503 until counting is shared again.
+public enum RateLimitFailMode: String, Sendable, CaseIterable {
+    case open, closed
+}

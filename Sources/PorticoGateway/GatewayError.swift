@@ -24,6 +24,8 @@ enum GatewayError: Error, Sendable {
     /// The identity provider could not be reached while a sign-in needed it.
     case identityProviderUnavailable(provider: String, reason: String)
     case rateLimited(api: String, retryAfter: Int, policy: String)
+    /// A cluster store failing closed cannot share its counts with the other replicas.
+    case rateLimitUnavailable(api: String)
     case upstreamUnreachable(api: String)
     case upstreamTimeout(api: String)
     case policyNotLoaded
@@ -38,6 +40,7 @@ enum GatewayError: Error, Sendable {
         case .authUnavailable, .jwksUnavailable: .serviceUnavailable
         case .formTooLarge: .payloadTooLarge
         case .rateLimited: .tooManyRequests
+        case .rateLimitUnavailable: .serviceUnavailable
         case .upstreamUnreachable: .badGateway
         case .upstreamTimeout: .gatewayTimeout
         case .policyNotLoaded: .serviceUnavailable
@@ -60,6 +63,7 @@ enum GatewayError: Error, Sendable {
         case .signInRefused: "sign_in_refused"
         case .identityProviderUnavailable: "identity_provider_unavailable"
         case .rateLimited: "rate_limited"
+        case .rateLimitUnavailable: "rate_limit_unavailable"
         case .upstreamUnreachable: "upstream_unreachable"
         case .upstreamTimeout: "upstream_timeout"
         case .policyNotLoaded: "policy_not_loaded"
@@ -81,6 +85,7 @@ enum GatewayError: Error, Sendable {
         case .signInFlowInvalid(let reason), .signInRefused(let reason): reason
         case .identityProviderUnavailable(let provider, let reason): "identity provider '\(provider)' is unavailable: \(reason)"
         case .rateLimited(let api, let retryAfter, _): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
+        case .rateLimitUnavailable(let api): "the rate limit of API '\(api)' cannot be counted right now; retry shortly"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
         case .policyNotLoaded: "the gateway has not loaded its policy yet; retry shortly"
@@ -105,6 +110,8 @@ enum GatewayError: Error, Sendable {
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
         case .jwksUnavailable, .identityProviderUnavailable:
             headers.add(name: HeaderNames.retryAfter, value: String(Self.jwksRetryAfterSeconds))
+        case .rateLimitUnavailable:
+            headers.add(name: HeaderNames.retryAfter, value: "1")
         case .signInRequired(let api):
             headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="\#(Self.quoted(api))", error="login_required""#)
         default:

@@ -39,14 +39,16 @@ public final class RateLimiter: Sendable {
     }
 
     public let store: RateLimitStore
+    public let failMode: RateLimitFailMode
     private let shards: [Shard]
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
     private let replicas = Atomic<Int>(1)
     private let degraded = Atomic<Bool>(false)
 
-    public init(store: RateLimitStore = .local, shardCount: Int = 16) {
+    public init(store: RateLimitStore = .local, failMode: RateLimitFailMode = .open, shardCount: Int = 16) {
         self.store = store
+        self.failMode = failMode
         self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
         self.origin = clock.now
     }
@@ -84,6 +86,9 @@ public final class RateLimiter: Sendable {
 
     /// Cluster: whether the last sync failed, so each replica is enforcing its share of each limit alone.
     public var isCountingDegraded: Bool { degraded.load(ordering: .relaxed) }
+
+    /// Whether requests on rate-limited grants are to be refused now: a cluster store failing closed, degraded.
+    public var refusesWhileDegraded: Bool { failMode == .closed && isCountingDegraded }
 
     /// Sets the degraded state and returns the one before.
     @discardableResult

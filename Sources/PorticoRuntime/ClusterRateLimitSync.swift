@@ -33,7 +33,12 @@ public struct ClusterRateLimitSync: Service {
                 try? await Task.sleep(for: interval)
             }
         }
-        _ = try? await database.transaction { try await RateLimitRepository(logger: database.logger).leave(replicaId, on: $0) }
+        try? await leave()
+    }
+
+    /// Says this replica stops, so the others hold its share at their next sync instead of after the heartbeat window.
+    public func leave() async throws {
+        try await database.transaction { try await RateLimitRepository(logger: database.logger).leave(replicaId, on: $0) }
     }
 
     /// One sync: push, pull, heartbeat (and now and then, prune old rows).

@@ -30,6 +30,10 @@ struct GatewayOptions: ParsableArguments {
     var rateLimitStore: RateLimitStore = .cluster
     @Option(name: .customLong("rate-limit-sync"), help: "Milliseconds between a cluster store's syncs with the database.")
     var rateLimitSync: Int = 200
+    @Option(
+        name: .customLong("rate-limit-fail"),
+        help: "A cluster store without its database: open (each replica enforces its share) or closed (503 on rate-limited grants).")
+    var rateLimitFail: RateLimitFailMode = .open
 
     func validate() throws {
         guard rateLimitSync >= 10 else { throw ValidationError("--rate-limit-sync must be at least 10 (milliseconds)") }
@@ -39,12 +43,13 @@ struct GatewayOptions: ParsableArguments {
         GatewayConfiguration(
             host: host, port: gatewayPort,
             timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))),
-            rateLimitHeaders: rateLimitHeaders, rateLimitStore: rateLimitStore)
+            rateLimitHeaders: rateLimitHeaders, rateLimitStore: rateLimitStore, rateLimitFail: rateLimitFail)
     }
 }
 
 extension RateLimitHeaderStyle: ExpressibleByArgument {}
 extension RateLimitStore: ExpressibleByArgument {}
+extension RateLimitFailMode: ExpressibleByArgument {}
 
 /// Everything one `portico` process runs, started in order and stopped in reverse by one service group.
 struct Runtime {

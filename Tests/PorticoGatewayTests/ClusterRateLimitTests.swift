@@ -97,3 +97,46 @@ import Testing
         }
     }
 }
+
+@Suite struct ReplicaHeartbeatTests {
+    @Test func aReplicaThatStopsSyncingNoLongerCountsAfterTheHeartbeatWindowAndOneThatLeavesAtOnce() async throws {
+        try await withTestPortico { portico in
+            let (first, second, third) = (RateLimiter(store: .cluster), RateLimiter(store: .cluster), RateLimiter(store: .cluster))
+            let syncs = [first, second, third].map { ClusterRateLimitSync(database: portico.database, limiter: $0, interval: .milliseconds(100)) }
+            for sync in syncs { await sync.sync() }
+            await syncs[0].sync()
+            #expect(first.liveReplicas == 3)
+
+            // The third is killed: it beats no more, and after the window (2 s here) the others take over its share.
+            try await Task.sleep(for: .milliseconds(2_300))
+            await syncs[1].sync()
+            await syncs[0].sync()
+            #expect(first.liveReplicas == 2)
+
+            // The second stops gracefully: it says so, and the first alone holds each whole limit at its next sync.
+            try await syncs[1].leave()
+            await syncs[0].sync()
+            #expect(first.liveReplicas == 1)
+        }
+    }
+
+    @Test func aPolicyChangeReachesEveryReplicaWithinASecond() async throws {
+        try await withEchoUpstream { upstream in
+            try await withTestPortico { portico in
+                try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)
+                try await portico.grant("buyers", groups: ["buyers"])
+                try await portico.withGateways(count: 3, rateLimitStore: .cluster) { gateways in
+                    let started = ContinuousClock.now
+                    let (_, key) = try await portico.seedConsumer(groups: ["buyers"])
+                    var waiting = Set(gateways.indices)
+                    while !waiting.isEmpty, ContinuousClock.now - started < .seconds(5) {
+                        for index in waiting where try await gateways[index].get("/orders", key: key).status == 200 { waiting.remove(index) }
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    let elapsed = ContinuousClock.now - started
+                    #expect(waiting.isEmpty && elapsed < .seconds(1), "a new key reached all three replicas after \(elapsed)")
+                }
+            }
+        }
+    }
+}

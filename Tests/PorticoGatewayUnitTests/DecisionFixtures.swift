@@ -89,11 +89,11 @@ struct DecisionFixture {
         return settings
     }
 
-    func decider(_ snapshot: PolicySnapshot, rateLimitHeaders: RateLimitHeaderStyle = .both) -> GatewayDecider {
+    func decider(_ snapshot: PolicySnapshot, rateLimitHeaders: RateLimitHeaderStyle = .both, limiter: RateLimiter = RateLimiter()) -> GatewayDecider {
         let resolver = SecretResolver(box: nil, environment: { $0 == "UNIT_SECRET" ? Self.secret : nil })
         let factory = JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit"))
         return GatewayDecider(
-            policy: PolicyHolder(loaded: snapshot), limiter: RateLimiter(), keys: KeyAdmission(usage: sink),
+            policy: PolicyHolder(loaded: snapshot), limiter: limiter, keys: KeyAdmission(usage: sink),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: sink),
             oidc: nil, rateLimitHeaders: rateLimitHeaders, logger: Logger(label: "unit"))
     }

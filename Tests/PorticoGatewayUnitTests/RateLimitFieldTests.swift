@@ -63,6 +63,24 @@ import Testing
         #expect(state.parameters["r"] == 0)
     }
 
+    @Test func aClusterStoreFailingClosedRefusesRateLimitedGrantsWhileItCannotCount() throws {
+        let snapshot = try fixture.snapshot(limit: try RateLimit(limit: 3, periodSeconds: 60))
+        for mode in RateLimitFailMode.allCases {
+            let limiter = RateLimiter(store: .cluster, failMode: mode)
+            limiter.setCountingDegraded(true)
+            let decision = fixture.decider(snapshot, limiter: limiter).decide(call())
+            switch mode {
+            case .open: #expect(plan(decision) != nil, "open: this replica's share")
+            case .closed:
+                let refused = try #require(answer(decision))
+                #expect(refused.status == .serviceUnavailable && refused.code == "rate_limit_unavailable")
+                #expect(refused.headers.first(name: "retry-after") == "1")
+            }
+            limiter.setCountingDegraded(false)
+            #expect(plan(fixture.decider(snapshot, limiter: limiter).decide(call())) != nil, "\(mode), counting again")
+        }
+    }
+
     @Test func policyNamesAreEscapedAsStructuredFieldStrings() throws {
         let (decision, _) = GCRA.decide(tat: nil, now: 0, limit: try RateLimit(limit: 5, periodSeconds: 60))
         let value = RateLimitFields.policy(#"odd "name" \ é"#, decision: decision)

@@ -89,6 +89,9 @@ struct GatewayDecider: Sendable {
         }
         var responseHeaders = HTTPHeaders()
         if case .limited(let rateLimit) = granted.limit {
+            if limiter.refusesWhileDegraded {
+                return .answer(GatewayError.rateLimitUnavailable(api: api.name).answer, api: api, consumerLabel: consumer.label)
+            }
             let decision = limiter.decide(consumer: consumer.id, api: api.id, limit: rateLimit)
             let policy = RateLimitFields.policyName(grant: granted.grant)
             RateLimitHeaders.add(decision, policy: policy, style: rateLimitHeaders, to: &responseHeaders)

@@ -18,14 +18,17 @@ public struct GatewayConfiguration: Sendable {
     public var limiterPruneInterval: Duration
     /// Which rate-limit fields responses carry (`--rate-limit-headers`).
     public var rateLimitHeaders: RateLimitHeaderStyle
-    /// Where rate limits are counted (`--rate-limit-store`).
+    /// Where rate limits are counted (`--rate-limit-store`), and what a cluster store does without its database
+    /// (`--rate-limit-fail`).
     public var rateLimitStore: RateLimitStore
+    public var rateLimitFail: RateLimitFailMode
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
         limiterPruneInterval: Duration = .seconds(10), rateLimitHeaders: RateLimitHeaderStyle = .both,
-        rateLimitStore: RateLimitStore = .local
+        rateLimitStore: RateLimitStore = .local, rateLimitFail: RateLimitFailMode = .open
     ) {
+        self.rateLimitFail = rateLimitFail
         self.rateLimitHeaders = rateLimitHeaders
         self.rateLimitStore = rateLimitStore
         self.host = host
@@ -57,7 +60,8 @@ public struct GatewayServer: Service {
         let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
         self.configuration = configuration
         self.decider = GatewayDecider(
-            policy: policy, limiter: RateLimiter(store: configuration.rateLimitStore), keys: KeyAdmission(usage: usage),
+            policy: policy, limiter: RateLimiter(store: configuration.rateLimitStore, failMode: configuration.rateLimitFail),
+            keys: KeyAdmission(usage: usage),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
             oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
             rateLimitHeaders: configuration.rateLimitHeaders, logger: logger)
