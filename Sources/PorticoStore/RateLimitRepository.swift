@@ -9,21 +9,39 @@ public struct RateLimitRepository: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     /// Adds each bucket's requests (`count` × `interval` nanoseconds, from `now` at the earliest) to its TAT in
-    /// one atomic upsert, never read-then-write, and returns every given bucket's TAT after it.
+    /// one atomic upsert, never read-then-write, and returns every given bucket's TAT after it. Buckets with no
+    /// requests are only read, so an idle consumer costs no row write.
     public func add(
         buckets: [String], counts: [Int64], intervals: [Int64], now: Int64, on connection: PostgresConnection
     ) async throws -> [String: Int64] {
-        guard !buckets.isEmpty else { return [:] }
-        let rows = try await connection.query(
-            """
-            INSERT INTO rate_limit_buckets AS b (bucket, tat)
-            SELECT bucket, \(now) + count * interval
-            FROM unnest(\(buckets)::text[], \(counts)::bigint[], \(intervals)::bigint[]) AS t (bucket, count, interval)
-            ON CONFLICT (bucket) DO UPDATE SET tat = greatest(b.tat, \(now)) + (EXCLUDED.tat - \(now))
-            RETURNING bucket, tat
-            """, logger: logger)
+        var pushed: (buckets: [String], counts: [Int64], intervals: [Int64]) = ([], [], [])
+        var refreshed: [String] = []
+        for (index, bucket) in buckets.enumerated() {
+            if counts[index] > 0 {
+                pushed.buckets.append(bucket)
+                pushed.counts.append(counts[index])
+                pushed.intervals.append(intervals[index])
+            } else {
+                refreshed.append(bucket)
+            }
+        }
         var tats: [String: Int64] = [:]
-        for try await (bucket, tat) in rows.decode((String, Int64).self) { tats[bucket] = tat }
+        if !pushed.buckets.isEmpty {
+            let rows = try await connection.query(
+                """
+                INSERT INTO rate_limit_buckets AS b (bucket, tat)
+                SELECT bucket, \(now) + count * interval
+                FROM unnest(\(pushed.buckets)::text[], \(pushed.counts)::bigint[], \(pushed.intervals)::bigint[]) AS t (bucket, count, interval)
+                ON CONFLICT (bucket) DO UPDATE SET tat = greatest(b.tat, \(now)) + (EXCLUDED.tat - \(now))
+                RETURNING bucket, tat
+                """, logger: logger)
+            for try await (bucket, tat) in rows.decode((String, Int64).self) { tats[bucket] = tat }
+        }
+        if !refreshed.isEmpty {
+            let rows = try await connection.query(
+                "SELECT bucket, tat FROM rate_limit_buckets WHERE bucket = ANY(\(refreshed))", logger: logger)
+            for try await (bucket, tat) in rows.decode((String, Int64).self) { tats[bucket] = tat }
+        }
         return tats
     }
 
