@@ -23,20 +23,6 @@ public enum RateLimitFields {
         "\(string(name));r=\(decision.remaining);t=\(decision.resetSeconds)"
     }
 
-    /// An sf-string: `"` and `\` escaped, and anything outside printable ASCII (which an sf-string cannot hold)
-    /// replaced by `?`.
-    static func string(_ text: String) -> String {
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22, 0x5C:
-                quoted.unicodeScalars.append("\\")
-                quoted.unicodeScalars.append(scalar)
-            case 0x20...0x7E: quoted.unicodeScalars.append(scalar)
-            default: quoted.unicodeScalars.append("?")
-            }
-        }
-        quoted.append("\"")
-        return quoted
-    }
+    /// An sf-string (RFC 9651 §3.3.3).
+    static func string(_ text: String) -> String { "\"\(QuotedString.escaped(text))\"" }
 }

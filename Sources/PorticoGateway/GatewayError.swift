@@ -105,7 +105,7 @@ enum GatewayError: Error, Sendable {
         case .invalidCredential(let reason):
             headers.add(
                 name: HeaderNames.wwwAuthenticate,
-                value: #"Bearer realm="portico", error="invalid_token", error_description="\#(Self.quoted(reason))""#)
+                value: #"Bearer realm="portico", error="invalid_token", error_description="\#(QuotedString.escaped(reason))""#)
         case .rateLimited(_, let retryAfter, _):
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
         case .jwksUnavailable, .identityProviderUnavailable:
@@ -113,7 +113,7 @@ enum GatewayError: Error, Sendable {
         case .rateLimitUnavailable:
             headers.add(name: HeaderNames.retryAfter, value: "1")
         case .signInRequired(let api):
-            headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="\#(Self.quoted(api))", error="login_required""#)
+            headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="\#(QuotedString.escaped(api))", error="login_required""#)
         default:
             break
         }
@@ -137,23 +137,5 @@ enum GatewayError: Error, Sendable {
     var violatedPolicies: [String]? {
         if case .rateLimited(_, _, let policy) = self { return [policy] }
         return nil
-    }
-
-    /// The reason as an RFC 7235 quoted-string: `"` and `\` escaped, and anything but printable ASCII (RFC 6750 §3)
-    /// replaced by `?`. Reasons can quote the token (its `kid`), and a JSON string can hold a line break: this is what
-    /// keeps it from starting a header line of its own.
-    static func quoted(_ text: String) -> String {
-        var quoted = ""
-        quoted.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22, 0x5C:
-                quoted.unicodeScalars.append("\\")
-                quoted.unicodeScalars.append(scalar)
-            case 0x20...0x7E: quoted.unicodeScalars.append(scalar)
-            default: quoted.unicodeScalars.append("?")
-            }
-        }
-        return quoted
     }
 }
