@@ -112,10 +112,9 @@ public struct PolicyChangeLog: Sendable {
     /// whose snapshot is older than that reads the whole policy. Returns how many changes it deleted.
     @discardableResult
     public func prune(olderThan age: Duration, on connection: PostgresConnection) async throws -> Int {
-        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
         let rows = try await connection.query(
             """
-            WITH cutoff AS (SELECT max(version) AS version FROM policy_changes WHERE at < now() - make_interval(secs => \(seconds))),
+            WITH cutoff AS (SELECT max(version) AS version FROM policy_changes WHERE at < now() - make_interval(secs => \(age.seconds))),
                  pruned AS (DELETE FROM policy_changes WHERE version <= (SELECT version FROM cutoff) RETURNING version),
                  recorded AS (UPDATE policy_state SET pruned_through = greatest(pruned_through, (SELECT max(version) FROM pruned))
                               WHERE EXISTS (SELECT 1 FROM pruned) RETURNING 1)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PorticoCore
 import PostgresNIO
 
 /// The cluster's rate-limit buckets and the replicas' heartbeats (`sql/0009_cluster_rate_limits.sql`).
@@ -47,12 +48,11 @@ public struct RateLimitRepository: Sendable {
 
     /// Records that replica `id` is alive and returns how many replicas were seen within `window`.
     public func heartbeat(_ id: UUID, window: Duration, on connection: PostgresConnection) async throws -> Int {
-        let seconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
         try await connection.query(
             "INSERT INTO gateway_replicas (id, seen_at) VALUES (\(id), now()) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
             logger: logger)
         let rows = try await connection.query(
-            "SELECT count(*) FROM gateway_replicas WHERE seen_at > now() - make_interval(secs => \(seconds))", logger: logger)
+            "SELECT count(*) FROM gateway_replicas WHERE seen_at > now() - make_interval(secs => \(window.seconds))", logger: logger)
         for try await count in rows.decode(Int64.self) { return Int(count) }
         return 1
     }

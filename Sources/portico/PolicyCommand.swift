@@ -51,7 +51,7 @@ struct PolicyMeasureCommand: AsyncParsableCommand {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%.2f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        String(format: "%.2f s", duration.seconds)
     }
 }
 
