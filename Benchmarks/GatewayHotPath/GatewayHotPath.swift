@@ -119,7 +119,7 @@ private func claimsExpression() {
 private func rateLimitDecision() {
     Benchmark("Rate-limit decision (GCRA, sharded state)") { (benchmark: Benchmark, setup: LimiterSetup) in
         for index in benchmark.scaledIterations {
-            blackHole(setup.limiter.decide(consumer: setup.consumers[index % setup.consumers.count], api: setup.api, limit: setup.limit))
+            blackHole(setup.limiter.decide(consumer: setup.consumers[index % setup.consumers.count], scope: setup.api, limit: setup.limit))
         }
     } setup: {
         LimiterSetup(

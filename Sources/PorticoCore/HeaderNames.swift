@@ -16,6 +16,9 @@ public enum HeaderNames {
     public static let rateLimitPeriod = "X-RateLimit-Period"
     public static let rateLimitRemaining = "X-RateLimit-Remaining"
     public static let rateLimitReset = "X-RateLimit-Reset"
+    public static let quotaLimit = "X-Quota-Limit"
+    public static let quotaRemaining = "X-Quota-Remaining"
+    public static let quotaReset = "X-Quota-Reset"
     public static let retryAfter = "Retry-After"
     /// draft-ietf-httpapi-ratelimit-headers-11.
     public static let rateLimitPolicy = "RateLimit-Policy"

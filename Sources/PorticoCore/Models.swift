@@ -87,7 +87,7 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     }
 }
 
-/// An APIAccess grant: which groups may call which APIs, under which rate limit.
+/// An APIAccess grant: which groups may call which APIs, under which plan or rate limit.
 public struct APIAccess: Codable, Sendable, Equatable {
     public var id: UUID
     public var name: String
@@ -95,12 +95,17 @@ public struct APIAccess: Codable, Sendable, Equatable {
     /// The API names covered, or nil when `allApis`.
     public var apis: [String]?
     public var allApis: Bool
+    /// The plan's name; its rate limit applies unless the grant has one of its own, its quota always.
+    public var plan: String?
     public var rateLimit: RateLimitView?
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, rateLimit: RateLimitView?, createdAt: Date, updatedAt: Date)
-    {
+    public init(
+        id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, plan: String? = nil, rateLimit: RateLimitView?, createdAt: Date,
+        updatedAt: Date
+    ) {
+        self.plan = plan
         self.id = id
         self.name = name
         self.groups = groups

@@ -24,6 +24,10 @@ enum GatewayError: Error, Sendable {
     /// The identity provider could not be reached while a sign-in needed it.
     case identityProviderUnavailable(provider: String, reason: String)
     case rateLimited(api: String, retryAfter: Int, policy: String)
+    /// The plan's quota is spent for this period; `retryAfter` is the time to the period's end.
+    case quotaExceeded(api: String, retryAfter: Int, policy: String)
+    /// This replica's lease of the quota ran out and more is on its way from the database.
+    case quotaRenewing(api: String, policy: String)
     /// A cluster store failing closed cannot share its counts with the other replicas.
     case rateLimitUnavailable(api: String)
     case upstreamUnreachable(api: String)
@@ -39,7 +43,7 @@ enum GatewayError: Error, Sendable {
         case .noAccess, .claimsMismatch, .noGroups: .forbidden
         case .authUnavailable, .jwksUnavailable: .serviceUnavailable
         case .formTooLarge: .payloadTooLarge
-        case .rateLimited: .tooManyRequests
+        case .rateLimited, .quotaExceeded, .quotaRenewing: .tooManyRequests
         case .rateLimitUnavailable: .serviceUnavailable
         case .upstreamUnreachable: .badGateway
         case .upstreamTimeout: .gatewayTimeout
@@ -63,6 +67,8 @@ enum GatewayError: Error, Sendable {
         case .signInRefused: "sign_in_refused"
         case .identityProviderUnavailable: "identity_provider_unavailable"
         case .rateLimited: "rate_limited"
+        case .quotaExceeded: "quota_exceeded"
+        case .quotaRenewing: "quota_renewing"
         case .rateLimitUnavailable: "rate_limit_unavailable"
         case .upstreamUnreachable: "upstream_unreachable"
         case .upstreamTimeout: "upstream_timeout"
@@ -85,6 +91,8 @@ enum GatewayError: Error, Sendable {
         case .signInFlowInvalid(let reason), .signInRefused(let reason): reason
         case .identityProviderUnavailable(let provider, let reason): "identity provider '\(provider)' is unavailable: \(reason)"
         case .rateLimited(let api, let retryAfter, _): "rate limit exceeded for API '\(api)'; retry in \(retryAfter) s"
+        case .quotaExceeded(let api, let retryAfter, _): "the quota for API '\(api)' is used up for this period; it starts again in \(retryAfter) s"
+        case .quotaRenewing(let api, _): "this gateway is renewing its share of the quota for API '\(api)'; retry in 1 s"
         case .rateLimitUnavailable(let api): "the rate limit of API '\(api)' cannot be counted right now; retry shortly"
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
@@ -110,15 +118,44 @@ enum GatewayError: Error, Sendable {
             headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
         case .jwksUnavailable, .identityProviderUnavailable:
             headers.add(name: HeaderNames.retryAfter, value: String(Self.jwksRetryAfterSeconds))
-        case .rateLimitUnavailable:
+        case .quotaExceeded(_, let retryAfter, _):
+            headers.replaceOrAdd(name: HeaderNames.contentType, value: "application/problem+json")
+            headers.add(name: HeaderNames.retryAfter, value: String(retryAfter))
+        case .rateLimitUnavailable, .quotaRenewing:
             headers.add(name: HeaderNames.retryAfter, value: "1")
         case .signInRequired(let api):
             headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="\#(QuotedString.escaped(api))", error="login_required""#)
         default:
             break
         }
-        let body = (try? JSONEncoder().encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))) ?? Data()
-        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body))
+        let body: Data?
+        if case .quotaExceeded = self {
+            body = try? JSONEncoder().encode(
+                Problem(
+                    type: Self.quotaExceededType, title: "Quota exceeded", status: Int(status.code), detail: message, error: code,
+                    violatedPolicies: violatedPolicies ?? []))
+        } else {
+            body = try? JSONEncoder().encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))
+        }
+        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body ?? Data()))
+    }
+
+    /// The problem type the IETF rate-limit draft registers for a spent quota.
+    static let quotaExceededType = "https://iana.org/assignments/http-problem-types#quota-exceeded"
+
+    /// RFC 9457 problem details, with the draft's `violated-policies` and Portico's usual `error` code.
+    struct Problem: Encodable {
+        let type: String
+        let title: String
+        let status: Int
+        let detail: String
+        let error: String
+        let violatedPolicies: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case type, title, status, detail, error
+            case violatedPolicies = "violated-policies"
+        }
     }
 
     /// A refusal's JSON body; a rate-limited one names the policies it ran out of, as the IETF draft's problem
@@ -135,7 +172,9 @@ enum GatewayError: Error, Sendable {
     }
 
     var violatedPolicies: [String]? {
-        if case .rateLimited(_, _, let policy) = self { return [policy] }
-        return nil
+        switch self {
+        case .rateLimited(_, _, let policy), .quotaExceeded(_, _, let policy), .quotaRenewing(_, let policy): [policy]
+        default: nil
+        }
     }
 }

@@ -5,15 +5,16 @@ import Synchronization
 /// Per consumer per API rate limiting with GCRA (see `GCRA`), kept in shards so that concurrent requests of
 /// different consumers rarely share a lock. `local` counts in this process alone (one Int64 per active pair).
 /// `cluster` decides from the cluster's TAT as of the last sync plus what this replica admitted since
-/// (`GCRA.decideShared`); a background task (`PorticoRuntime.ClusterRateLimitSync`) pushes those counts to the
+/// (`GCRA.decideShared`); a background task (`PorticoRuntime.SharedCounterSync`) pushes those counts to the
 /// database and brings back the cluster's TATs and the number of live replicas. Nothing here waits on I/O.
 public final class RateLimiter: Sendable {
     public struct Key: Hashable, Sendable {
         public let consumer: UUID
-        public let api: UUID
+        /// The API, or the plan when the plan's bucket is the consumer.
+        public let scope: UUID
 
         /// The bucket's name in the database, the same in every replica.
-        public var bucket: String { "\(consumer.uuidString)/\(api.uuidString)" }
+        public var bucket: String { "\(consumer.uuidString)/\(scope.uuidString)" }
     }
 
     struct Bucket {
@@ -39,23 +40,26 @@ public final class RateLimiter: Sendable {
     }
 
     public let store: RateLimitStore
-    public let failMode: RateLimitFailMode
+    public let health: CountingHealth
     private let shards: [Shard]
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
-    private let replicas = Atomic<Int>(1)
-    private let degraded = Atomic<Bool>(false)
 
-    public init(store: RateLimitStore = .local, failMode: RateLimitFailMode = .open, shardCount: Int = 16) {
+    public init(store: RateLimitStore = .local, health: CountingHealth = CountingHealth(), shardCount: Int = 16) {
         self.store = store
-        self.failMode = failMode
+        self.health = health
         self.shards = (0..<max(1, shardCount)).map { _ in Shard() }
         self.origin = clock.now
     }
 
-    /// Counts one request of `consumer` on `api` against `limit`, if it is allowed, and says what to tell the client.
-    public func decide(consumer: UUID, api: UUID, limit: RateLimit) -> RateLimitDecision {
-        let key = Key(consumer: consumer, api: api)
+    public convenience init(store: RateLimitStore, failMode: RateLimitFailMode, shardCount: Int = 16) {
+        self.init(store: store, health: CountingHealth(failMode: failMode), shardCount: shardCount)
+    }
+
+    /// Counts one request of `consumer` in `scope` (an API, or a plan whose bucket is the consumer) against
+    /// `limit`, if it is allowed, and says what to tell the client.
+    public func decide(consumer: UUID, scope: UUID, limit: RateLimit) -> RateLimitDecision {
+        let key = Key(consumer: consumer, scope: scope)
         switch store {
         case .local:
             let now = nanosSinceOrigin()
@@ -66,7 +70,7 @@ public final class RateLimiter: Sendable {
             }
         case .cluster:
             let now = Self.wallClockNanos()
-            let replicas = replicas.load(ordering: .relaxed)
+            let replicas = health.liveReplicas
             return shard(for: key).state.withLock { state in
                 var bucket = state[key] ?? Bucket()
                 let decision = GCRA.decideShared(
@@ -79,20 +83,8 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    /// Cluster: how many replicas share each limit now (at least 1).
-    public var liveReplicas: Int { replicas.load(ordering: .relaxed) }
-
-    public func setLiveReplicas(_ count: Int) { replicas.store(max(1, count), ordering: .relaxed) }
-
-    /// Cluster: whether the last sync failed, so each replica is enforcing its share of each limit alone.
-    public var isCountingDegraded: Bool { degraded.load(ordering: .relaxed) }
-
     /// Whether requests on rate-limited grants are to be refused now: a cluster store failing closed, degraded.
-    public var refusesWhileDegraded: Bool { failMode == .closed && isCountingDegraded }
-
-    /// Sets the degraded state and returns the one before.
-    @discardableResult
-    public func setCountingDegraded(_ value: Bool) -> Bool { degraded.exchange(value, ordering: .relaxed) }
+    public var refusesWhileDegraded: Bool { store == .cluster && health.refusesSharedLimits }
 
     /// Cluster: every bucket's requests since the last sync (zero for a bucket that only needs the cluster's
     /// TAT again), marked as on their way until `synced` or `syncFailed`.

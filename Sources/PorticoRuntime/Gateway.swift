@@ -16,7 +16,7 @@ public struct Gateway: Sendable {
     public let services: [any Service]
 
     /// `usageFlushInterval` paces the batched writes of key uses and token users; `policyPollInterval` the
-    /// version check that backs up LISTEN/NOTIFY; `rateLimitSync` the cluster store's syncs.
+    /// version check that backs up LISTEN/NOTIFY; `rateLimitSync` the syncs of quotas and of a cluster store's rate limits.
     public init(
         configuration: GatewayConfiguration, usageFlushInterval: Duration = .seconds(10), policyPollInterval: Duration = .seconds(30),
         rateLimitSync: Duration = .milliseconds(200),
@@ -38,9 +38,7 @@ public struct Gateway: Sendable {
             feed, OIDCSessionFeed(database: database, sessions: sessions),
             UsageWriter(database: database, usage: usage, interval: usageFlushInterval),
         ]
-        if configuration.rateLimitStore == .cluster {
-            services.append(ClusterRateLimitSync(database: database, limiter: server.limiter, interval: rateLimitSync))
-        }
+        services.append(SharedCounterSync(database: database, limiter: server.limiter, quotas: server.quotas, interval: rateLimitSync))
         services.append(server)
         self.services = services
     }

@@ -10,12 +10,14 @@ public struct AccessRecord: Sendable {
     /// nil means every API.
     public var apiIds: [UUID]?
     public var rateLimit: RateLimit?
+    public var planId: UUID?
 
-    public init(name: String, groupIds: [UUID], apiIds: [UUID]?, rateLimit: RateLimit?) {
+    public init(name: String, groupIds: [UUID], apiIds: [UUID]?, rateLimit: RateLimit?, planId: UUID? = nil) {
         self.name = name
         self.groupIds = groupIds
         self.apiIds = apiIds
         self.rateLimit = rateLimit
+        self.planId = planId
     }
 }
 
@@ -27,6 +29,7 @@ public struct AccessRepository: Sendable {
 
     private static let select = """
         SELECT a.id, a.name, a.all_apis, a.rate_limit, a.rate_period_seconds, a.created_at, a.updated_at,
+               (SELECT p.name FROM plans p WHERE p.id = a.plan_id),
                coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
                          WHERE ag.access_id = a.id), '{}'),
                coalesce((SELECT array_agg(p.name ORDER BY p.name) FROM api_access_apis aa JOIN apis p ON p.id = aa.api_id
@@ -37,8 +40,8 @@ public struct AccessRepository: Sendable {
     public func create(_ record: AccessRecord, on connection: PostgresConnection) async throws -> APIAccess {
         let rows = try await connection.query(
             """
-            INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds)
-            VALUES (\(record.name), \(record.apiIds == nil), \(record.rateLimit?.limit), \(record.rateLimit?.periodSeconds))
+            INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds, plan_id)
+            VALUES (\(record.name), \(record.apiIds == nil), \(record.rateLimit?.limit), \(record.rateLimit?.periodSeconds), \(record.planId))
             RETURNING id
             """, logger: logger)
         guard let id = try await rows.decode(UUID.self).first(where: { _ in true }) else {
@@ -52,7 +55,7 @@ public struct AccessRepository: Sendable {
         try await connection.query(
             """
             UPDATE api_access SET name = \(record.name), all_apis = \(record.apiIds == nil), rate_limit = \(record.rateLimit?.limit),
-                   rate_period_seconds = \(record.rateLimit?.periodSeconds), updated_at = now()
+                   rate_period_seconds = \(record.rateLimit?.periodSeconds), plan_id = \(record.planId), updated_at = now()
             WHERE id = \(id)
             """, logger: logger)
         try await connection.query("DELETE FROM api_access_groups WHERE access_id = \(id)", logger: logger)
@@ -93,14 +96,13 @@ public struct AccessRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIAccess] {
         var result: [APIAccess] = []
-        for try await (id, name, allApis, limit, period, createdAt, updatedAt, groups, apis) in rows.decode(
-            (UUID, String, Bool, Int?, Int?, Date, Date, [String], [String]).self)
+        for try await (id, name, allApis, limit, period, createdAt, updatedAt, plan, groups, apis) in rows.decode(
+            (UUID, String, Bool, Int?, Int?, Date, Date, String?, [String], [String]).self)
         {
-            let rateLimit = limit.flatMap { limit in period.flatMap { try? RateLimit(limit: limit, periodSeconds: $0) } }
             result.append(
                 APIAccess(
-                    id: id, name: name, groups: groups, apis: allApis ? nil : apis, allApis: allApis,
-                    rateLimit: rateLimit.map(RateLimitView.init), createdAt: createdAt, updatedAt: updatedAt))
+                    id: id, name: name, groups: groups, apis: allApis ? nil : apis, allApis: allApis, plan: plan,
+                    rateLimit: RateLimit.stored(limit, period).map(RateLimitView.init), createdAt: createdAt, updatedAt: updatedAt))
         }
         return result
     }

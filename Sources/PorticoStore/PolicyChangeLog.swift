@@ -57,7 +57,7 @@ public struct PolicyChangeLog: Sendable {
             case "group":
                 structural = true
                 if let id = UUID(uuidString: ref) { groupIds.append(id) }
-            case "api", "grant", "auth", "provider": structural = true
+            case "api", "grant", "plan", "auth", "provider": structural = true
             case "policy": return .fullLoad(reason: "a change too large to apply entry by entry")
             default: return .fullLoad(reason: "a kind of change this version does not know ('\(kind)')")
             }

@@ -116,7 +116,7 @@ public struct PolicyRepository: Sendable {
 
     /// APIs, grants, auth settings and trusted providers: the small part of the policy, read whole. Sorted, so
     /// two reads of the same policy compare equal.
-    func loadStructure(on connection: PostgresConnection) async throws -> PolicyStructure {
+    public func loadStructure(on connection: PostgresConnection) async throws -> PolicyStructure {
         let stored = try await AuthSettingsRepository(logger: logger).load(on: connection)
         let auth: CompiledAuthSettings
         do {
@@ -158,14 +158,22 @@ public struct PolicyRepository: Sendable {
             SELECT a.name, a.all_apis, a.rate_limit, a.rate_period_seconds,
                    coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
                              WHERE ag.access_id = a.id), '{}'),
-                   coalesce((SELECT array_agg(aa.api_id ORDER BY aa.api_id) FROM api_access_apis aa WHERE aa.access_id = a.id), '{}')
-            FROM api_access a ORDER BY a.name
+                   coalesce((SELECT array_agg(aa.api_id ORDER BY aa.api_id) FROM api_access_apis aa WHERE aa.access_id = a.id), '{}'),
+                   p.id, p.name, p.rate_limit, p.rate_period_seconds, p.quota_limit, p.quota_period, p.bucket
+            FROM api_access a LEFT JOIN plans p ON p.id = a.plan_id ORDER BY a.name
             """, logger: logger)
-        for try await (name, allApis, limit, period, groups, apiIds) in grantRows.decode(
-            (String, Bool, Int?, Int?, [String], [UUID]).self)
+        for try await (name, allApis, limit, period, groups, apiIds, planId, planName, planLimit, planPeriod, quotaLimit, quotaPeriod, bucket)
+            in grantRows.decode((String, Bool, Int?, Int?, [String], [UUID], UUID?, String?, Int?, Int?, Int?, String?, String?).self)
         {
-            let rateLimit = limit.flatMap { limit in period.flatMap { try? RateLimit(limit: limit, periodSeconds: $0) } }
-            grants.append(AccessGrant(name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: rateLimit))
+            let plan = planId.flatMap { id in
+                planName.map { name in
+                    PlanRecord.compiled(
+                        id: id, name: name, rateLimit: planLimit, ratePeriod: planPeriod, quotaLimit: quotaLimit, quotaPeriod: quotaPeriod,
+                        bucket: bucket)
+                }
+            }
+            grants.append(
+                AccessGrant(name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: RateLimit.stored(limit, period), plan: plan))
         }
         var trustedIssuers: [TrustedIssuer] = []
         if let handling = auth.jwt {

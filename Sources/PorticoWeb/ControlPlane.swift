@@ -62,9 +62,10 @@ public func buildControlPlane(
     )
     let authSettings = AuthSettingsService(store: store, secretBox: configuration.secretBox)
     let invitations = InvitationService(store: store)
+    let plans = PlanService(store: store)
     let identityProviders = IdentityProviderService(store: store, secretBox: configuration.secretBox)
     AdminAPIController(
-        users: users, groups: groups, apis: apis, accesses: accesses, keys: keys, authSettings: authSettings,
+        users: users, groups: groups, apis: apis, accesses: accesses, plans: plans, keys: keys, authSettings: authSettings,
         identityProviders: identityProviders
     ).addRoutes(to: api)
 
@@ -77,14 +78,15 @@ public func buildControlPlane(
         SignInController(area: area, renderer: pages, signIn: signIn, providers: providerSignIn, passwordSignIn: configuration.passwordSignIn)
     }
     DashboardController(
-        renderer: pages, signInPages: signInPages(.dashboard), users: users, groups: groups, apis: apis, accesses: accesses, keys: keys,
-        invitations: invitations,
+        renderer: pages, signInPages: signInPages(.dashboard), users: users, groups: groups, apis: apis, accesses: accesses, plans: plans,
+        keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
         policy: policy,
         gatewayMetrics: gatewayMetrics
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
-        renderer: pages, signInPages: signInPages(.portal), apis: apis, accesses: accesses, keys: keys, invitations: invitations,
+        renderer: pages, signInPages: signInPages(.portal), apis: apis, accesses: accesses, consumerAccess: ConsumerAccessService(store: store),
+        keys: keys, invitations: invitations,
         authSettings: authSettings,
         gatewayURL: configuration.gatewayURL
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))

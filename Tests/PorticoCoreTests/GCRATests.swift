@@ -59,12 +59,12 @@ import Testing
     }
 
     @Test func theMostGenerousLimitWins() throws {
-        let slow = EffectiveLimit.limited(try RateLimit(limit: 10, periodSeconds: 60))
-        let fast = EffectiveLimit.limited(try RateLimit(limit: 100, periodSeconds: 60))
-        let burst = EffectiveLimit.limited(try RateLimit(limit: 20, periodSeconds: 120))
-        #expect(EffectiveLimit.mostGenerous([slow, fast]) == fast)
-        #expect(EffectiveLimit.mostGenerous([slow, .unlimited, fast]) == .unlimited)
-        #expect(EffectiveLimit.mostGenerous([slow, burst]) == burst)  // same rate, larger burst
-        #expect(EffectiveLimit.mostGenerous([EffectiveLimit]()) == nil)
+        let slow = AccessLimits.rate(try RateLimit(limit: 10, periodSeconds: 60))
+        let fast = AccessLimits.rate(try RateLimit(limit: 100, periodSeconds: 60))
+        let burst = AccessLimits.rate(try RateLimit(limit: 20, periodSeconds: 120))
+        #expect(AccessLimits.mostGenerous([slow, fast]) == fast)
+        #expect(AccessLimits.mostGenerous([slow, .unlimited, fast]) == .unlimited)
+        #expect(AccessLimits.mostGenerous([slow, burst]) == burst)  // same rate, larger burst
+        #expect(AccessLimits.mostGenerous([AccessLimits]()) == nil)
     }
 }

@@ -53,8 +53,8 @@ import Testing
                 AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: try RateLimit(limit: 100, periodSeconds: 60)),
                 AccessGrant(name: "other", groups: ["bronze"], apiIds: nil, rateLimit: nil),
             ])
-        #expect(policy.access(groups: ["gold", "silver"], api: orders.id) == .limited(try RateLimit(limit: 100, periodSeconds: 60)))
-        #expect(policy.access(groups: ["silver"], api: orders.id) == .limited(try RateLimit(limit: 10, periodSeconds: 60)))
+        #expect(policy.access(groups: ["gold", "silver"], api: orders.id) == .rate(try RateLimit(limit: 100, periodSeconds: 60)))
+        #expect(policy.access(groups: ["silver"], api: orders.id) == .rate(try RateLimit(limit: 10, periodSeconds: 60)))
         #expect(policy.access(groups: ["bronze"], api: orders.id) == .unlimited)
         #expect(policy.access(groups: ["nobody"], api: orders.id) == nil)
         #expect(policy.access(groups: ["gold"], api: UUID()) == nil)
@@ -131,7 +131,7 @@ import Testing
             PolicyDelta(
                 version: 2,
                 structure: PolicyStructure(apis: [api], grants: [AccessGrant(name: "gold", groups: ["gold"], apiIds: nil, rateLimit: limit)])))
-        #expect(next.access(groups: ["gold"], api: api.id) == .limited(limit))
+        #expect(next.access(groups: ["gold"], api: api.id) == .rate(limit))
         #expect(base.access(groups: ["gold"], api: api.id) == .unlimited)
         let noAPIs = next.applying(PolicyDelta(version: 3, structure: PolicyStructure(apis: [], grants: [])))
         #expect(noAPIs.routes.match(path: "/orders", host: String?.none) == nil)

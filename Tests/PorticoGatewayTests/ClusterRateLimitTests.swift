@@ -41,10 +41,10 @@ import Testing
                     if store == .cluster {
                         // Each replica learns from the heartbeats that three share each limit.
                         let deadline = ContinuousClock.now + .seconds(10)
-                        while gateways.contains(where: { $0.gateway.server.limiter.liveReplicas != 3 }), ContinuousClock.now < deadline {
+                        while gateways.contains(where: { $0.gateway.server.limiter.health.liveReplicas != 3 }), ContinuousClock.now < deadline {
                             try await Task.sleep(for: .milliseconds(50))
                         }
-                        #expect(gateways.allSatisfy { $0.gateway.server.limiter.liveReplicas == 3 })
+                        #expect(gateways.allSatisfy { $0.gateway.server.limiter.health.liveReplicas == 3 })
                     }
                     let (allowed, seconds) = try await spread(2_100, over: gateways, key: key)
                     // 600 at once, then 10 a second come back while the requests go out.
@@ -67,23 +67,23 @@ import Testing
             let limiter = RateLimiter(store: .cluster)
             let (consumer, api) = (UUID(), UUID())
             let limit = try RateLimit(limit: 6, periodSeconds: 60)
-            limiter.setLiveReplicas(2)
+            limiter.health.setLiveReplicas(2)
 
             // The database is unreachable: counting is degraded, decisions go on with this replica's share (3 of 6).
             let url = try DatabaseURL("postgres://postgres@127.0.0.1:\(try freeLoopbackPort())/portico?sslmode=disable")
             let client = PostgresClient(configuration: url.configuration, backgroundLogger: TestDatabase.logger)
             let down = Database(client: client, logger: TestDatabase.logger, operationTimeout: .milliseconds(300))
             try await withServices([client]) {
-                await ClusterRateLimitSync(database: down, limiter: limiter).sync()
+                await SharedCounterSync(database: down, limiter: limiter, quotas: QuotaCounter(health: limiter.health)).sync()
             }
-            #expect(limiter.isCountingDegraded)
-            let allowed = (0..<5).filter { _ in limiter.decide(consumer: consumer, api: api, limit: limit).allowed }.count
+            #expect(limiter.health.isDegraded)
+            let allowed = (0..<5).filter { _ in limiter.decide(consumer: consumer, scope: api, limit: limit).allowed }.count
             #expect(allowed == 3, "two replicas last seen: half the limit each")
 
             // Back: the three admitted requests reach the cluster's bucket, and counting is no longer degraded.
-            await ClusterRateLimitSync(database: portico.database, limiter: limiter).sync()
-            #expect(!limiter.isCountingDegraded)
-            #expect(limiter.liveReplicas == 1, "only this replica's heartbeat is fresh")
+            await SharedCounterSync(database: portico.database, limiter: limiter, quotas: QuotaCounter(health: limiter.health)).sync()
+            #expect(!limiter.health.isDegraded)
+            #expect(limiter.health.liveReplicas == 1, "only this replica's heartbeat is fresh")
             let bucket = "\(consumer.uuidString)/\(api.uuidString)"
             let tat = try await portico.database.read { connection in
                 let rows = try await connection.query("SELECT tat FROM rate_limit_buckets WHERE bucket = \(bucket)", logger: TestDatabase.logger)
@@ -102,21 +102,21 @@ import Testing
     @Test func aReplicaThatStopsSyncingNoLongerCountsAfterTheHeartbeatWindowAndOneThatLeavesAtOnce() async throws {
         try await withTestPortico { portico in
             let (first, second, third) = (RateLimiter(store: .cluster), RateLimiter(store: .cluster), RateLimiter(store: .cluster))
-            let syncs = [first, second, third].map { ClusterRateLimitSync(database: portico.database, limiter: $0, interval: .milliseconds(100)) }
+            let syncs = [first, second, third].map { SharedCounterSync(database: portico.database, limiter: $0, quotas: QuotaCounter(health: $0.health), interval: .milliseconds(100)) }
             for sync in syncs { await sync.sync() }
             await syncs[0].sync()
-            #expect(first.liveReplicas == 3)
+            #expect(first.health.liveReplicas == 3)
 
             // The third is killed: it beats no more, and after the window (2 s here) the others take over its share.
             try await Task.sleep(for: .milliseconds(2_300))
             await syncs[1].sync()
             await syncs[0].sync()
-            #expect(first.liveReplicas == 2)
+            #expect(first.health.liveReplicas == 2)
 
             // The second stops gracefully: it says so, and the first alone holds each whole limit at its next sync.
             try await syncs[1].leave()
             await syncs[0].sync()
-            #expect(first.liveReplicas == 1)
+            #expect(first.health.liveReplicas == 1)
         }
     }
 

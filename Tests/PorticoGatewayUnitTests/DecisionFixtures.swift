@@ -43,11 +43,11 @@ struct DecisionFixture {
             id: UUID(), name: "closed", pathPrefix: "/closed", host: nil, upstream: upstream, stripPrefix: false, status: .published)
     }
 
-    /// `limit` rate-limits the orders grant; `jwt` switches the snapshot to JWT mode with these settings, as do
+    /// `limit` rate-limits the orders grant and `plan` puts it on a plan; `jwt` switches the snapshot to JWT mode with these settings, as do
     /// `providers` (trusted identity providers' issuers), alone or beside them. `ordersIssuers` narrows the orders API
     /// to those providers' tokens.
     func snapshot(
-        limit: RateLimit? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [], ordersIssuers: [String]? = nil,
+        limit: RateLimit? = nil, plan: CompiledPlan? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [], ordersIssuers: [String]? = nil,
         disabledExternalIds: Set<String> = []
     ) throws -> PolicySnapshot {
         let mode: AuthMode = jwt == nil && providers.isEmpty ? .apiKey : .jwt
@@ -60,7 +60,7 @@ struct DecisionFixture {
             keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: nil)],
             consumers: [ConsumerPolicy(userId: userId, disabled: disabled, groups: ["orders"])],
             grants: [
-                AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit),
+                AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit, plan: plan),
                 AccessGrant(name: "legacy", groups: ["orders", "guests"], apiIds: [legacy.id], rateLimit: nil),
             ],
             auth: auth, authVersion: mode == .apiKey ? 0 : 1, disabledExternalIds: disabledExternalIds,
@@ -89,11 +89,14 @@ struct DecisionFixture {
         return settings
     }
 
-    func decider(_ snapshot: PolicySnapshot, rateLimitHeaders: RateLimitHeaderStyle = .both, limiter: RateLimiter = RateLimiter()) -> GatewayDecider {
+    func decider(
+        _ snapshot: PolicySnapshot, rateLimitHeaders: RateLimitHeaderStyle = .both, limiter: RateLimiter = RateLimiter(),
+        quotas: QuotaCounter = QuotaCounter()
+    ) -> GatewayDecider {
         let resolver = SecretResolver(box: nil, environment: { $0 == "UNIT_SECRET" ? Self.secret : nil })
         let factory = JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit"))
         return GatewayDecider(
-            policy: PolicyHolder(loaded: snapshot), limiter: limiter, keys: KeyAdmission(usage: sink),
+            policy: PolicyHolder(loaded: snapshot), limiter: limiter, quotas: quotas, keys: KeyAdmission(usage: sink),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: sink),
             oidc: nil, rateLimitHeaders: rateLimitHeaders, logger: Logger(label: "unit"))
     }

@@ -67,7 +67,7 @@ import Testing
         let snapshot = try fixture.snapshot(limit: try RateLimit(limit: 3, periodSeconds: 60))
         for mode in RateLimitFailMode.allCases {
             let limiter = RateLimiter(store: .cluster, failMode: mode)
-            limiter.setCountingDegraded(true)
+            limiter.health.setDegraded(true)
             let decision = fixture.decider(snapshot, limiter: limiter).decide(call())
             switch mode {
             case .open: #expect(plan(decision) != nil, "open: this replica's share")
@@ -76,14 +76,14 @@ import Testing
                 #expect(refused.status == .serviceUnavailable && refused.code == "rate_limit_unavailable")
                 #expect(refused.headers.first(name: "retry-after") == "1")
             }
-            limiter.setCountingDegraded(false)
+            limiter.health.setDegraded(false)
             #expect(plan(fixture.decider(snapshot, limiter: limiter).decide(call())) != nil, "\(mode), counting again")
         }
     }
 
     @Test func policyNamesAreEscapedAsStructuredFieldStrings() throws {
         let (decision, _) = GCRA.decide(tat: nil, now: 0, limit: try RateLimit(limit: 5, periodSeconds: 60))
-        let value = RateLimitFields.policy(#"odd "name" \ é"#, decision: decision)
+        let value = RateLimitFields.policy([.rate(#"odd "name" \ é"#, decision)])
         #expect(try parsed(value).name == #"odd "name" \ ?"#)
     }
 }

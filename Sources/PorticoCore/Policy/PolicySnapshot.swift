@@ -39,13 +39,17 @@ public struct AccessGrant: Sendable, Hashable {
     /// nil means every API.
     public let apiIds: [UUID]?
     public let rateLimit: RateLimit?
+    public let plan: CompiledPlan?
 
-    public init(name: String, groups: [String], apiIds: [UUID]?, rateLimit: RateLimit?) {
+    public init(name: String, groups: [String], apiIds: [UUID]?, rateLimit: RateLimit?, plan: CompiledPlan? = nil) {
         self.name = name
         self.groups = groups
         self.apiIds = apiIds
         self.rateLimit = rateLimit
+        self.plan = plan
     }
+
+    public var limits: AccessLimits { AccessLimits(grantRate: rateLimit, plan: plan) }
 }
 
 /// The small part of the policy, compiled whole whenever any of it changes: APIs, grants, auth settings and
@@ -205,9 +209,9 @@ public final class PolicySnapshot: Sendable {
 
     public func isDisabled(externalUserId: String) -> Bool { disabledExternalIds[externalUserId] != nil }
 
-    /// The most generous limit the given groups hold on the API, or nil when none of them holds a grant.
-    public func access(groups: some Sequence<String>, api: UUID) -> EffectiveLimit? {
-        grantedAccess(groups: groups, api: api)?.limit
+    /// The most generous limits the given groups hold on the API, or nil when none of them holds a grant.
+    public func access(groups: some Sequence<String>, api: UUID) -> AccessLimits? {
+        grantedAccess(groups: groups, api: api)?.limits
     }
 
     /// The most generous limit the given groups hold on the API with the grant that gives it (the first such
@@ -228,7 +232,7 @@ public final class PolicySnapshot: Sendable {
 private struct CompiledStructure: Sendable {
     let routes: RouteTable
     let trustedIssuers: [String: TrustedIssuer]
-    /// API id → group name → the most generous limit any grant gives that group on that API, with that grant.
+    /// API id → group name → the most generous limits any grant gives that group on that API, with that grant.
     let limitsByAPI: [UUID: [String: GrantedLimit]]
 
     init(_ structure: PolicyStructure) {
@@ -238,7 +242,7 @@ private struct CompiledStructure: Sendable {
         let allAPIIds = structure.apis.map(\.id)
         // By name, so that among equally generous grants the first by name is the one a response names.
         for grant in structure.grants.sorted(by: { $0.name < $1.name }) {
-            let limit = GrantedLimit(limit: grant.rateLimit.map { .limited($0) } ?? .unlimited, grant: grant.name)
+            let limit = GrantedLimit(limits: grant.limits, grant: grant.name)
             for apiId in grant.apiIds ?? allAPIIds {
                 for group in grant.groups {
                     if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
@@ -250,17 +254,20 @@ private struct CompiledStructure: Sendable {
     }
 }
 
-/// A limit on one API with the grant that gives it, whose name the rate-limit fields carry.
+/// The limits on one API with the grant that gives them.
 public struct GrantedLimit: Sendable, Hashable {
-    public let limit: EffectiveLimit
+    public let limits: AccessLimits
     public let grant: String
 
-    public init(limit: EffectiveLimit, grant: String) {
-        self.limit = limit
+    public init(limits: AccessLimits, grant: String) {
+        self.limits = limits
         self.grant = grant
     }
 
-    func isMoreGenerous(than other: GrantedLimit) -> Bool { limit.isMoreGenerous(than: other.limit) }
+    /// What the rate-limit fields call these limits' policies: the plan's name, or the grant's without a plan.
+    public var policyBase: String { limits.plan?.name ?? grant }
+
+    func isMoreGenerous(than other: GrantedLimit) -> Bool { limits.isMoreGenerous(than: other.limits) }
 }
 
 /// The outcome of presenting an API key: its owner and key id, or why it was refused.

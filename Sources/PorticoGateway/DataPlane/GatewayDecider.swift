@@ -34,6 +34,7 @@ enum GatewayDecision: Sendable {
 struct GatewayDecider: Sendable {
     let policy: PolicyHolder
     let limiter: RateLimiter
+    let quotas: QuotaCounter
     let keys: KeyAdmission
     let tokens: TokenAdmission
     let oidc: OIDCAdmission?
@@ -88,15 +89,13 @@ struct GatewayDecider: Sendable {
             return .answer(GatewayError.noAccess(api: api.name).answer, api: api, consumerLabel: consumer.label)
         }
         var responseHeaders = HTTPHeaders()
-        if case .limited(let rateLimit) = granted.limit {
-            if limiter.refusesWhileDegraded {
+        let limits = granted.limits
+        if !limits.isUnlimited {
+            if (limits.rate != nil && limiter.refusesWhileDegraded) || (limits.quota != nil && quotas.health.refusesSharedLimits) {
                 return .answer(GatewayError.rateLimitUnavailable(api: api.name).answer, api: api, consumerLabel: consumer.label)
             }
-            let decision = limiter.decide(consumer: consumer.id, api: api.id, limit: rateLimit)
-            let policy = RateLimitFields.policyName(grant: granted.grant)
-            RateLimitHeaders.add(decision, policy: policy, style: rateLimitHeaders, to: &responseHeaders)
-            guard decision.allowed else {
-                var answer = GatewayError.rateLimited(api: api.name, retryAfter: decision.retryAfterSeconds, policy: policy).answer
+            if let refusal = count(limits, policy: granted.policyBase, consumer: consumer, api: api, into: &responseHeaders) {
+                var answer = refusal.answer
                 answer.headers.add(contentsOf: responseHeaders)
                 return .answer(answer, api: api, consumerLabel: consumer.label)
             }
@@ -107,17 +106,55 @@ struct GatewayDecider: Sendable {
     }
 }
 
+extension GatewayDecider {
+    /// Counts the call against the rate limit, then the quota (a call the rate limit refuses spends no quota),
+    /// writes the fields that describe them, and returns the refusal if either refuses.
+    func count(
+        _ limits: AccessLimits, policy base: String, consumer: Consumer, api: GatewayAPI, into headers: inout HTTPHeaders
+    ) -> GatewayError? {
+        var states: [LimitPolicyState] = []
+        var refusal: GatewayError?
+        if let rate = limits.rate {
+            let scope = limits.bucket == .consumer ? (limits.plan?.id ?? api.id) : api.id
+            let decision = limiter.decide(consumer: consumer.id, scope: scope, limit: rate)
+            states.append(.rate(base, decision))
+            if rateLimitHeaders.sendsX { RateLimitHeaders.addX(decision, to: &headers) }
+            if !decision.allowed {
+                refusal = .rateLimited(api: api.name, retryAfter: decision.retryAfterSeconds, policy: RateLimitFields.ratePolicyName(base))
+            }
+        }
+        if refusal == nil, let quota = limits.quota, let plan = limits.plan {
+            let key = QuotaCounter.Key(plan: plan.id, consumer: consumer.id, api: limits.bucket == .consumer ? nil : api.id)
+            let decision = quotas.decide(key, quota: quota, now: Int64(Date().timeIntervalSince1970))
+            states.append(.quota(base, decision))
+            if rateLimitHeaders.sendsX { RateLimitHeaders.addX(decision, to: &headers) }
+            let name = RateLimitFields.quotaPolicyName(base)
+            switch decision.outcome {
+            case .admitted: break
+            case .exhausted: refusal = .quotaExceeded(api: api.name, retryAfter: decision.resetSeconds, policy: name)
+            case .renewing: refusal = .quotaRenewing(api: api.name, policy: name)
+            }
+        }
+        if rateLimitHeaders.sendsIETF, !states.isEmpty {
+            headers.add(name: HeaderNames.rateLimitPolicy, value: RateLimitFields.policy(states))
+            headers.add(name: HeaderNames.rateLimit, value: RateLimitFields.state(states))
+        }
+        return refusal
+    }
+}
+
+/// Traefik Hub's `X-RateLimit-*` fields for the rate limit, and Portico's `X-Quota-*` for the quota.
 enum RateLimitHeaders {
-    static func add(_ decision: RateLimitDecision, policy: String, style: RateLimitHeaderStyle, to headers: inout HTTPHeaders) {
-        if style.sendsX {
-            headers.add(name: HeaderNames.rateLimitLimit, value: String(decision.limit))
-            headers.add(name: HeaderNames.rateLimitRemaining, value: String(decision.remaining))
-            headers.add(name: HeaderNames.rateLimitReset, value: String(decision.resetSeconds))
-            headers.add(name: HeaderNames.rateLimitPeriod, value: String(decision.periodSeconds))
-        }
-        if style.sendsIETF {
-            headers.add(name: HeaderNames.rateLimitPolicy, value: RateLimitFields.policy(policy, decision: decision))
-            headers.add(name: HeaderNames.rateLimit, value: RateLimitFields.state(policy, decision: decision))
-        }
+    static func addX(_ decision: RateLimitDecision, to headers: inout HTTPHeaders) {
+        headers.add(name: HeaderNames.rateLimitLimit, value: String(decision.limit))
+        headers.add(name: HeaderNames.rateLimitRemaining, value: String(decision.remaining))
+        headers.add(name: HeaderNames.rateLimitReset, value: String(decision.resetSeconds))
+        headers.add(name: HeaderNames.rateLimitPeriod, value: String(decision.periodSeconds))
+    }
+
+    static func addX(_ decision: QuotaDecision, to headers: inout HTTPHeaders) {
+        headers.add(name: HeaderNames.quotaLimit, value: String(decision.limit))
+        headers.add(name: HeaderNames.quotaRemaining, value: String(decision.remaining))
+        headers.add(name: HeaderNames.quotaReset, value: String(decision.resetSeconds))
     }
 }

@@ -58,9 +58,10 @@ public struct GatewayServer: Service {
         oidcSessions: OIDCSessions? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
         let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
+        let health = CountingHealth(failMode: configuration.rateLimitFail)
         self.configuration = configuration
         self.decider = GatewayDecider(
-            policy: policy, limiter: RateLimiter(store: configuration.rateLimitStore, failMode: configuration.rateLimitFail),
+            policy: policy, limiter: RateLimiter(store: configuration.rateLimitStore, health: health), quotas: QuotaCounter(health: health),
             keys: KeyAdmission(usage: usage),
             tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
             oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
@@ -73,6 +74,9 @@ public struct GatewayServer: Service {
 
     /// The counts of rate limits, which a cluster store's sync shares with the other replicas.
     public var limiter: RateLimiter { decider.limiter }
+
+    /// The quotas' counts, which the sync reports to the database whatever the rate-limit store.
+    public var quotas: QuotaCounter { decider.quotas }
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton

@@ -8,6 +8,7 @@ struct AdminAPIController {
     let groups: GroupService
     let apis: APIService
     let accesses: AccessService
+    let plans: PlanService
     let keys: KeyService
     let authSettings: AuthSettingsService
     let identityProviders: IdentityProviderService
@@ -96,6 +97,22 @@ struct AdminAPIController {
         }
         group.delete("accesses/{id}") { _, context in
             try await accesses.delete(try context.id(of: "access"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+
+        group.post("plans") { request, context in
+            let body = try await JSONCoding.decode(PlanBody.self, from: request, context: context)
+            return JSONResponse(try await plans.create(body.input, by: context.actor), status: .created)
+        }
+        group.get("plans") { _, _ in JSONResponse(try await plans.list()) }
+        group.get("plans/{id}") { _, context in JSONResponse(try await plans.get(try context.id(of: "plan"))) }
+        group.patch("plans/{id}") { request, context in
+            let id = try context.id(of: "plan")
+            let body = try await JSONCoding.decode(PlanBody.self, from: request, context: context)
+            return JSONResponse(try await plans.update(id, body.input, by: context.actor))
+        }
+        group.delete("plans/{id}") { _, context in
+            try await plans.delete(try context.id(of: "plan"), by: context.actor)
             return HTTPResponse.Status.noContent
         }
 

@@ -10,8 +10,9 @@ struct ReadinessView: Codable {
     var database: String
     var policyLoaded: Bool
     var policyVersion: Int64
-    /// `local`, `cluster`, or `degraded` while a cluster store cannot reach the database (each replica then
-    /// enforces its share of each limit); absent without an embedded gateway.
+    /// The rate-limit store (`local`, `cluster`), or `degraded` while the gateway cannot share its counts with the
+    /// database (quotas always, rate limits with a cluster store: each replica then enforces its share of each
+    /// limit); absent without an embedded gateway.
     var rateLimitCounting: String?
 }
 
@@ -37,7 +38,7 @@ struct HealthController {
             let view = ReadinessView(
                 status: ready ? "ready" : "not_ready", database: databaseUp ? "up" : "down",
                 policyLoaded: policy.isLoaded, policyVersion: snapshot.version,
-                rateLimitCounting: rateLimiter.map { $0.isCountingDegraded ? "degraded" : $0.store.rawValue })
+                rateLimitCounting: rateLimiter.map { $0.health.isDegraded ? "degraded" : $0.store.rawValue })
             return JSONResponse(view, status: ready ? .ok : .serviceUnavailable)
         }
         group.get("metrics") { _, _ in

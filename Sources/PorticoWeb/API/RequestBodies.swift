@@ -78,16 +78,17 @@ struct CreateAccessBody: Decodable {
     var apis: [String]?
     var allApis: Bool?
     var rateLimit: RateLimitBody?
+    var plan: String?
 
     var input: AccessInput {
-        AccessInput(name: name, groups: groups, apis: apis, allApis: allApis, rateLimit: rateLimit?.input)
+        AccessInput(name: name, groups: groups, apis: apis, allApis: allApis, rateLimit: rateLimit?.input, plan: plan)
     }
 }
 
 struct PatchAccessBody: Decodable {
     var patch: AccessPatch
 
-    enum CodingKeys: String, CodingKey { case name, groups, apis, allApis, rateLimit }
+    enum CodingKeys: String, CodingKey { case name, groups, apis, allApis, rateLimit, plan }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -98,7 +99,33 @@ struct PatchAccessBody: Decodable {
             groups: try container.decodeIfPresent([String].self, forKey: .groups),
             apis: try container.decodeIfPresent([String].self, forKey: .apis),
             allApis: try container.decodeIfPresent(Bool.self, forKey: .allApis),
-            rateLimit: rateLimit)
+            rateLimit: rateLimit,
+            plan: container.contains(.plan) ? .some(try container.decodeIfPresent(String.self, forKey: .plan)) : .none)
+    }
+}
+
+/// `{"limit": 10000, "period": "month"}`.
+struct QuotaBody: Decodable {
+    var limit: Int
+    var period: String
+
+    var input: QuotaInput { QuotaInput(limit: limit, period: period) }
+}
+
+/// A plan to create, or a patch of one: absent fields are left as they are, `null` removes a rate limit or quota.
+struct PlanBody: Decodable {
+    var input: PlanInput
+
+    enum CodingKeys: String, CodingKey { case name, description, rateLimit, quota, bucket }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        input = PlanInput(
+            name: try container.decodeIfPresent(String.self, forKey: .name),
+            description: try container.decodeIfPresent(String.self, forKey: .description),
+            rateLimit: container.contains(.rateLimit) ? .some(try container.decodeIfPresent(RateLimitBody.self, forKey: .rateLimit)?.input) : .none,
+            quota: container.contains(.quota) ? .some(try container.decodeIfPresent(QuotaBody.self, forKey: .quota)?.input) : .none,
+            bucket: try container.decodeIfPresent(String.self, forKey: .bucket))
     }
 }
 

@@ -13,7 +13,7 @@ extension DashboardController {
                 let access = try await accesses.create(
                     AccessInput(
                         name: form.text("name") ?? "", groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all ? true : nil,
-                        rateLimit: try Self.rateLimit(form)), by: context.actor)
+                        rateLimit: try Self.rateLimit(form), plan: form.text("plan")), by: context.actor)
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Created access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -30,7 +30,7 @@ extension DashboardController {
                     id,
                     AccessPatch(
                         name: form.text("name"), groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all,
-                        rateLimit: .some(try Self.rateLimit(form))), by: context.actor)
+                        rateLimit: .some(try Self.rateLimit(form)), plan: .some(form.text("plan"))), by: context.actor)
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Saved access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -58,10 +58,12 @@ extension DashboardController {
         values["accesses"] = page.rows.map { access in
             [
                 "id": access.id.uuidString, "name": access.name, "groups": access.groups.joined(separator: ", "),
-                "apis": access.allApis ? "all APIs" : (access.apis ?? []).joined(separator: ", "), "limit": Format.limit(access.rateLimit),
+                "apis": access.allApis ? "all APIs" : (access.apis ?? []).joined(separator: ", "), "plan": access.plan ?? "—",
+                "limit": access.rateLimit.map { Format.limit($0) } ?? (access.plan == nil ? "unlimited" : "the plan's"),
             ] as [String: Any]
         }
-        try await addChoices(to: &values, groups: Set(context.web.form.all("groups")), apis: Set(context.web.form.all("apis")))
+        try await addChoices(
+            to: &values, groups: Set(context.web.form.all("groups")), apis: Set(context.web.form.all("apis")), plan: context.web.form.text("plan"))
         values["allChecked"] = context.web.form.isChecked("allApis")
         if feedback == nil { values["values"] = ["period": "1m"] }
         return renderer.page(
@@ -80,7 +82,7 @@ extension DashboardController {
         }
         try await addChoices(
             to: &values, groups: feedback == nil ? Set(access.groups) : Set(form.all("groups")),
-            apis: feedback == nil ? Set(access.apis ?? []) : Set(form.all("apis")))
+            apis: feedback == nil ? Set(access.apis ?? []) : Set(form.all("apis")), plan: feedback == nil ? access.plan : form.text("plan"))
         values["allChecked"] = feedback == nil ? access.allApis : form.isChecked("allApis")
         values["access"] = ["id": access.id.uuidString, "name": access.name]
         return renderer.page(
@@ -88,7 +90,15 @@ extension DashboardController {
             status: feedback == nil ? .ok : .unprocessableContent)
     }
 
-    private func addChoices(to values: inout [String: Any], groups chosenGroups: Set<String>, apis chosenAPIs: Set<String>) async throws {
+    private func addChoices(
+        to values: inout [String: Any], groups chosenGroups: Set<String>, apis chosenAPIs: Set<String>, plan chosenPlan: String?
+    ) async throws {
+        values["planChoices"] = try await plans.list().map { plan in
+            [
+                "name": plan.name, "selected": plan.name == chosenPlan,
+                "summary": "\(Format.limit(plan.rateLimit)), \(Format.quota(plan.quota))",
+            ] as [String: Any]
+        }
         values["groupChoices"] = try await groups.list().map { ["name": $0.name, "checked": chosenGroups.contains($0.name)] }
         values["apiChoices"] = try await apis.list().map { ["name": $0.name, "pathPrefix": $0.pathPrefix, "checked": chosenAPIs.contains($0.name)] }
     }

@@ -15,6 +15,7 @@ struct DashboardController {
     let groups: GroupService
     let apis: APIService
     let accesses: AccessService
+    let plans: PlanService
     let keys: KeyService
     let invitations: InvitationService
     let authSettings: AuthSettingsService
@@ -32,6 +33,7 @@ struct DashboardController {
         addGroupRoutes(to: admin)
         addAPIRoutes(to: admin)
         addAccessRoutes(to: admin)
+        addPlanRoutes(to: admin)
         addKeyRoutes(to: admin)
         addIdentityProviderRoutes(to: admin)
         addAuthRoutes(to: admin)

@@ -95,6 +95,15 @@ enum Format {
         return "\(limit.limit) per \(period(limit.period))"
     }
 
+    static func quota(_ quota: Quota?) -> String {
+        guard let quota else { return "no quota" }
+        return switch quota.period {
+        case .day: "\(quota.limit) per day"
+        case .thirtyDays: "\(quota.limit) per 30 days"
+        case .month: "\(quota.limit) per month"
+        }
+    }
+
     static func period(_ seconds: Int) -> String {
         switch seconds {
         case 1: "second"

@@ -11,6 +11,7 @@ struct PortalController {
     let signInPages: SignInController
     let apis: APIService
     let accesses: AccessService
+    let consumerAccess: ConsumerAccessService
     let keys: KeyService
     let invitations: InvitationService
     let authSettings: AuthSettingsService
@@ -88,41 +89,25 @@ struct PortalController {
     func myAPIs(context: Context) async throws -> Response {
         let user = try context.signedInUser(area: .portal)
         let mode = try await authSettings.current().mode
-        let catalog = try await apis.list()
-        let grants = try await accesses.list()
-        let idsByName = Dictionary(catalog.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
-        let snapshot = PolicySnapshot(
-            version: 0, apis: catalog.compactMap(Self.gatewayAPI), keys: [:], consumers: [],
-            grants: grants.map { grant in
-                AccessGrant(
-                    name: grant.name, groups: grant.groups, apiIds: grant.allApis ? nil : (grant.apis ?? []).compactMap { idsByName[$0] },
-                    rateLimit: grant.rateLimit.flatMap { try? RateLimit(limit: $0.limit, periodSeconds: $0.period) })
-            })
         let credential = mode == .jwt ? "$JWT" : "$PORTICO_KEY"
-        let rows: [[String: Any]] = catalog.filter { $0.status != .disabled }.compactMap { api in
-            guard let limit = snapshot.access(groups: user.groups, api: api.id) else { return nil }
-            let limitText: String =
-                switch limit {
-                case .unlimited: "unlimited"
-                case .limited(let rate): Format.limit(RateLimitView(rate))
-                }
-            return [
-                "name": api.name, "path": api.pathPrefix, "host": api.host ?? "", "limit": limitText, "deprecated": api.status == .deprecated,
+        let rows: [[String: Any]] = try await consumerAccess.access(of: user).map { access in
+            let api = access.api
+            var row: [String: Any] = [
+                "name": api.name, "path": api.pathPrefix, "host": api.host ?? "", "deprecated": api.status == .deprecated,
+                "plan": access.limits.plan?.name ?? "—", "limit": access.limits.rate.map { Format.limit(RateLimitView($0)) } ?? "unlimited",
+                "quota": Format.quota(access.limits.quota),
                 "curl": "curl -H 'Authorization: Bearer \(credential)' \(gatewayURL)\(api.pathPrefix)",
             ]
+            if let left = access.quotaLeft, let resetsAt = access.quotaResetsAt {
+                row["quotaLeft"] = "\(left) left, resets \(Format.date(resetsAt))"
+            }
+            return row
         }
         return renderer.page(
             "portal-apis", title: "My APIs",
             [
                 "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
             ], context: context, section: "portalAPIs")
-    }
-
-    static func gatewayAPI(_ api: APIDefinition) -> GatewayAPI? {
-        guard let upstream = try? Upstream(api.upstream) else { return nil }
-        return GatewayAPI(
-            id: api.id, name: api.name, pathPrefix: api.pathPrefix, host: api.host, upstream: upstream, stripPrefix: api.stripPrefix,
-            status: api.status)
     }
 
     func myKeys(context: Context, feedback: FormFeedback? = nil) async throws -> Response {

@@ -26,13 +26,18 @@ public struct AccessInput: Sendable {
     public var apis: [String]?
     public var allApis: Bool?
     public var rateLimit: RateLimitInput?
+    /// A plan's name: its quota and bucket apply, and its rate limit unless `rateLimit` is given too.
+    public var plan: String?
 
-    public init(name: String, groups: [String], apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput? = nil) {
+    public init(
+        name: String, groups: [String], apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput? = nil, plan: String? = nil
+    ) {
         self.name = name
         self.groups = groups
         self.apis = apis
         self.allApis = allApis
         self.rateLimit = rateLimit
+        self.plan = plan
     }
 }
 
@@ -44,17 +49,23 @@ public struct AccessPatch: Sendable {
     public var allApis: Bool?
     /// `.some(nil)` removes the rate limit.
     public var rateLimit: RateLimitInput??
+    /// `.some(nil)` removes the plan.
+    public var plan: String??
 
-    public init(name: String? = nil, groups: [String]? = nil, apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput?? = nil) {
+    public init(
+        name: String? = nil, groups: [String]? = nil, apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput?? = nil,
+        plan: String?? = nil
+    ) {
         self.name = name
         self.groups = groups
         self.apis = apis
         self.allApis = allApis
         self.rateLimit = rateLimit
+        self.plan = plan
     }
 }
 
-/// Access grants: which groups may call which APIs, at what rate; every change audited and announced to the gateways.
+/// Access grants: which groups may call which APIs, under which plan or at what rate; every change audited and announced to the gateways.
 public struct AccessService: Sendable {
     let store: AdminStore
 
@@ -65,10 +76,11 @@ public struct AccessService: Sendable {
         let groups = try Self.groups(input.groups)
         let apis = try Self.apis(input.apis, allApis: input.allApis ?? false)
         let rateLimit = try input.rateLimit?.validated()
+        let plan = try input.plan.map { try Validation.identifier($0, field: "plan") }
         return try await store.write("access.create", entity: "access", by: actor) { connection in
             let record = AccessRecord(
                 name: name, groupIds: try await store.groups.ids(named: groups, field: "groups", on: connection),
-                apiIds: try await apiIds(apis, on: connection), rateLimit: rateLimit)
+                apiIds: try await apiIds(apis, on: connection), rateLimit: rateLimit, planId: try await planId(plan, on: connection))
             let created = try await store.accesses.create(record, on: connection)
             return (AdminStore.Change<APIAccess, APIAccess>(before: nil, after: created, entityId: created.id.uuidString), created)
         }
@@ -86,6 +98,7 @@ public struct AccessService: Sendable {
         let name = try patch.name.map { try Validation.identifier($0) }
         let groups = try patch.groups.map { try Self.groups($0) }
         let rateLimit: RateLimit?? = try patch.rateLimit.map { try $0?.validated() }
+        let plan = try Self.plan(patch.plan)
         return try await store.write("access.update", entity: "access", by: actor) { connection in
             let before = try await store.accesses.require(id, on: connection)
             let allApis = patch.allApis ?? (patch.apis == nil ? before.allApis : false)
@@ -94,7 +107,8 @@ public struct AccessService: Sendable {
                 name: name ?? before.name,
                 groupIds: try await store.groups.ids(named: groups ?? before.groups, field: "groups", on: connection),
                 apiIds: try await apiIds(apis, on: connection),
-                rateLimit: rateLimit ?? before.rateLimit.flatMap { try? RateLimit(limit: $0.limit, periodSeconds: $0.period) })
+                rateLimit: rateLimit ?? before.rateLimit.flatMap { RateLimit.stored($0.limit, $0.period) },
+                planId: try await planId(plan ?? before.plan, on: connection))
             let after = try await store.accesses.update(id, to: record, on: connection)
             return (AdminStore.Change(before: before, after: after, entityId: id.uuidString), after)
         }
@@ -111,6 +125,18 @@ public struct AccessService: Sendable {
     private func apiIds(_ names: [String]?, on connection: PostgresConnection) async throws -> [UUID]? {
         guard let names else { return nil }
         return try await store.apis.ids(named: names, field: "apis", on: connection)
+    }
+
+    /// A patch's plan, checked: `.some(nil)` removes it.
+    static func plan(_ requested: String??) throws(PorticoError) -> String?? {
+        guard let requested else { return .none }
+        guard let name = requested else { return .some(nil) }
+        return .some(try Validation.identifier(name, field: "plan"))
+    }
+
+    private func planId(_ name: String?, on connection: PostgresConnection) async throws -> UUID? {
+        guard let name else { return nil }
+        return try await store.plans.id(named: name, field: "plan", on: connection)
     }
 
     static func groups(_ names: [String]) throws(PorticoError) -> [String] {

@@ -13,6 +13,7 @@ public struct AdminStore: Sendable {
     public let groups: GroupRepository
     public let apis: APIRepository
     public let accesses: AccessRepository
+    public let plans: PlanRepository
     public let keys: KeyRepository
     public let adminTokens: KeyRepository
     public let policy: PolicyRepository
@@ -27,6 +28,7 @@ public struct AdminStore: Sendable {
         self.groups = GroupRepository(logger: logger)
         self.apis = APIRepository(logger: logger)
         self.accesses = AccessRepository(logger: logger)
+        self.plans = PlanRepository(logger: logger)
         self.keys = KeyRepository(table: .apiKeys, logger: logger)
         self.adminTokens = KeyRepository(table: .adminTokens, logger: logger)
         self.policy = PolicyRepository(logger: logger)

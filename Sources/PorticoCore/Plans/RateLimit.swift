@@ -39,32 +39,6 @@ public struct RateLimit: Sendable, Hashable, Codable {
     public var rate: Double { Double(limit) / Double(periodSeconds) }
 }
 
-/// The limit a consumer gets on one API: either unlimited or a rate limit.
-public enum EffectiveLimit: Sendable, Hashable {
-    case unlimited
-    case limited(RateLimit)
-
-    /// Traefik Hub's "most access" rule: unlimited beats any limit; a higher average rate beats a lower one,
-    /// and for equal rates the larger burst (the larger limit) wins.
-    public func isMoreGenerous(than other: EffectiveLimit) -> Bool {
-        switch (self, other) {
-        case (.unlimited, .unlimited): false
-        case (.unlimited, .limited): true
-        case (.limited, .unlimited): false
-        case (.limited(let mine), .limited(let theirs)):
-            mine.rate > theirs.rate || (mine.rate == theirs.rate && mine.limit > theirs.limit)
-        }
-    }
-
-    /// The most generous of `limits` (no limit beats any limit), or nil when there are none.
-    public static func mostGenerous(_ limits: some Sequence<EffectiveLimit>) -> EffectiveLimit? {
-        limits.reduce(nil) { best, next in
-            guard let best else { return next }
-            return next.isMoreGenerous(than: best) ? next : best
-        }
-    }
-}
-
 extension String {
     func trimmingSpaces() -> String {
         String(self.drop(while: { $0.isWhitespace }).reversed().drop(while: { $0.isWhitespace }).reversed())

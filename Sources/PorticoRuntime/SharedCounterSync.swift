@@ -1,0 +1,129 @@
+import Foundation
+import Logging
+import PorticoCore
+import PorticoGateway
+import PorticoStore
+import ServiceLifecycle
+
+/// Shares a gateway's counts with the other replicas, off the request path. Every `interval` (and at once when a
+/// quota lease runs dry) it reports to PostgreSQL, in one transaction: the calls each quota counter admitted,
+/// taking back and handing out leases (always: quotas are counted in the database whatever the rate-limit
+/// store); with `--rate-limit-store cluster`, what each rate-limit bucket admitted, in one atomic upsert, taking
+/// back the cluster's TATs; and a heartbeat, so every replica knows how many share each limit. While the
+/// database is unreachable, counting is degraded: each replica enforces its share of each shared limit from the
+/// last known state, and the counts it kept are reported when the database is back.
+public struct SharedCounterSync: Service {
+    let database: Database
+    let limiter: RateLimiter
+    let quotas: QuotaCounter
+    let interval: Duration
+    let replicaId = UUID()
+
+    /// A dry lease wakes the sync at most this often.
+    static let minimumGap: Duration = .milliseconds(10)
+
+    public init(database: Database, limiter: RateLimiter, quotas: QuotaCounter, interval: Duration = .milliseconds(200)) {
+        self.database = database
+        self.limiter = limiter
+        self.quotas = quotas
+        self.interval = interval
+    }
+
+    var health: CountingHealth { limiter.health }
+
+    /// How long a replica counts as alive after its last heartbeat: ten syncs, and at least two seconds.
+    var heartbeatWindow: Duration { max(interval * 10, .seconds(2)) }
+
+    public func run() async throws {
+        let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        tick.yield()
+                        try? await Task.sleep(for: interval)
+                    }
+                    tick.finish()
+                }
+                group.addTask {
+                    for await _ in quotas.wakeups { tick.yield() }
+                }
+                group.addTask {
+                    var syncs = 0
+                    for await _ in ticks {
+                        if Task.isCancelled { break }
+                        await sync(pruning: syncs % 300 == 0)
+                        syncs += 1
+                        try? await Task.sleep(for: Self.minimumGap)
+                    }
+                }
+                await group.next()
+                quotas.finish()
+                tick.finish()
+                group.cancelAll()
+            }
+        }
+        await sync()
+        try? await leave()
+    }
+
+    /// Says this replica stops, so the others hold its share at their next sync instead of after the heartbeat window.
+    public func leave() async throws {
+        try await database.transaction { try await RateLimitRepository(logger: database.logger).leave(replicaId, on: $0) }
+    }
+
+    /// One sync: quotas, rate-limit buckets (cluster store), heartbeat; and now and then, old rows pruned.
+    public func sync(pruning: Bool = false) async {
+        let increments = limiter.store == .cluster ? limiter.takeIncrements() : []
+        let reports = quotas.takeReports()
+        let rates = RateLimitRepository(logger: database.logger)
+        let counters = QuotaRepository(logger: database.logger)
+        let (replicaId, window) = (replicaId, heartbeatWindow)
+        do {
+            let (tats, totals, replicas) = try await database.transaction { connection in
+                let now = RateLimiter.wallClockNanos()
+                let totals = try await counters.report(
+                    reports.map {
+                        QuotaCounterReport(
+                            bucket: $0.key.bucket, window: $0.window, limit: $0.limit, spent: $0.content.spent, unreserve: $0.content.unreserve,
+                            want: $0.content.want)
+                    }, on: connection)
+                let tats =
+                    increments.isEmpty
+                    ? [:]
+                    : try await rates.add(
+                        buckets: increments.map(\.key.bucket), counts: increments.map { Int64($0.count) }, intervals: increments.map(\.interval),
+                        now: now, on: connection)
+                let replicas = try await rates.heartbeat(replicaId, window: window, on: connection)
+                if pruning {
+                    try await rates.prune(now: now, on: connection)
+                    try await counters.prune(nowSeconds: now / 1_000_000_000, on: connection)
+                }
+                return (tats, totals, replicas)
+            }
+            if limiter.store == .cluster {
+                limiter.synced(
+                    Dictionary(uniqueKeysWithValues: increments.compactMap { increment in tats[increment.key.bucket].map { (increment.key, $0) } }))
+            }
+            var byPeriod: [QuotaCounter.PeriodKey: QuotaCounter.Totals] = [:]
+            for report in reports {
+                guard let total = totals[report.key.bucket]?[report.window.start] else { continue }
+                byPeriod[QuotaCounter.PeriodKey(key: report.key, start: report.window.start)] = QuotaCounter.Totals(
+                    used: total.used, reserved: total.reserved, granted: total.granted)
+            }
+            quotas.synced(byPeriod)
+            health.setLiveReplicas(replicas)
+            if health.setDegraded(false) {
+                database.logger.info("shared counting resumed", metadata: ["replicas": "\(replicas)"])
+            }
+        } catch {
+            if limiter.store == .cluster { limiter.syncFailed() }
+            quotas.syncFailed()
+            if !health.setDegraded(true) {
+                database.logger.warning(
+                    "shared counting degraded: each replica enforces its share of each shared limit until the database is back",
+                    metadata: ["replicas": "\(health.liveReplicas)", "error": "\(error)"])
+            }
+        }
+    }
+}
