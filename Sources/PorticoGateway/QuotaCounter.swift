@@ -111,7 +111,7 @@ public final class QuotaCounter: Sendable {
                             reports.append(Report(key: key, window: entry.ended[index].window, limit: entry.limit, content: content))
                         }
                     }
-                    if let content = entry.current.takeReport(replicas: replicas) {
+                    if let content = entry.current.takeReport(limit: entry.limit, replicas: replicas) {
                         reports.append(Report(key: key, window: entry.current.window, limit: entry.limit, content: content))
                     }
                     state[key] = entry

@@ -100,7 +100,7 @@ import Testing
         var allowance = QuotaAllowance(window: window)
         #expect(admit(&allowance) == .admitted, "a consumer's first call does not wait for the database")
         #expect(admit(&allowance) == .renewing)
-        let report = allowance.takeReport(replicas: 1)
+        let report = allowance.takeReport(limit: 40, replicas: 1)
         #expect(report == QuotaAllowance.Report(spent: 1, unreserve: 0, want: QuotaAllowance.minimumLease))
         allowance.synced(used: 1, reserved: 4, granted: 4, limit: 40)
         #expect((0..<4).map { _ in admit(&allowance) } == Array(repeating: .admitted, count: 4))
@@ -111,7 +111,7 @@ import Testing
     @Test func aSpentQuotaIsExhaustedAndSaysWhenItStartsAgain() {
         var allowance = QuotaAllowance(window: window)
         _ = admit(&allowance)
-        _ = allowance.takeReport(replicas: 1)
+        _ = allowance.takeReport(limit: 40, replicas: 1)
         allowance.synced(used: 40, reserved: 0, granted: 0, limit: 40)
         let decision = allowance.admit(limit: 40, period: .day, replicas: 1, degraded: false, now: 86_000)
         #expect(decision.outcome == .exhausted)
@@ -123,7 +123,7 @@ import Testing
     @Test func degradedEachReplicaSpendsItsShareOfWhatWasLeft() {
         var allowance = QuotaAllowance(window: window)
         _ = admit(&allowance)
-        _ = allowance.takeReport(replicas: 3)
+        _ = allowance.takeReport(limit: 40, replicas: 3)
         allowance.synced(used: 10, reserved: 0, granted: 0, limit: 40)
         let admitted = (0..<20).filter { _ in admit(&allowance, degraded: true, replicas: 3) == .admitted }.count
         #expect(admitted == 10, "30 left, three replicas: ten each")
@@ -132,17 +132,17 @@ import Testing
     @Test func aFailedReportIsSentAgainAndAQuietLeaseIsHandedBack() {
         var allowance = QuotaAllowance(window: window)
         _ = admit(&allowance)
-        _ = allowance.takeReport(replicas: 1)
+        _ = allowance.takeReport(limit: 40, replicas: 1)
         allowance.synced(used: 1, reserved: 4, granted: 4, limit: 40)
         _ = admit(&allowance)
         _ = admit(&allowance)
-        let first = allowance.takeReport(replicas: 1)
+        let first = allowance.takeReport(limit: 40, replicas: 1)
         allowance.syncFailed()
-        let again = allowance.takeReport(replicas: 1)
+        let again = allowance.takeReport(limit: 40, replicas: 1)
         #expect(first?.spent == 2 && again?.spent == 2 && again?.unreserve == 2)
         allowance.synced(used: 3, reserved: 2, granted: 0, limit: 40)
         var handedBack: QuotaAllowance.Report?
-        for _ in 0..<QuotaAllowance.quietSyncsBeforeRelease { handedBack = allowance.takeReport(replicas: 1) ?? handedBack }
+        for _ in 0..<QuotaAllowance.quietSyncsBeforeRelease { handedBack = allowance.takeReport(limit: 40, replicas: 1) ?? handedBack }
         #expect(handedBack == QuotaAllowance.Report(spent: 0, unreserve: 2, want: 0))
         #expect(allowance.leased == 0)
     }

@@ -24,8 +24,8 @@ public struct QuotaDecision: Sendable, Equatable {
 /// request path: a replica spends allowance it leased from the database, which takes leases atomically and
 /// never beyond what is left, so the replicas together cannot overspend a quota through leases. Each
 /// background sync reports the calls admitted since the last one, hands back the lease of a bucket that went
-/// quiet, and asks for a lease sized to the bucket's pace (capped at a share of what is left, so one replica
-/// cannot hold it all).
+/// quiet, and asks for a lease sized to the bucket's demand (capped at this replica's share of what is left, so
+/// one replica cannot hold it all).
 ///
 /// With no lease in hand a replica admits one call ahead of its lease, so a consumer's first call never waits
 /// for the database, but only while the last sync said allowance was left: at the end of a period the replicas
@@ -102,20 +102,22 @@ public struct QuotaAllowance: Sendable {
     /// this replica admitted since.
     public func remaining(limit: Int) -> Int { max(0, limit - (clusterUsed ?? 0) - spent - syncing) }
 
-    /// Takes what the next sync reports, or nil when this counter has nothing to say.
-    public mutating func takeReport(replicas: Int) -> Report? {
-        let active = spent > 0 || denied > 0
-        quietSyncs = active ? 0 : quietSyncs + 1
+    /// Takes what the next sync reports, or nil when this counter has nothing to say. The lease asked for is
+    /// twice the calls that came since the last sync (admitted or refused), capped at this replica's share of what
+    /// is left (of the whole quota before the first sync).
+    public mutating func takeReport(limit: Int, replicas: Int) -> Report? {
+        let demand = spent + denied
+        quietSyncs = demand > 0 ? 0 : quietSyncs + 1
         var release = 0
         if quietSyncs >= Self.quietSyncsBeforeRelease, leased > 0 {
             release = leased
             leased = 0
         }
         var want = 0
-        if active {
-            let pace = max(Self.minimumLease, 2 * spent)
-            let share = available.map { max(1, $0 / (2 * max(1, replicas))) } ?? pace
-            want = max(0, min(pace, share) - leased)
+        if demand > 0 {
+            let replicas = max(1, replicas)
+            let share = max(1, ((available ?? limit) + replicas - 1) / replicas)
+            want = max(0, min(max(Self.minimumLease, 2 * demand), share) - leased)
         }
         denied = 0
         guard spent > 0 || release > 0 || want > 0 else { return nil }
