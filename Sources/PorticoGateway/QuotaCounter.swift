@@ -99,8 +99,8 @@ public final class QuotaCounter: Sendable {
         return decision
     }
 
-    /// Every counter's report for the next sync.
-    public func takeReports() -> [Report] {
+    /// Every counter's report for the next sync; with `leasing` false, no counter asks for a lease.
+    public func takeReports(leasing: Bool = true) -> [Report] {
         let replicas = health.liveReplicas
         var reports: [Report] = []
         for shard in shards {
@@ -111,7 +111,7 @@ public final class QuotaCounter: Sendable {
                             reports.append(Report(key: key, window: entry.ended[index].window, limit: entry.limit, content: content))
                         }
                     }
-                    if let content = entry.current.takeReport(limit: entry.limit, replicas: replicas) {
+                    if let content = entry.current.takeReport(limit: entry.limit, replicas: replicas, leasing: leasing) {
                         reports.append(Report(key: key, window: entry.current.window, limit: entry.limit, content: content))
                     }
                     state[key] = entry

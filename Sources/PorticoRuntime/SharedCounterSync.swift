@@ -75,7 +75,8 @@ public struct SharedCounterSync: Service {
     /// One sync: quotas, rate-limit buckets (cluster store), heartbeat; and now and then, old rows pruned.
     public func sync(pruning: Bool = false) async {
         let increments = limiter.store == .cluster ? limiter.takeIncrements() : []
-        let reports = quotas.takeReports()
+        // Back from an outage, report first: the others' calls while the database was away are not counted yet.
+        let reports = quotas.takeReports(leasing: !health.isDegraded)
         let rates = RateLimitRepository(logger: database.logger)
         let counters = QuotaRepository(logger: database.logger)
         let (replicaId, window) = (replicaId, heartbeatWindow)

@@ -102,7 +102,9 @@ import Testing
     @Test func aReplicaThatStopsSyncingNoLongerCountsAfterTheHeartbeatWindowAndOneThatLeavesAtOnce() async throws {
         try await withTestPortico { portico in
             let (first, second, third) = (RateLimiter(store: .cluster), RateLimiter(store: .cluster), RateLimiter(store: .cluster))
-            let syncs = [first, second, third].map { SharedCounterSync(database: portico.database, limiter: $0, quotas: QuotaCounter(health: $0.health), interval: .milliseconds(100)) }
+            let syncs = [first, second, third].map {
+                SharedCounterSync(database: portico.database, limiter: $0, quotas: QuotaCounter(health: $0.health), interval: .milliseconds(100))
+            }
             for sync in syncs { await sync.sync() }
             await syncs[0].sync()
             #expect(first.health.liveReplicas == 3)

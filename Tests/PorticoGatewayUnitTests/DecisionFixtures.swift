@@ -47,7 +47,8 @@ struct DecisionFixture {
     /// `providers` (trusted identity providers' issuers), alone or beside them. `ordersIssuers` narrows the orders API
     /// to those providers' tokens.
     func snapshot(
-        limit: RateLimit? = nil, plan: CompiledPlan? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [], ordersIssuers: [String]? = nil,
+        limit: RateLimit? = nil, plan: CompiledPlan? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [],
+        ordersIssuers: [String]? = nil,
         disabledExternalIds: Set<String> = []
     ) throws -> PolicySnapshot {
         let mode: AuthMode = jwt == nil && providers.isEmpty ? .apiKey : .jwt

@@ -155,7 +155,9 @@ import Testing
         _ = try #require(plan(decider.decide(call())))
         let first = quotas.takeReports()
         try #require(first.count == 1)
-        quotas.synced([QuotaCounter.PeriodKey(key: first[0].key, start: first[0].window.start): QuotaCounter.Totals(used: 1, reserved: 10, granted: 10)])
+        quotas.synced([
+            QuotaCounter.PeriodKey(key: first[0].key, start: first[0].window.start): QuotaCounter.Totals(used: 1, reserved: 10, granted: 10)
+        ])
         for _ in 0..<4 { _ = decider.decide(call()) }
         let reports = quotas.takeReports()
         #expect(reports.map(\.content.spent) == [2], "two more admitted by the rate limit (3 a minute), two refused before the quota")

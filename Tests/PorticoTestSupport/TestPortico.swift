@@ -107,10 +107,11 @@ public struct TestPortico: Sendable {
     }
 
     /// Runs `count` gateway replicas on this database, each on a free port with its own policy feed (the first on
-    /// `policy`), around `body`; `rateLimitStore` says where they count rate limits.
+    /// `policy`), around `body`; `rateLimitStore` says where they count rate limits. `gatewayDatabase` is how the
+    /// gateways reach the database, when not as the test does (through a `TCPProxy`, say).
     public func withGateways<Result: Sendable>(
         count: Int, timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), rateLimitStore: RateLimitStore = .local,
-        rateLimitSync: Duration = .milliseconds(200), _ body: ([GatewayHandle]) async throws -> Result
+        rateLimitSync: Duration = .milliseconds(200), gatewayDatabase: Database? = nil, _ body: ([GatewayHandle]) async throws -> Result
     ) async throws -> Result {
         var gateways: [(Gateway, PortReporter)] = []
         for index in 0..<count {
@@ -118,7 +119,7 @@ public struct TestPortico: Sendable {
             let gateway = Gateway(
                 configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore),
                 usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), rateLimitSync: rateLimitSync,
-                policy: index == 0 ? policy : PolicyHolder(), database: database, metrics: metrics, logger: TestDatabase.logger,
+                policy: index == 0 ? policy : PolicyHolder(), database: gatewayDatabase ?? database, metrics: metrics, logger: TestDatabase.logger,
                 onServerRunning: ports.onServerRunning)
             await gateway.feed.reload()
             gateways.append((gateway, ports))

@@ -27,10 +27,10 @@ public struct QuotaDecision: Sendable, Equatable {
 /// quiet, and asks for a lease sized to the bucket's demand (capped at this replica's share of what is left, so
 /// one replica cannot hold it all).
 ///
-/// With no lease in hand a replica admits one call ahead of its lease, so a consumer's first call never waits
-/// for the database, but only while the last sync said allowance was left: at the end of a period the replicas
-/// together overspend by at most one call each. While the database is unreachable and counting is degraded,
-/// each replica may spend its share of what the last sync said was left (failing open).
+/// With its lease spent a replica admits a few calls ahead of the next one (see `aheadAllowance`), so a
+/// consumer's first call never waits for the database, but only while the last sync said allowance was left.
+/// While the database is unreachable and counting is degraded, each replica may spend its share of what the last
+/// sync said was left (failing open).
 public struct QuotaAllowance: Sendable {
     public let window: QuotaWindow
     /// Allowance leased from the database and not spent yet.
@@ -50,6 +50,8 @@ public struct QuotaAllowance: Sendable {
 
     /// A bucket quiet for this many syncs hands its lease back, so busier replicas can use it.
     public static let quietSyncsBeforeRelease = 5
+    /// A bucket quiet for this many syncs is forgotten (what was left is needed while the database is down).
+    public static let quietSyncsBeforeForgetting = 3_000
     /// The smallest lease asked for.
     public static let minimumLease = 4
 
@@ -79,7 +81,7 @@ public struct QuotaAllowance: Sendable {
             spent += 1
             spentFromLease += 1
             outcome = .admitted
-        } else if spent - spentFromLease + syncing - syncingFromLease < aheadAllowance(replicas: replicas, degraded: degraded) {
+        } else if spent - spentFromLease + syncing - syncingFromLease < aheadAllowance(limit: limit, replicas: replicas, degraded: degraded) {
             spent += 1
             outcome = .admitted
         } else {
@@ -91,11 +93,15 @@ public struct QuotaAllowance: Sendable {
             periodSeconds: period.nominalSeconds)
     }
 
-    /// Calls this replica may admit beyond its lease until the next sync.
-    private func aheadAllowance(replicas: Int, degraded: Bool) -> Int {
-        guard let available else { return 1 }
-        guard available > 0 else { return 0 }
-        return degraded ? (available + max(1, replicas) - 1) / max(1, replicas) : 1
+    /// Calls this replica may admit beyond its lease until the next sync: a twentieth of its share of what the
+    /// last sync said was left (of the whole quota before the first sync), and at least one call while anything
+    /// was left, so that the replicas together overspend a quota by at most 5 % and one call each. Degraded, its
+    /// whole share of what was left (of the whole quota when it knows nothing yet).
+    private func aheadAllowance(limit: Int, replicas: Int, degraded: Bool) -> Int {
+        let replicas = max(1, replicas)
+        let left = available ?? limit
+        guard left > 0 else { return 0 }
+        return degraded ? (left + replicas - 1) / replicas : max(1, left / (20 * replicas))
     }
 
     /// Calls left this period as far as this replica knows: the limit less what the cluster counted and what
@@ -105,7 +111,9 @@ public struct QuotaAllowance: Sendable {
     /// Takes what the next sync reports, or nil when this counter has nothing to say. The lease asked for is
     /// twice the calls that came since the last sync (admitted or refused), capped at this replica's share of what
     /// is left (of the whole quota before the first sync).
-    public mutating func takeReport(limit: Int, replicas: Int) -> Report? {
+    /// `leasing` false asks for no lease: the first sync after an outage only reports, so that a replica does not
+    /// lease what the others spent while the database was away and have not reported yet.
+    public mutating func takeReport(limit: Int, replicas: Int, leasing: Bool = true) -> Report? {
         let demand = spent + denied
         quietSyncs = demand > 0 ? 0 : quietSyncs + 1
         var release = 0
@@ -114,7 +122,7 @@ public struct QuotaAllowance: Sendable {
             leased = 0
         }
         var want = 0
-        if demand > 0 {
+        if demand > 0, leasing {
             let replicas = max(1, replicas)
             let share = max(1, ((available ?? limit) + replicas - 1) / replicas)
             want = max(0, min(max(Self.minimumLease, 2 * demand), share) - leased)
@@ -152,10 +160,10 @@ public struct QuotaAllowance: Sendable {
         (syncing, syncingFromLease, releasing) = (0, 0, 0)
     }
 
-    /// Whether nothing is left to report or hand back, so the counter can be forgotten. An exhausted one is kept
+    /// Whether the counter can be forgotten: quiet for long, nothing left to report or hand back. An exhausted one is kept
     /// until its period ends, so its consumer is not admitted again ahead of a lease.
     public var isSettled: Bool {
-        leased == 0 && spent == 0 && syncing == 0 && releasing == 0 && quietSyncs >= Self.quietSyncsBeforeRelease && available != 0
+        leased == 0 && spent == 0 && syncing == 0 && releasing == 0 && quietSyncs >= Self.quietSyncsBeforeForgetting && available != 0
     }
 
     /// Whether everything admitted has been reported (for a counter whose period is over).

@@ -93,7 +93,10 @@ extension DashboardController {
     static func bucketChoices(selected: String) -> [[String: Any]] {
         [
             ["value": PlanBucket.consumerAPI.rawValue, "label": "per consumer and API", "selected": selected == PlanBucket.consumerAPI.rawValue],
-            ["value": PlanBucket.consumer.rawValue, "label": "per consumer, across the plan's APIs", "selected": selected == PlanBucket.consumer.rawValue],
+            [
+                "value": PlanBucket.consumer.rawValue, "label": "per consumer, across the plan's APIs",
+                "selected": selected == PlanBucket.consumer.rawValue,
+            ],
         ]
     }
 
