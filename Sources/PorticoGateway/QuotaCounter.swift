@@ -141,6 +141,15 @@ public final class QuotaCounter: Sendable {
         }
     }
 
+    /// Every lease is handed back at the next sync, none spent (see `QuotaAllowance.handBackLease`).
+    public func handBackLeases() {
+        for shard in shards {
+            shard.state.withLock { state in
+                for key in state.keys { state[key]?.current.handBackLease() }
+            }
+        }
+    }
+
     /// The sync failed: every taken report is sent again next time.
     public func syncFailed() {
         for shard in shards {

@@ -3,6 +3,7 @@ import Logging
 import PorticoCore
 import PorticoGateway
 import PorticoStore
+import PostgresNIO
 import ServiceLifecycle
 
 /// Shares a gateway's counts with the other replicas, off the request path. Every `interval` (and at once when a
@@ -63,7 +64,7 @@ public struct SharedCounterSync: Service {
                 group.cancelAll()
             }
         }
-        await sync()
+        await sync(waiting: false)
         try? await leave()
     }
 
@@ -73,35 +74,43 @@ public struct SharedCounterSync: Service {
     }
 
     /// One sync: quotas, rate-limit buckets (cluster store), heartbeat; and now and then, old rows pruned.
-    public func sync(pruning: Bool = false) async {
+    /// `waiting` false bounds the sync by the database's operation timeout (at shutdown). Otherwise it waits for
+    /// the database as long as it takes, so that its counts are applied exactly once: a sync given up at a deadline
+    /// might still commit afterwards and then be reported twice. Counting is marked degraded as soon as a sync
+    /// fails or takes longer than `degradedAfter`.
+    public func sync(pruning: Bool = false, waiting: Bool = true) async {
         let increments = limiter.store == .cluster ? limiter.takeIncrements() : []
         // Back from an outage, report first: the others' calls while the database was away are not counted yet.
         let reports = quotas.takeReports(leasing: !health.isDegraded)
         let rates = RateLimitRepository(logger: database.logger)
         let counters = QuotaRepository(logger: database.logger)
-        let (replicaId, window) = (replicaId, heartbeatWindow)
-        do {
-            let (tats, totals, replicas) = try await database.transaction { connection in
-                let now = RateLimiter.wallClockNanos()
-                let totals = try await counters.report(
-                    reports.map {
-                        QuotaCounterReport(
-                            bucket: $0.key.bucket, window: $0.window, limit: $0.limit, spent: $0.content.spent, unreserve: $0.content.unreserve,
-                            want: $0.content.want)
-                    }, on: connection)
-                let tats =
-                    increments.isEmpty
-                    ? [:]
-                    : try await rates.add(
-                        buckets: increments.map(\.key.bucket), counts: increments.map { Int64($0.count) }, intervals: increments.map(\.interval),
-                        now: now, on: connection)
-                let replicas = try await rates.heartbeat(replicaId, window: window, on: connection)
-                if pruning {
-                    try await rates.prune(now: now, on: connection)
-                    try await counters.prune(nowSeconds: now / 1_000_000_000, on: connection)
-                }
-                return (tats, totals, replicas)
+        let (replicaId, window, database) = (replicaId, heartbeatWindow, database)
+        let work: @Sendable (PostgresConnection) async throws -> ([String: Int64], [String: [Int64: QuotaCounterTotals]], Int) = { connection in
+            let now = RateLimiter.wallClockNanos()
+            let totals = try await counters.report(
+                reports.map {
+                    QuotaCounterReport(
+                        bucket: $0.key.bucket, window: $0.window, limit: $0.limit, spent: $0.content.spent, unreserve: $0.content.unreserve,
+                        want: $0.content.want)
+                }, on: connection)
+            let tats =
+                increments.isEmpty
+                ? [:]
+                : try await rates.add(
+                    buckets: increments.map(\.key.bucket), counts: increments.map { Int64($0.count) }, intervals: increments.map(\.interval),
+                    now: now, on: connection)
+            let replicas = try await rates.heartbeat(replicaId, window: window, on: connection)
+            if pruning {
+                try await rates.prune(now: now, on: connection)
+                try await counters.prune(nowSeconds: now / 1_000_000_000, on: connection)
             }
+            return (tats, totals, replicas)
+        }
+        do {
+            let (tats, totals, replicas) =
+                waiting
+                ? try await watchingForDelay { try await database.transactionWithoutDeadline(work) }
+                : try await database.transaction(work)
             if limiter.store == .cluster {
                 limiter.synced(
                     Dictionary(uniqueKeysWithValues: increments.compactMap { increment in tats[increment.key.bucket].map { (increment.key, $0) } }))
@@ -115,16 +124,43 @@ public struct SharedCounterSync: Service {
             quotas.synced(byPeriod)
             health.setLiveReplicas(replicas)
             if health.setDegraded(false) {
+                // Leases this sync took came from totals without what the replicas spent during the outage.
+                quotas.handBackLeases()
                 database.logger.info("shared counting resumed", metadata: ["replicas": "\(replicas)"])
             }
         } catch {
             if limiter.store == .cluster { limiter.syncFailed() }
             quotas.syncFailed()
-            if !health.setDegraded(true) {
-                database.logger.warning(
-                    "shared counting degraded: each replica enforces its share of each shared limit until the database is back",
-                    metadata: ["replicas": "\(health.liveReplicas)", "error": "\(error)"])
+            markDegraded(error)
+        }
+    }
+
+    /// How long a sync may take before counting is marked degraded while it goes on waiting: ten syncs, at least 2 s.
+    var degradedAfter: Duration { heartbeatWindow }
+
+    /// Runs `operation`, marking counting degraded if it has not finished after `degradedAfter`.
+    private func watchingForDelay<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: degradedAfter)
+                markDegraded(PorticoError.unavailable("the database has not answered for \(degradedAfter)"))
+                try await Task.sleep(for: .seconds(86_400 * 365))
+                return nil
             }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let result = next { return result }
+            }
+            throw PorticoError.unavailable("the sync was cancelled")
+        }
+    }
+
+    private func markDegraded(_ error: any Error) {
+        if !health.setDegraded(true) {
+            database.logger.warning(
+                "shared counting degraded: each replica enforces its share of each shared limit until the database is back",
+                metadata: ["replicas": "\(health.liveReplicas)", "error": "\(error)"])
         }
     }
 }

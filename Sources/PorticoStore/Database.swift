@@ -28,6 +28,19 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs `body` in one transaction with no deadline: it waits for the database as long as it takes and
+    /// reports what really happened. A caller that gave up at a deadline could not tell a transaction that never
+    /// ran from one that committed after it gave up.
+    public func transactionWithoutDeadline<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await Self.translatingErrors {
+            try await client.withConnection { connection in
+                try await connection.inTransaction(logger: logger) { try await body(connection) }
+            }
+        }
+    }
+
     /// Runs `body` on a pooled connection outside of a transaction (reads), within `timeout` (by default the
     /// operation timeout; a policy load of a million keys gets a deadline of its own).
     public func read<Result: Sendable>(

@@ -26,13 +26,13 @@ struct GatewayOptions: ParsableArguments {
     var rateLimitHeaders: RateLimitHeaderStyle = .both
     @Option(
         name: .customLong("rate-limit-store"),
-        help: "Where rate limits are counted: cluster (shared by every replica on the database) or local (this process alone).")
+        help: "Where rate limits are counted: cluster (shared by every replica on the database) or local (this process alone); quotas are always counted in the database.")
     var rateLimitStore: RateLimitStore = .cluster
-    @Option(name: .customLong("rate-limit-sync"), help: "Milliseconds between a cluster store's syncs with the database.")
+    @Option(name: .customLong("rate-limit-sync"), help: "Milliseconds between the syncs of quotas and of a cluster store's rate limits with the database.")
     var rateLimitSync: Int = 200
     @Option(
         name: .customLong("rate-limit-fail"),
-        help: "A cluster store without its database: open (each replica enforces its share) or closed (503 on rate-limited grants).")
+        help: "Shared counting without its database: open (each replica enforces its share) or closed (503 on grants with a shared limit).")
     var rateLimitFail: RateLimitFailMode = .open
 
     func validate() throws {

@@ -74,7 +74,7 @@ import Testing
             let client = PostgresClient(configuration: url.configuration, backgroundLogger: TestDatabase.logger)
             let down = Database(client: client, logger: TestDatabase.logger, operationTimeout: .milliseconds(300))
             try await withServices([client]) {
-                await SharedCounterSync(database: down, limiter: limiter, quotas: QuotaCounter(health: limiter.health)).sync()
+                await SharedCounterSync(database: down, limiter: limiter, quotas: QuotaCounter(health: limiter.health)).sync(waiting: false)
             }
             #expect(limiter.health.isDegraded)
             let allowed = (0..<5).filter { _ in limiter.decide(consumer: consumer, scope: api, limit: limit).allowed }.count

@@ -7,7 +7,12 @@ import Synchronization
 public final class TCPProxy: Sendable {
     public let port: Int
     private let targetPort: Int
-    private let running = Mutex<Task<Void, Never>?>(nil)
+    private struct State {
+        var task: Task<Void, Never>?
+        /// The listener and both ends of every forwarded connection, closed by `cut`.
+        var channels: [ObjectIdentifier: any Channel] = [:]
+    }
+    private let state = Mutex(State())
 
     /// Listens on a free port and forwards to `targetPort`.
     public init(to targetPort: Int) async throws {
@@ -23,52 +28,64 @@ public final class TCPProxy: Sendable {
             .bind(host: "127.0.0.1", port: port) { child in
                 child.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child) }
             }
-        let targetPort = targetPort
-        let task = Task<Void, Never> {
+        track(server.channel)
+        let task = Task<Void, Never> { [self] in
             _ = try? await server.executeThenClose { clients in
                 await withTaskGroup(of: Void.self) { group in
                     do {
-                        for try await client in clients { group.addTask { await Self.forward(client, to: targetPort) } }
+                        for try await client in clients {
+                            track(client.channel)
+                            group.addTask { await self.forward(client) }
+                        }
                     } catch {}
-                    group.cancelAll()
                 }
             }
         }
-        running.withLock { $0 = task }
+        state.withLock { $0.task = task }
     }
 
-    /// Closes the listener and every forwarded connection.
+    /// Closes the listener and every forwarded connection, and waits until all of them are closed.
     public func cut() async {
-        guard
-            let task = running.withLock({ current -> Task<Void, Never>? in
-                defer { current = nil }
-                return current
-            })
-        else { return }
-        task.cancel()
-        await task.value
+        let (task, channels) = state.withLock { state in
+            defer { state = State() }
+            return (state.task, Array(state.channels.values))
+        }
+        for channel in channels { try? await channel.close() }
+        await task?.value
     }
 
-    private static func forward(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>, to port: Int) async {
+    private func track(_ channel: any Channel) {
+        state.withLock { $0.channels[ObjectIdentifier(channel)] = channel }
+    }
+
+    private func forward(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let upstream: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
-            upstream = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port) { channel in
+            upstream = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: targetPort) {
+                channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
         } catch {
             try? await client.channel.close()
             return
         }
+        track(upstream.channel)
         try? await client.executeThenClose { clientIn, clientOut in
             try await upstream.executeThenClose { upstreamIn, upstreamOut in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { for try await bytes in clientIn { try await upstreamOut.write(bytes) } }
                     group.addTask { for try await bytes in upstreamIn { try await clientOut.write(bytes) } }
-                    // Either side closing, or the proxy being cut, ends both.
+                    // Either side closing (or being closed by `cut`) ends both.
                     _ = try await group.next()
+                    try? await client.channel.close()
+                    try? await upstream.channel.close()
                     group.cancelAll()
                 }
             }
+        }
+        state.withLock { state in
+            state.channels[ObjectIdentifier(client.channel)] = nil
+            state.channels[ObjectIdentifier(upstream.channel)] = nil
         }
     }
 }

@@ -42,6 +42,8 @@ public struct QuotaAllowance: Sendable {
     private var syncing = 0
     private var syncingFromLease = 0
     private var releasing = 0
+    /// Lease to hand back at the next sync, not to be spent.
+    private var toRelease = 0
     private var denied = 0
     private var quietSyncs = 0
     /// As of the last sync: calls the replicas counted this period, and allowance no replica holds.
@@ -116,9 +118,10 @@ public struct QuotaAllowance: Sendable {
     public mutating func takeReport(limit: Int, replicas: Int, leasing: Bool = true) -> Report? {
         let demand = spent + denied
         quietSyncs = demand > 0 ? 0 : quietSyncs + 1
-        var release = 0
+        var release = toRelease
+        toRelease = 0
         if quietSyncs >= Self.quietSyncsBeforeRelease, leased > 0 {
-            release = leased
+            release += leased
             leased = 0
         }
         var want = 0
@@ -152,18 +155,26 @@ public struct QuotaAllowance: Sendable {
         (syncing, syncingFromLease, releasing) = (0, 0, 0)
     }
 
-    /// The last report did not reach the database: its calls are reported again next time, its lease kept.
+    /// Hands the lease back at the next sync instead of spending it: a sync that spanned an outage leased from
+    /// totals that did not count what the replicas spent meanwhile.
+    public mutating func handBackLease() {
+        toRelease += leased
+        leased = 0
+    }
+
+    /// The last report did not reach the database: its calls are reported again next time, and the lease it
+    /// handed back is handed back then.
     public mutating func syncFailed() {
         spent += syncing
         spentFromLease += syncingFromLease
-        leased += releasing
+        toRelease += releasing
         (syncing, syncingFromLease, releasing) = (0, 0, 0)
     }
 
     /// Whether the counter can be forgotten: quiet for long, nothing left to report or hand back. An exhausted one is kept
     /// until its period ends, so its consumer is not admitted again ahead of a lease.
     public var isSettled: Bool {
-        leased == 0 && spent == 0 && syncing == 0 && releasing == 0 && quietSyncs >= Self.quietSyncsBeforeForgetting && available != 0
+        leased == 0 && spent == 0 && syncing == 0 && releasing == 0 && toRelease == 0 && quietSyncs >= Self.quietSyncsBeforeForgetting && available != 0
     }
 
     /// Whether everything admitted has been reported (for a counter whose period is over).
