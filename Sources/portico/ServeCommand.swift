@@ -26,9 +26,13 @@ struct GatewayOptions: ParsableArguments {
     var rateLimitHeaders: RateLimitHeaderStyle = .both
     @Option(
         name: .customLong("rate-limit-store"),
-        help: "Where rate limits are counted: cluster (shared by every replica on the database) or local (this process alone); quotas are always counted in the database.")
+        help:
+            "Where rate limits are counted: cluster (shared by every replica on the database) or local (this process alone); quotas are always counted in the database."
+    )
     var rateLimitStore: RateLimitStore = .cluster
-    @Option(name: .customLong("rate-limit-sync"), help: "Milliseconds between the syncs of quotas and of a cluster store's rate limits with the database.")
+    @Option(
+        name: .customLong("rate-limit-sync"), help: "Milliseconds between the syncs of quotas and of a cluster store's rate limits with the database."
+    )
     var rateLimitSync: Int = 200
     @Option(
         name: .customLong("rate-limit-fail"),

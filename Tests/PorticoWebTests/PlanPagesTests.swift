@@ -44,7 +44,8 @@ import Testing
             #expect(refused.status == 409)
             #expect(refused.contains("buyers-orders"))
             let edited = try await web.post(
-                planPath, [("name", "gold"), ("limit", "5"), ("period", "1s"), ("quotaLimit", ""), ("quotaPeriod", "month"), ("bucket", "consumer-api")])
+                planPath,
+                [("name", "gold"), ("limit", "5"), ("period", "1s"), ("quotaLimit", ""), ("quotaPeriod", "month"), ("bucket", "consumer-api")])
             #expect(edited.location == planPath)
             #expect(try await web.get("/admin/plans").contains("no quota"))
         }

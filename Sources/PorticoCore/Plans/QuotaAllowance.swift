@@ -174,7 +174,8 @@ public struct QuotaAllowance: Sendable {
     /// Whether the counter can be forgotten: quiet for long, nothing left to report or hand back. An exhausted one is kept
     /// until its period ends, so its consumer is not admitted again ahead of a lease.
     public var isSettled: Bool {
-        leased == 0 && spent == 0 && syncing == 0 && releasing == 0 && toRelease == 0 && quietSyncs >= Self.quietSyncsBeforeForgetting && available != 0
+        leased == 0 && spent == 0 && syncing == 0 && releasing == 0 && toRelease == 0 && quietSyncs >= Self.quietSyncsBeforeForgetting
+            && available != 0
     }
 
     /// Whether everything admitted has been reported (for a counter whose period is over).
