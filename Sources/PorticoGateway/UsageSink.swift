@@ -9,4 +9,28 @@ public protocol UsageSink: Sendable {
     func keyUsed(_ keyId: UUID)
     /// An admitted request carried a token of this user.
     func tokenUserSeen(_ sighting: UserSighting)
+    /// A known consumer's call on an API was answered (by the upstream or by the gateway itself).
+    func callAnswered(_ call: AnsweredCall)
+}
+
+/// One answered call of a known consumer, for the usage records.
+public struct AnsweredCall: Sendable {
+    public let consumer: UUID
+    public let api: UUID
+    public let status: Int
+    /// Refused by the gateway's rate limit or quota.
+    public let rateLimited: Bool
+    public let bytesIn: Int
+    public let bytesOut: Int
+    public let latencyNanos: Int64
+
+    public init(consumer: UUID, api: UUID, status: Int, rateLimited: Bool, bytesIn: Int, bytesOut: Int, latencyNanos: Int64) {
+        self.consumer = consumer
+        self.api = api
+        self.status = status
+        self.rateLimited = rateLimited
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.latencyNanos = latencyNanos
+    }
 }

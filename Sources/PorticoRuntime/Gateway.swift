@@ -19,7 +19,7 @@ public struct Gateway: Sendable {
     /// version check that backs up LISTEN/NOTIFY; `rateLimitSync` the syncs of quotas and of a cluster store's rate limits.
     public init(
         configuration: GatewayConfiguration, usageFlushInterval: Duration = .seconds(10), policyPollInterval: Duration = .seconds(30),
-        rateLimitSync: Duration = .milliseconds(200),
+        rateLimitSync: Duration = .milliseconds(200), usageRetentionDays: Int = 90,
         policy: PolicyHolder, database: Database, metrics: GatewayMetrics, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) {
@@ -36,7 +36,7 @@ public struct Gateway: Sendable {
         self.metrics = metrics
         var services: [any Service] = [
             feed, OIDCSessionFeed(database: database, sessions: sessions),
-            UsageWriter(database: database, usage: usage, interval: usageFlushInterval),
+            UsageWriter(database: database, usage: usage, interval: usageFlushInterval, retentionDays: usageRetentionDays),
         ]
         services.append(SharedCounterSync(database: database, limiter: server.limiter, quotas: server.quotas, interval: rateLimitSync))
         services.append(server)

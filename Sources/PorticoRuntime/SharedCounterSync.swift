@@ -5,6 +5,7 @@ import PorticoGateway
 import PorticoStore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Shares a gateway's counts with the other replicas, off the request path. Every `interval` (and at once when a
 /// quota lease runs dry) it reports to PostgreSQL, in one transaction: the calls each quota counter admitted,
@@ -138,22 +139,16 @@ public struct SharedCounterSync: Service {
     /// How long a sync may take before counting is marked degraded while it goes on waiting: ten syncs, at least 2 s.
     var degradedAfter: Duration { heartbeatWindow }
 
-    /// Runs `operation`, marking counting degraded if it has not finished after `degradedAfter`.
+    /// Runs `operation`, marking counting degraded if it has not finished after `degradedAfter`. Cancelled (at
+    /// shutdown), it stops waiting at once and leaves the operation to end with the database client.
     private func watchingForDelay<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: degradedAfter)
-                markDegraded(PorticoError.unavailable("the database has not answered for \(degradedAfter)"))
-                try await Task.sleep(for: .seconds(86_400 * 365))
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let result = next { return result }
-            }
-            throw PorticoError.unavailable("the sync was cancelled")
+        let work = Task { try await operation() }
+        let watch = Task {
+            try await Task.sleep(for: degradedAfter)
+            markDegraded(PorticoError.unavailable("the database has not answered for \(degradedAfter)"))
         }
+        defer { watch.cancel() }
+        return try await work.valueUnlessCancelled()
     }
 
     private func markDegraded(_ error: any Error) {
@@ -163,4 +158,34 @@ public struct SharedCounterSync: Service {
                 metadata: ["replicas": "\(health.liveReplicas)", "error": "\(error)"])
         }
     }
+}
+
+extension Task where Failure == any Error, Success: Sendable {
+    /// The task's value, or `CancellationError` as soon as the caller is cancelled, without waiting for a task
+    /// that does not stop when cancelled (a query waiting for a connection to a database that is away).
+    func valueUnlessCancelled() async throws -> Success {
+        let resumed = PendingContinuation<Success>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                resumed.state.withLock { $0 = continuation }
+                if Task<Never, Never>.isCancelled, let pending = resumed.state.withLock({ $0.take() }) {
+                    pending.resume(throwing: Swift.CancellationError())
+                    return
+                }
+                let task = self
+                Task<Void, Never> {
+                    let result = await task.result
+                    resumed.state.withLock { $0.take() }?.resume(with: result)
+                }
+            }
+        } onCancel: {
+            self.cancel()
+            resumed.state.withLock { $0.take() }?.resume(throwing: Swift.CancellationError())
+        }
+    }
+}
+
+/// A continuation that whichever comes first resumes, once.
+private final class PendingContinuation<Success: Sendable>: Sendable {
+    let state = Mutex<CheckedContinuation<Success, any Error>?>(nil)
 }

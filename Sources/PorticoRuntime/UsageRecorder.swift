@@ -1,10 +1,11 @@
 import Foundation
 import PorticoCore
 import PorticoGateway
+import PorticoStore
 import Synchronization
 
-/// The gateway's `UsageSink`: collects key uses and token users between two writes, so a request never waits on
-/// the database. State is kept in shards, like the rate limiter's, so requests on different event loops rarely
+/// The gateway's `UsageSink`: collects key uses, token users and each consumer's calls per API and hour between
+/// two writes, so a request never waits on the database. State is kept in shards, like the rate limiter's, so requests on different event loops rarely
 /// share a lock. A token user not written yet signals the writer at once, so first-time users appear in the
 /// portal within moments.
 public final class UsageRecorder: UsageSink {
@@ -13,9 +14,17 @@ public final class UsageRecorder: UsageSink {
         var written: Set<String> = []
     }
 
+    /// One consumer on one API in one hour (seconds since 1970 at its start).
+    struct CallKey: Hashable {
+        let consumer: UUID
+        let api: UUID
+        let hour: Int64
+    }
+
     private final class Shard: Sendable {
         let keys = Mutex(Set<UUID>())
         let sightings = Mutex(Sightings())
+        let calls = Mutex([CallKey: UsageCounts]())
     }
 
     private let shards: [Shard]
@@ -39,6 +48,34 @@ public final class UsageRecorder: UsageSink {
             return firstInBatch && !state.written.contains(sighting.externalId)
         }
         if isNew { signal.yield() }
+    }
+
+    public func callAnswered(_ call: AnsweredCall) {
+        let hour = Int64(Date().timeIntervalSince1970) / 3_600 * 3_600
+        let key = CallKey(consumer: call.consumer, api: call.api, hour: hour)
+        shards[Int(call.consumer.uuid.15) % shards.count].calls.withLock { calls in
+            calls[key, default: UsageCounts()].record(
+                status: call.status, rateLimited: call.rateLimited, bytesIn: call.bytesIn, bytesOut: call.bytesOut, latencyNanos: call.latencyNanos)
+        }
+    }
+
+    /// The calls counted since the last drain, per consumer, API and hour.
+    public func drainCalls() -> [UsageRow] {
+        shards.flatMap { shard in
+            shard.calls.withLock { calls in
+                defer { calls.removeAll(keepingCapacity: true) }
+                return calls.map { UsageRow(consumer: $0.key.consumer, api: $0.key.api, hour: $0.key.hour, counts: $0.value) }
+            }
+        }
+    }
+
+    /// Puts back counts a failed write could not store, adding them to those counted since.
+    public func restore(_ rows: [UsageRow]) {
+        for row in rows {
+            shards[Int(row.consumer.uuid.15) % shards.count].calls.withLock { calls in
+                calls[CallKey(consumer: row.consumer, api: row.api, hour: row.hour), default: UsageCounts()].add(row.counts)
+            }
+        }
     }
 
     /// The keys used since the last drain.

@@ -2,17 +2,20 @@ import Foundation
 import PorticoStore
 import ServiceLifecycle
 
-/// Writes what a `UsageRecorder` collected: key last-used times and token users, in batches every `interval`,
-/// and a token user seen for the first time within moments rather than at the next interval.
+/// Writes what a `UsageRecorder` collected: key last-used times, token users and the usage records, in batches
+/// every `interval`, and a token user seen for the first time within moments rather than at the next interval.
+/// Once an hour it deletes usage records older than `retentionDays`.
 public struct UsageWriter: Service {
     let database: Database
     let usage: UsageRecorder
     let interval: Duration
+    let retentionDays: Int
 
-    public init(database: Database, usage: UsageRecorder, interval: Duration) {
+    public init(database: Database, usage: UsageRecorder, interval: Duration, retentionDays: Int = 90) {
         self.database = database
         self.usage = usage
         self.interval = interval
+        self.retentionDays = retentionDays
     }
 
     public func run() async throws {
@@ -22,11 +25,17 @@ public struct UsageWriter: Service {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    var lastPruned = ContinuousClock.now - .seconds(3_600)
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
                         if Task.isCancelled { break }
                         await flushKeys(keys)
                         await flushSightings(users)
+                        await flushCalls(waiting: true)
+                        if ContinuousClock.now - lastPruned >= .seconds(3_600) {
+                            lastPruned = .now
+                            await pruneCalls()
+                        }
                     }
                 }
                 group.addTask {
@@ -43,6 +52,31 @@ public struct UsageWriter: Service {
         }
         await flushKeys(keys)
         await flushSightings(users)
+        await flushCalls(waiting: false)
+    }
+
+    /// Adds the calls counted since the last flush to the usage records. It waits for the database (bounded only
+    /// at shutdown), so a write that commits late is not written again.
+    private func flushCalls(waiting: Bool) async {
+        let rows = usage.drainCalls()
+        guard !rows.isEmpty else { return }
+        let repository = UsageRepository(logger: database.logger)
+        do {
+            if waiting {
+                try await database.transactionWithoutDeadline { try await repository.add(rows, on: $0) }
+            } else {
+                try await database.transaction { try await repository.add(rows, on: $0) }
+            }
+        } catch {
+            usage.restore(rows)
+            database.logger.warning("could not write usage records; will retry", metadata: ["rows": "\(rows.count)"])
+        }
+    }
+
+    private func pruneCalls() async {
+        let repository = UsageRepository(logger: database.logger)
+        let now = Int64(Date().timeIntervalSince1970)
+        try? await database.transaction { try await repository.prune(olderThanDays: retentionDays, nowSeconds: now, on: $0) }
     }
 
     private func flushKeys(_ keys: KeyRepository) async {

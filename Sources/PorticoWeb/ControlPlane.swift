@@ -63,9 +63,11 @@ public func buildControlPlane(
     let authSettings = AuthSettingsService(store: store, secretBox: configuration.secretBox)
     let invitations = InvitationService(store: store)
     let plans = PlanService(store: store)
+    let usage = UsageService(store: store)
     let identityProviders = IdentityProviderService(store: store, secretBox: configuration.secretBox)
     AdminAPIController(
-        users: users, groups: groups, apis: apis, accesses: accesses, plans: plans, keys: keys, authSettings: authSettings,
+        users: users, groups: groups, apis: apis, accesses: accesses, plans: plans, usage: usage, keys: keys,
+        authSettings: authSettings,
         identityProviders: identityProviders
     ).addRoutes(to: api)
 
@@ -79,14 +81,14 @@ public func buildControlPlane(
     }
     DashboardController(
         renderer: pages, signInPages: signInPages(.dashboard), users: users, groups: groups, apis: apis, accesses: accesses, plans: plans,
-        keys: keys, invitations: invitations,
+        usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
         policy: policy,
         gatewayMetrics: gatewayMetrics
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
         renderer: pages, signInPages: signInPages(.portal), apis: apis, accesses: accesses, consumerAccess: ConsumerAccessService(store: store),
-        keys: keys, invitations: invitations,
+        usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings,
         gatewayURL: configuration.gatewayURL
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))

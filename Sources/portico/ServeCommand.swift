@@ -38,9 +38,12 @@ struct GatewayOptions: ParsableArguments {
         name: .customLong("rate-limit-fail"),
         help: "Shared counting without its database: open (each replica enforces its share) or closed (503 on grants with a shared limit).")
     var rateLimitFail: RateLimitFailMode = .open
+    @Option(name: .customLong("usage-retention-days"), help: "Days usage records are kept before they are pruned.")
+    var usageRetentionDays: Int = 90
 
     func validate() throws {
         guard rateLimitSync >= 10 else { throw ValidationError("--rate-limit-sync must be at least 10 (milliseconds)") }
+        guard usageRetentionDays >= 1 else { throw ValidationError("--usage-retention-days must be at least 1") }
     }
 
     var configuration: GatewayConfiguration {
@@ -79,7 +82,7 @@ struct Runtime {
         gatewayConfiguration.secretBox = secretBox
         let gateway = Gateway(
             configuration: gatewayConfiguration, policyPollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)),
-            rateLimitSync: .milliseconds(gatewayOptions.rateLimitSync), policy: holder,
+            rateLimitSync: .milliseconds(gatewayOptions.rateLimitSync), usageRetentionDays: gatewayOptions.usageRetentionDays, policy: holder,
             database: database, metrics: metrics, logger: logger)
         var services: [any Service] = [client]
         services.append(contentsOf: gateway.services)

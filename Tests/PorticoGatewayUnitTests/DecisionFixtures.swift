@@ -15,6 +15,7 @@ final class RecordingSink: UsageSink {
 
     func keyUsed(_ keyId: UUID) { state.withLock { $0.keys.append(keyId) } }
     func tokenUserSeen(_ sighting: UserSighting) { state.withLock { $0.sightings.append(sighting) } }
+    func callAnswered(_ call: AnsweredCall) {}
 
     var keys: [UUID] { state.withLock { $0.keys } }
     var sightings: [UserSighting] { state.withLock { $0.sightings } }

@@ -75,6 +75,8 @@ import Testing
             #expect(page.contains("<td>daily</td>"))
             #expect(page.contains("100 per day"))
             #expect(page.contains("93 left, resets \(Self.utc(window.end))"))
+            #expect(page.contains(#"<svg class="chart" role="img""#), "the usage charts, drawn on the server")
+            #expect(page.contains("Calls per day by status class, all your APIs"))
         }
     }
 

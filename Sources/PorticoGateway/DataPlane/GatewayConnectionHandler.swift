@@ -35,11 +35,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         let upstream: UpstreamHandler
         var responseStarted = false
         var reused: Bool
+        var status: UInt = 0
     }
 
     private let decider: GatewayDecider
     private let pool: UpstreamPool
     private let metrics: GatewayMetrics
+    private let usage: any UsageSink
     private let readTimeout: TimeAmount
     private let logger: Logger
 
@@ -58,6 +60,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     /// A response head went out for the current request.
     private var responseWritten = false
     private var heldBytes = 0
+    /// Body bytes of the current request read from the client, and of its answer written to it.
+    private var bytesIn = 0
+    private var bytesOut = 0
     private var bodySent = false
     private var requestComplete = false
     private var keepAlive = true
@@ -73,10 +78,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     /// costs a heap insert and removal on the event loop and, often, a timer-fd update.
     private var timeoutCheck: Scheduled<Void>?
 
-    init(decider: GatewayDecider, pool: UpstreamPool, metrics: GatewayMetrics, readTimeout: Duration, logger: Logger) {
+    init(decider: GatewayDecider, pool: UpstreamPool, metrics: GatewayMetrics, usage: any UsageSink, readTimeout: Duration, logger: Logger) {
         self.decider = decider
         self.pool = pool
         self.metrics = metrics
+        self.usage = usage
         self.readTimeout = .nanoseconds(readTimeout.nanoseconds)
         self.logger = logger
     }
@@ -111,6 +117,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         case .head(let head):
             begin(head, context: context)
         case .body(let buffer):
+            bytesIn += buffer.readableBytes
             switch phase {
             case .forwarding(let exchange):
                 bodySent = true
@@ -122,7 +129,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
                 hold(part, bytes: buffer.readableBytes)
                 if heldBytes > TokenExtractor.formBodyLimit {
                     keepAlive = false
-                    answer(GatewayError.formTooLarge.answer, api: nil, label: nil)
+                    answer(GatewayError.formTooLarge.answer, api: nil, caller: nil)
                 }
             case .idle, .draining:
                 break
@@ -206,6 +213,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         started = .now
         held.removeAll(keepingCapacity: true)
         heldBytes = 0
+        bytesIn = 0
+        bytesOut = 0
         bodySent = false
         requestComplete = false
         responseWritten = false
@@ -222,8 +231,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func apply(_ decision: GatewayDecision) {
         switch decision {
-        case .answer(let answer, let api, let label):
-            self.answer(answer, api: api, label: label)
+        case .answer(let answer, let api, let caller):
+            self.answer(answer, api: api, caller: caller)
         case .forward(let plan):
             forward(plan, fresh: false)
         case .readFormBody:
@@ -259,9 +268,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     // MARK: Gateway's own answers
 
-    private func answer(_ answer: GatewayAnswer, api: GatewayAPI?, label: String?) {
+    private func answer(_ answer: GatewayAnswer, api: GatewayAPI?, caller: Caller?) {
         guard let context, let request else { return }
-        record(api: api, status: answer.status.code, label: label)
+        record(api: api, status: answer.status.code, label: caller?.label)
+        bytesOut = answer.body.readableBytes
+        reportCall(api: api, caller: caller, status: answer.status.code, rateLimited: answer.status == .tooManyRequests)
         var headers = answer.headers
         headers.add(name: HeaderNames.contentLength, value: String(answer.body.readableBytes))
         if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
@@ -348,8 +359,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         case .head(let head):
             if head.status.code < 200 { return }  // 1xx: the final answer follows
             exchange.responseStarted = true
+            exchange.status = head.status.code
             phase = .forwarding(exchange)
-            record(api: exchange.plan.api, status: head.status.code, label: exchange.plan.consumerLabel)
+            record(api: exchange.plan.api, status: head.status.code, label: exchange.plan.caller.label)
             var headers = UpstreamRequest.responseHeaders(head.headers, adding: exchange.plan.responseHeaders)
             if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
             responseWritten = true
@@ -358,9 +370,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             clientNeedsFlush = true
             if !head.isKeepAlive { exchange.upstream.keepAlive = false }
         case .body(let buffer):
+            bytesOut += buffer.readableBytes
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             clientNeedsFlush = true
         case .end:
+            reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
             exchange.upstream.exchange = nil
             // A connection whose request was not sent in full (the upstream answered early) is not reused.
             if requestComplete, exchange.upstream.keepAlive {
@@ -396,6 +410,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         exchange.channel.close(promise: nil)
         if exchange.responseStarted {
             // Part of the answer is out: the client can only learn of the failure by the connection closing.
+            reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
             phase = .idle
             context?.close(promise: nil)
             return
@@ -415,10 +430,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func failBeforeResponse(_ plan: ForwardPlan, timedOut: Bool, reason: Any) {
         if timedOut {
-            answer(GatewayError.upstreamTimeout(api: plan.api.name).answer, api: plan.api, label: plan.consumerLabel)
+            answer(GatewayError.upstreamTimeout(api: plan.api.name).answer, api: plan.api, caller: plan.caller)
         } else {
             logger.warning("upstream unreachable", metadata: ["api": "\(plan.api.name)", "reason": "\(reason)"])
-            answer(GatewayError.upstreamUnreachable(api: plan.api.name).answer, api: plan.api, label: plan.consumerLabel)
+            answer(GatewayError.upstreamUnreachable(api: plan.api.name).answer, api: plan.api, caller: plan.caller)
         }
     }
 
@@ -459,6 +474,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         if logger.logLevel <= .debug {
             logger.debug("request", metadata: ["api": "\(api?.name ?? "-")", "status": "\(status)", "user": "\(label ?? "-")"])
         }
+    }
+
+    /// A known consumer's answered call, for the usage records.
+    private func reportCall(api: GatewayAPI?, caller: Caller?, status: UInt, rateLimited: Bool) {
+        guard let api, let caller else { return }
+        usage.callAnswered(
+            AnsweredCall(
+                consumer: caller.id, api: api.id, status: Int(status), rateLimited: rateLimited, bytesIn: bytesIn, bytesOut: bytesOut,
+                latencyNanos: (ContinuousClock.now - started).nanoseconds))
     }
 
     private func pauseReads() { readsPaused = true }

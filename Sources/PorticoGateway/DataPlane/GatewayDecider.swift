@@ -11,17 +11,29 @@ struct GatewayAnswer: Sendable {
     var body: ByteBuffer
 }
 
+/// Who a request is from, once known: for the usage records and the per-user metric.
+struct Caller: Sendable {
+    let id: UUID
+    /// The user name the per-user metric counts, when `usernameClaim` is set.
+    let label: String?
+
+    init(_ consumer: Consumer) {
+        id = consumer.id
+        label = consumer.label
+    }
+}
+
 /// A request admitted to its upstream: where it goes, what to send, and what to add to the answer.
 struct ForwardPlan: Sendable {
     let api: GatewayAPI
     let head: HTTPRequestHead
     /// Added to the upstream's response: rate-limit headers, `Deprecation`.
     let responseHeaders: HTTPHeaders
-    let consumerLabel: String?
+    let caller: Caller
 }
 
 enum GatewayDecision: Sendable {
-    case answer(GatewayAnswer, api: GatewayAPI?, consumerLabel: String?)
+    case answer(GatewayAnswer, api: GatewayAPI?, caller: Caller?)
     case forward(ForwardPlan)
     /// Read the (urlencoded) body, up to `TokenExtractor.formBodyLimit`, then decide again with it.
     case readFormBody
@@ -42,13 +54,13 @@ struct GatewayDecider: Sendable {
     let logger: Logger
 
     func decide(_ request: GatewayRequest) -> GatewayDecision {
-        guard policy.isLoaded else { return .answer(GatewayError.policyNotLoaded.answer, api: nil, consumerLabel: nil) }
+        guard policy.isLoaded else { return .answer(GatewayError.policyNotLoaded.answer, api: nil, caller: nil) }
         let snapshot = policy.snapshot
         guard let api = snapshot.routes.match(path: request.path, host: request.authority) else {
-            return .answer(GatewayError.noRoute(path: String(request.path)).answer, api: nil, consumerLabel: nil)
+            return .answer(GatewayError.noRoute(path: String(request.path)).answer, api: nil, caller: nil)
         }
         if let route = api.oidc {
-            guard let oidc else { return .answer(GatewayError.authUnavailable.answer, api: api, consumerLabel: nil) }
+            guard let oidc else { return .answer(GatewayError.authUnavailable.answer, api: api, caller: nil) }
             return decision(oidc.decide(request, api: api, route: route, snapshot: snapshot), request, api: api, snapshot: snapshot)
         }
         let now = Date().timeIntervalSince1970
@@ -73,7 +85,7 @@ struct GatewayDecider: Sendable {
     private func decision(_ step: OIDCAdmission.Step, _ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> GatewayDecision {
         switch step {
         case .admitted(let admission): return authorize(admission, request, api: api, snapshot: snapshot)
-        case .answer(let answer): return .answer(answer, api: api, consumerLabel: nil)
+        case .answer(let answer): return .answer(answer, api: api, caller: nil)
         case .later(let next): return .later { [self] in decision(await next(), request, api: api, snapshot: snapshot) }
         }
     }
@@ -82,27 +94,27 @@ struct GatewayDecider: Sendable {
         let consumer: Consumer
         let changes: UpstreamRequestChanges
         switch admission {
-        case .refused(let error): return .answer(error.answer, api: api, consumerLabel: nil)
+        case .refused(let error): return .answer(error.answer, api: api, caller: nil)
         case .admitted(let admitted, let admittedChanges): (consumer, changes) = (admitted, admittedChanges)
         }
         guard let granted = snapshot.grantedAccess(groups: consumer.groups, api: api.id) else {
-            return .answer(GatewayError.noAccess(api: api.name).answer, api: api, consumerLabel: consumer.label)
+            return .answer(GatewayError.noAccess(api: api.name).answer, api: api, caller: Caller(consumer))
         }
         var responseHeaders = HTTPHeaders()
         let limits = granted.limits
         if !limits.isUnlimited {
             if (limits.rate != nil && limiter.refusesWhileDegraded) || (limits.quota != nil && quotas.health.refusesSharedLimits) {
-                return .answer(GatewayError.rateLimitUnavailable(api: api.name).answer, api: api, consumerLabel: consumer.label)
+                return .answer(GatewayError.rateLimitUnavailable(api: api.name).answer, api: api, caller: Caller(consumer))
             }
             if let refusal = count(limits, policy: granted.policyBase, consumer: consumer, api: api, into: &responseHeaders) {
                 var answer = refusal.answer
                 answer.headers.add(contentsOf: responseHeaders)
-                return .answer(answer, api: api, consumerLabel: consumer.label)
+                return .answer(answer, api: api, caller: Caller(consumer))
             }
         }
         if api.status == .deprecated { responseHeaders.add(name: HeaderNames.deprecation, value: "true") }
         let head = UpstreamRequest.head(for: request, api: api, changes: changes)
-        return .forward(ForwardPlan(api: api, head: head, responseHeaders: responseHeaders, consumerLabel: consumer.label))
+        return .forward(ForwardPlan(api: api, head: head, responseHeaders: responseHeaders, caller: Caller(consumer)))
     }
 }
 

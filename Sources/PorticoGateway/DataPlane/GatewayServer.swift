@@ -46,6 +46,7 @@ public struct GatewayServer: Service {
     let configuration: GatewayConfiguration
     let decider: GatewayDecider
     let metrics: GatewayMetrics
+    let usage: any UsageSink
     let pools: UpstreamPools
     let logger: Logger
     let onServerRunning: @Sendable (any Channel) async -> Void
@@ -67,6 +68,7 @@ public struct GatewayServer: Service {
             oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
             rateLimitHeaders: configuration.rateLimitHeaders, logger: logger)
         self.metrics = metrics
+        self.usage = usage
         self.pools = UpstreamPools(timeouts: configuration.timeouts)
         self.logger = logger
         self.onServerRunning = onServerRunning
@@ -81,7 +83,7 @@ public struct GatewayServer: Service {
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiesce = ServerQuiescingHelper(group: group)
-        let (decider, metrics, pools, readTimeout, logger) = (decider, metrics, pools, configuration.timeouts.read, logger)
+        let (decider, metrics, usage, pools, readTimeout, logger) = (decider, metrics, usage, pools, configuration.timeouts.read, logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -103,7 +105,7 @@ public struct GatewayServer: Service {
                         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(
                         GatewayConnectionHandler(
-                            decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, readTimeout: readTimeout,
+                            decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage, readTimeout: readTimeout,
                             logger: logger))
                 }
             }

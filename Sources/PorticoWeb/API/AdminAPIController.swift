@@ -9,6 +9,7 @@ struct AdminAPIController {
     let apis: APIService
     let accesses: AccessService
     let plans: PlanService
+    let usage: UsageService
     let keys: KeyService
     let authSettings: AuthSettingsService
     let identityProviders: IdentityProviderService
@@ -116,6 +117,17 @@ struct AdminAPIController {
             return HTTPResponse.Status.noContent
         }
 
+        group.get("usage") { request, _ in
+            var parameters: [String: String] = [:]
+            for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+            let query = try UsageQuery(parameters)
+            var user: User?
+            if let text = query.user { user = try await resolveUser(text) }
+            var api: APIDefinition?
+            if let text = query.api { api = try await resolveAPI(text) }
+            return JSONResponse(try await usage.series(user: user?.id, api: api, from: query.from, to: query.to, granularity: query.granularity))
+        }
+
         group.post("users/{id}/keys") { request, context in
             let userId = try context.id(of: "user")
             let body = try await JSONCoding.decode(CreateKeyBody.self, from: request, context: context)
@@ -157,5 +169,22 @@ extension AdminAPIController {
             try await identityProviders.delete(try context.id(of: "identity provider"), by: context.actor)
             return HTTPResponse.Status.noContent
         }
+    }
+
+    /// A user named by id or email; an unknown one is an error naming the `user` parameter.
+    private func resolveUser(_ text: String) async throws -> User {
+        if let id = UUID(uuidString: text) {
+            do { return try await users.get(id) } catch PorticoError.notFound { throw PorticoError.invalid(field: "user", reason: "no user \(text)") }
+        }
+        guard let user = try await users.find(email: text) else { throw PorticoError.invalid(field: "user", reason: "no user '\(text)'") }
+        return user
+    }
+
+    /// An API named by name or id; an unknown one is an error naming the `api` parameter.
+    private func resolveAPI(_ text: String) async throws -> APIDefinition {
+        guard let api = try await apis.list().first(where: { $0.name == text || $0.id.uuidString == text.uppercased() }) else {
+            throw PorticoError.invalid(field: "api", reason: "no API '\(text)'")
+        }
+        return api
     }
 }

@@ -78,6 +78,7 @@ extension DashboardController {
         values["api"] = PageRows.api(api)
         values["stripChecked"] = feedback.map { $0.values["stripPrefix"] != nil } ?? api.stripPrefix
         values["statuses"] = Self.statusOptions(selected: feedback?.values["status"] ?? api.status.rawValue)
+        values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: nil, api: api), subject: "every consumer")
         return renderer.page(
             "api", title: "API \(api.name)", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
     }

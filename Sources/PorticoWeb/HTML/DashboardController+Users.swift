@@ -82,6 +82,7 @@ extension DashboardController {
         values["groups"] = allGroups.map { ["name": $0.name, "checked": memberOf.contains($0.name)] }
         values["keys"] = userKeys.map(PageRows.key)
         values["tokenName"] = user.tokenName ?? ""
+        values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: user.id, api: nil), subject: "all APIs")
         return renderer.page(
             "user", title: user.email.isEmpty ? (user.externalId ?? "User") : user.email, values, context: context, section: "users",
             status: feedback == nil && keyFeedback == nil ? .ok : .unprocessableContent)

@@ -16,6 +16,7 @@ struct DashboardController {
     let apis: APIService
     let accesses: AccessService
     let plans: PlanService
+    let usage: UsageService
     let keys: KeyService
     let invitations: InvitationService
     let authSettings: AuthSettingsService

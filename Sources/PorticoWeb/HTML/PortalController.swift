@@ -12,6 +12,7 @@ struct PortalController {
     let apis: APIService
     let accesses: AccessService
     let consumerAccess: ConsumerAccessService
+    let usage: UsageService
     let keys: KeyService
     let invitations: InvitationService
     let authSettings: AuthSettingsService
@@ -107,6 +108,7 @@ struct PortalController {
             "portal-apis", title: "My APIs",
             [
                 "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
+                "usage": UsageCharts.values(try await usage.lastDays(14, user: user.id, api: nil), subject: "all your APIs"),
             ], context: context, section: "portalAPIs")
     }
 
