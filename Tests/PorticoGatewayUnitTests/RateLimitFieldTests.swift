@@ -13,18 +13,9 @@ import Testing
 
     /// The one list member of `value`: its string and integer parameters; a syntax error fails the test.
     func parsed(_ value: String?) throws -> (name: String, parameters: [String: Int]) {
-        var parser = StructuredFieldValueParser(Array((value ?? "").utf8))
-        let list = try parser.parseListFieldValue()
-        try #require(list.count == 1, "one policy in \(value ?? "nil")")
-        guard case .item(let item) = list[0], case .string(let name) = item.bareItem else {
-            Issue.record("not a string item: \(value ?? "nil")")
-            return ("", [:])
-        }
-        var parameters: [String: Int] = [:]
-        for (key, bare) in item.parameters {
-            if case .integer(let number) = bare { parameters[key] = number }
-        }
-        return (name, parameters)
+        let members = try parsedList(value)
+        try #require(members.count == 1, "one policy in \(value ?? "nil")")
+        return members[0]
     }
 
     /// Every member of `value`: each string with its integer parameters; a syntax error fails the test.
