@@ -139,16 +139,23 @@ public struct SharedCounterSync: Service {
     /// How long a sync may take before counting is marked degraded while it goes on waiting: ten syncs, at least 2 s.
     var degradedAfter: Duration { heartbeatWindow }
 
-    /// Runs `operation`, marking counting degraded if it has not finished after `degradedAfter`. Cancelled (at
-    /// shutdown), it stops waiting at once and leaves the operation to end with the database client.
+    /// A sync stuck this long (on a connection that will never answer) is given up, so counting cannot stop for
+    /// good; one that has not been sent by then will not commit afterwards either.
+    static let abandonAfter: Duration = .seconds(30)
+
+    /// Runs `operation`, marking counting degraded if it has not finished after `degradedAfter` and giving up after
+    /// `abandonAfter`. Cancelled (at shutdown), it stops waiting at once and leaves the operation to end with the
+    /// database client.
     private func watchingForDelay<Result: Sendable>(_ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
         let work = Task { try await operation() }
         let watch = Task {
             try await Task.sleep(for: degradedAfter)
             markDegraded(PorticoError.unavailable("the database has not answered for \(degradedAfter)"))
+            try await Task.sleep(for: Self.abandonAfter - degradedAfter)
+            work.cancel()
         }
         defer { watch.cancel() }
-        return try await work.valueUnlessCancelled()
+        return try await work.valueUnlessCancelled(orWhen: watch)
     }
 
     private func markDegraded(_ error: any Error) {
@@ -161,9 +168,10 @@ public struct SharedCounterSync: Service {
 }
 
 extension Task where Failure == any Error, Success: Sendable {
-    /// The task's value, or `CancellationError` as soon as the caller is cancelled, without waiting for a task
-    /// that does not stop when cancelled (a query waiting for a connection to a database that is away).
-    func valueUnlessCancelled() async throws -> Success {
+    /// The task's value, or `CancellationError` as soon as the caller is cancelled or `deadline` finishes, without
+    /// waiting for a task that does not stop when cancelled (a query waiting for a connection to a database that is
+    /// away).
+    func valueUnlessCancelled(orWhen deadline: Task<Void, any Error>) async throws -> Success {
         let resumed = PendingContinuation<Success>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -176,6 +184,10 @@ extension Task where Failure == any Error, Success: Sendable {
                 Task<Void, Never> {
                     let result = await task.result
                     resumed.state.withLock { $0.take() }?.resume(with: result)
+                }
+                Task<Void, Never> {
+                    guard case .success = await deadline.result else { return }
+                    resumed.state.withLock { $0.take() }?.resume(throwing: PorticoError.unavailable("the sync was given up"))
                 }
             }
         } onCancel: {

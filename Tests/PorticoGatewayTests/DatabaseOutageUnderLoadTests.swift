@@ -17,15 +17,15 @@ import Testing
     @Test func theGatewaysKeepServingOnSharesAndTheQuotaSurvivesTheOutage() async throws {
         try await withEchoUpstream { upstream in
             try await withTestPortico { portico in
-                try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)
+                let api = try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)
                 try await portico.ensureGroups(["buyers"])
-                _ = try await PlanService(store: portico.store).create(
+                let plan = try await PlanService(store: portico.store).create(
                     PlanInput(
                         name: "metered", rateLimit: .some(RateLimitInput(limit: 6_000, period: "1m")),
                         quota: .some(QuotaInput(limit: Self.quota, period: "24h"))), by: portico.actor)
                 try await AccessService(store: portico.store).create(
                     AccessInput(name: "buyers", groups: ["buyers"], allApis: true, plan: "metered"), by: portico.actor)
-                let (_, key) = try await portico.seedConsumer(groups: ["buyers"])
+                let (consumer, key) = try await portico.seedConsumer(groups: ["buyers"])
 
                 let proxy = try await TCPProxy(to: URLComponents(string: portico.testDatabase.url.connectionString)?.port ?? 5432)
                 var components = URLComponents(string: portico.testDatabase.url.connectionString)
@@ -56,10 +56,19 @@ import Testing
                         #expect(during >= left * 9 / 10 && during <= left + Self.quota / 20 + 3, "\(during) of \(left)")
 
                         try await proxy.resume()
-                        try await Self.waitUntil { gateways.allSatisfy { !$0.gateway.server.limiter.health.isDegraded } }
-                        try await Self.waitUntil { try await QuotaAcrossReplicasTests.counted(portico) == before + during }
+                        // The database client retries connecting with a backoff that grows with the outage (up to a
+                        // minute), so a loaded machine may take a while to count again.
+                        try await Self.waitUntil(seconds: 90) { gateways.allSatisfy { !$0.gateway.server.limiter.health.isDegraded } }
+                        try await Self.waitUntil(seconds: 30) { try await QuotaAcrossReplicasTests.counted(portico) == before + during }
+                        let counted = try await QuotaAcrossReplicasTests.counted(portico)
+                        let states = gateways.map { gateway in
+                            gateway.gateway.server.quotas.allowance(QuotaCounter.Key(plan: plan.id, consumer: consumer.id, api: api.id)).map {
+                                "\($0)"
+                            } ?? "-"
+                        }
                         #expect(
-                            try await QuotaAcrossReplicasTests.counted(portico) == before + during, "the outage's calls are counted, nothing reset")
+                            counted == before + during,
+                            "the outage's calls are counted, nothing reset: \(counted) for \(before) + \(during); \(states)")
 
                         let after = try await QuotaAcrossReplicasTests.spread(30, over: gateways, key: key, pause: .milliseconds(20))
                         // Within what was left and what a replica may admit ahead of a lease (5 %, one call each).
@@ -71,9 +80,9 @@ import Testing
         }
     }
 
-    /// Polls `condition` every 50 ms for up to 10 s.
-    static func waitUntil(_ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+    /// Polls `condition` every 50 ms for up to `seconds`.
+    static func waitUntil(seconds: Int = 10, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
         while try await !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
     }
 }
