@@ -87,7 +87,7 @@ public func buildControlPlane(
         gatewayMetrics: gatewayMetrics
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
-        renderer: pages, signInPages: signInPages(.portal), apis: apis, accesses: accesses, consumerAccess: ConsumerAccessService(store: store),
+        renderer: pages, signInPages: signInPages(.portal), consumerAccess: ConsumerAccessService(store: store),
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings,
         gatewayURL: configuration.gatewayURL

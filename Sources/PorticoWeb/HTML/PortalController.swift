@@ -9,8 +9,6 @@ struct PortalController {
 
     let renderer: PageRenderer
     let signInPages: SignInController
-    let apis: APIService
-    let accesses: AccessService
     let consumerAccess: ConsumerAccessService
     let usage: UsageService
     let keys: KeyService
