@@ -168,8 +168,6 @@ public final class QuotaCounter: Sendable {
         shard(for: key).state.withLock { $0[key]?.current }
     }
 
-    public var trackedCount: Int { shards.reduce(0) { $0 + $1.state.withLock { $0.count } } }
-
     /// Ends `wakeups`.
     public func finish() { wake.finish() }
 

@@ -38,8 +38,7 @@ public final class UsageRecorder: UsageSink {
     }
 
     public func keyUsed(_ keyId: UUID) {
-        // Key ids are random (v4) UUIDs: their last byte spreads them over the shards without hashing them twice.
-        _ = shards[Int(keyId.uuid.15) % shards.count].keys.withLock { $0.insert(keyId) }
+        _ = shard(of: keyId).keys.withLock { $0.insert(keyId) }
     }
 
     public func tokenUserSeen(_ sighting: UserSighting) {
@@ -53,7 +52,7 @@ public final class UsageRecorder: UsageSink {
     public func callAnswered(_ call: AnsweredCall) {
         let hour = Int64(Date().timeIntervalSince1970) / 3_600 * 3_600
         let key = CallKey(consumer: call.consumer, api: call.api, hour: hour)
-        shards[Int(call.consumer.uuid.15) % shards.count].calls.withLock { calls in
+        shard(of: call.consumer).calls.withLock { calls in
             calls[key, default: UsageCounts()].record(
                 status: call.status, rateLimited: call.rateLimited, bytesIn: call.bytesIn, bytesOut: call.bytesOut, latencyNanos: call.latencyNanos)
         }
@@ -72,7 +71,7 @@ public final class UsageRecorder: UsageSink {
     /// Puts back counts a failed write could not store, adding them to those counted since.
     public func restore(_ rows: [UsageRow]) {
         for row in rows {
-            shards[Int(row.consumer.uuid.15) % shards.count].calls.withLock { calls in
+            shard(of: row.consumer).calls.withLock { calls in
                 calls[CallKey(consumer: row.consumer, api: row.api, hour: row.hour), default: UsageCounts()].add(row.counts)
             }
         }
@@ -116,6 +115,11 @@ public final class UsageRecorder: UsageSink {
 
     /// Ends `newUsers`.
     public func finish() { signal.finish() }
+
+    /// Key and user ids are random (v4) UUIDs: their last byte spreads them over the shards without hashing them.
+    private func shard(of id: UUID) -> Shard {
+        shards[Int(id.uuid.15) % shards.count]
+    }
 
     private func shard(of userId: String) -> Shard {
         shards[Int(UInt(bitPattern: userId.hashValue) % UInt(shards.count))]

@@ -21,11 +21,7 @@ public struct Database: Sendable {
     /// Runs `body` in one transaction; any error rolls it back and is rethrown as it was thrown
     /// (translated to a `PorticoError` when it came from PostgreSQL).
     public func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await withDeadline {
-            try await client.withConnection { connection in
-                try await connection.inTransaction(logger: logger) { try await body(connection) }
-            }
-        }
+        try await withDeadline { try await transactionWithoutDeadline(body) }
     }
 
     /// Runs `body` in one transaction with no deadline: it waits for the database as long as it takes and
