@@ -15,6 +15,12 @@ enum GatewayError: Error, Sendable {
     /// A trusted identity provider's keys cannot be fetched: its outage, not the caller's fault.
     case jwksUnavailable(provider: String)
     case formTooLarge
+    /// The request head is over `GatewayLimits.headerBytes`.
+    case headersTooLarge
+    /// The request is not HTTP/1.1 the parser accepts.
+    case malformedRequest
+    /// The request body is over the API's `maxBodyBytes`.
+    case bodyTooLarge(api: String, limit: Int)
     /// An OIDC-protected API called without a session by something other than a browser.
     case signInRequired(api: String)
     /// The callback of an OIDC-protected API with a state that is unknown, used, expired or another browser's.
@@ -42,7 +48,9 @@ enum GatewayError: Error, Sendable {
         case .identityProviderUnavailable: .serviceUnavailable
         case .noAccess, .claimsMismatch, .noGroups: .forbidden
         case .authUnavailable, .jwksUnavailable: .serviceUnavailable
-        case .formTooLarge: .payloadTooLarge
+        case .formTooLarge, .bodyTooLarge: .payloadTooLarge
+        case .headersTooLarge: .requestHeaderFieldsTooLarge
+        case .malformedRequest: .badRequest
         case .rateLimited, .quotaExceeded, .quotaRenewing: .tooManyRequests
         case .rateLimitUnavailable: .serviceUnavailable
         case .upstreamUnreachable: .badGateway
@@ -62,6 +70,9 @@ enum GatewayError: Error, Sendable {
         case .authUnavailable: "auth_unavailable"
         case .jwksUnavailable: "jwks_unavailable"
         case .formTooLarge: "form_too_large"
+        case .headersTooLarge: "headers_too_large"
+        case .malformedRequest: "malformed_request"
+        case .bodyTooLarge: "body_too_large"
         case .signInRequired: "sign_in_required"
         case .signInFlowInvalid: "invalid_sign_in"
         case .signInRefused: "sign_in_refused"
@@ -87,6 +98,9 @@ enum GatewayError: Error, Sendable {
         case .authUnavailable: "tokens cannot be verified right now; retry shortly"
         case .jwksUnavailable(let provider): "the keys of identity provider '\(provider)' cannot be fetched right now; retry shortly"
         case .formTooLarge: "the form body is too large to look for a token in"
+        case .headersTooLarge: "the request's header block is larger than \(GatewayLimits.headerBytes / 1024) KiB"
+        case .malformedRequest: "the request is not valid HTTP/1.1"
+        case .bodyTooLarge(let api, let limit): "API '\(api)' accepts request bodies of at most \(limit) bytes"
         case .signInRequired(let api): "API '\(api)' needs a session: sign in with a browser first"
         case .signInFlowInvalid(let reason), .signInRefused(let reason): reason
         case .identityProviderUnavailable(let provider, let reason): "identity provider '\(provider)' is unavailable: \(reason)"

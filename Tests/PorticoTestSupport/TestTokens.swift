@@ -116,3 +116,49 @@ struct AnyClaims: JWTPayload {
 
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
+
+/// Tokens made byte by byte, for inputs no JWT library would write: invalid UTF-8, duplicate names, hand-made
+/// signatures.
+public enum RawJWS {
+    public static func input(header: [UInt8], payload: [UInt8]) -> String {
+        Base64URL.encode(header) + "." + Base64URL.encode(payload)
+    }
+
+    public static func hs256(header: [UInt8], payload: [UInt8], secret: [UInt8]) -> String {
+        let input = input(header: header, payload: payload)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: secret))
+        return input + "." + Base64URL.encode(Array(mac))
+    }
+}
+
+/// A P-256 key whose signatures a test can make, or replace with any r and s it likes.
+public struct RawP256Key: Sendable {
+    public let key = P256.Signing.PrivateKey()
+
+    public init() {}
+
+    public func jwk(kid: String) -> [String: String] {
+        let raw = Array(key.publicKey.rawRepresentation)
+        return [
+            "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig", "x": Base64URL.encode(raw[..<32]),
+            "y": Base64URL.encode(raw[32...]),
+        ]
+    }
+
+    public var publicPEM: String { key.publicKey.pemRepresentation }
+    /// The public key's uncompressed point, as an attacker would paste it into an HMAC secret.
+    public var publicPoint: [UInt8] { Array(key.publicKey.x963Representation) }
+
+    /// A compact ES256 token: `signature` given as r ‖ s (64 bytes), or a real one when nil.
+    public func token(header: String, payload: String, signature: [UInt8]? = nil) throws -> String {
+        let input = RawJWS.input(header: Array(header.utf8), payload: Array(payload.utf8))
+        let bytes = try signature ?? Array(key.signature(for: Data(input.utf8)).rawRepresentation)
+        return input + "." + Base64URL.encode(bytes)
+    }
+
+    /// The order n of P-256's group, big-endian.
+    public static let order: [UInt8] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+    ]
+}

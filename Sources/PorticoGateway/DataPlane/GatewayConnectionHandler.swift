@@ -196,11 +196,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         abandonUpstream()
-        if error is HTTPParserError, !responseWritten {
-            // Not HTTP (or not within limits): answer 400 once, then close, as a server must not guess.
-            let head = HTTPResponseHead(
-                version: .http1_1, status: .badRequest, headers: HTTPHeaders([(HeaderNames.contentLength, "0"), (HeaderNames.connection, "close")]))
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if let parserError = error as? HTTPParserError, !responseWritten {
+            // Not HTTP, or a head over the limit: answer once, then close, as a server must not guess.
+            let answer = parserError == .headerOverflow ? GatewayError.headersTooLarge.answer : GatewayError.malformedRequest.answer
+            var headers = answer.headers
+            headers.add(name: HeaderNames.contentLength, value: String(answer.body.readableBytes))
+            headers.add(name: HeaderNames.connection, value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             phase = .idle
             return

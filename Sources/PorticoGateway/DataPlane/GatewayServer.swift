@@ -39,6 +39,20 @@ public struct GatewayConfiguration: Sendable {
     }
 }
 
+/// Limits on what a client may send before its request is even decided.
+enum GatewayLimits {
+    /// A request head (request line and header block) of more than 32 KiB is answered 431, as nginx's and Envoy's
+    /// defaults are of that order; no real credential or cookie set comes near it.
+    static let headerBytes = 32 * 1024
+
+    static var decoder: NIOHTTPDecoderLimitConfiguration {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = headerBytes
+        limits.maxHeaderListSize = headerBytes
+        return limits
+    }
+}
+
 /// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's requests are decided and proxied on
 /// its own event loop, against whatever snapshot `policy` holds at that moment. Graceful shutdown stops
 /// accepting, lets requests in flight finish, then closes.
@@ -102,7 +116,8 @@ public struct GatewayServer: Service {
                     // header written comes from llhttp's parse of the client or upstream, from settings checked when
                     // saved (names), or from values the gateway cleans itself (claims, `error_description`).
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: GatewayLimits.decoder)
                     try channel.pipeline.syncOperations.addHandler(
                         GatewayConnectionHandler(
                             decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage, readTimeout: readTimeout,

@@ -40,7 +40,7 @@ final class JWKSFileSource: Sendable {
             throw .unusable("the file \(path) cannot be read")
         }
         do {
-            let keys = try await VerificationKeys.jwks(json: data, algorithms: algorithms)
+            let keys = try await VerificationKeys.jwks(json: data, algorithms: algorithms, inconsistent: .refuse)
             return JWKSFileSource(path: path, algorithms: algorithms, logger: logger, keys: keys, signature: signature)
         } catch let error as VerificationKeys.BuildError {
             throw error
@@ -66,7 +66,7 @@ final class JWKSFileSource: Sendable {
         guard signature != state.withLock({ $0.signature }) else { return keys }
         do {
             guard let data = FileManager.default.contents(atPath: path) else { throw VerificationKeys.BuildError.unusable("unreadable") }
-            let reloaded = try await VerificationKeys.jwks(json: data, algorithms: algorithms)
+            let reloaded = try await VerificationKeys.jwks(json: data, algorithms: algorithms, inconsistent: .refuse)
             state.withLock {
                 $0.keys = reloaded
                 $0.signature = signature

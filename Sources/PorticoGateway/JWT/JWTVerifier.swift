@@ -59,9 +59,32 @@ public final class JWTVerifier: Sendable {
         // Read before the keys are: a set replaced meanwhile makes the entry stale rather than trusted.
         let generation = keyGeneration()
         let jws: CompactJWS
+        switch await signed(token) {
+        case .verified(let verified): jws = verified
+        case .rejected(let rejection): return .rejected(rejection)
+        case .unavailable(let reason): return .unavailable(reason)
+        }
+        let claims: [String: JSONValue]
+        do { claims = try jws.claims() } catch { return .rejected(error) }
+        if let failure = config.rules.failure(in: claims, now: now) { return .rejected(.invalid(failure)) }
+        if let generation { memory.remember(String(token), claims: claims, now: now, keyGeneration: generation) }
+        return .verified(claims)
+    }
+
+    /// A token whose signature was made by a configured key (its claims not looked at yet).
+    public enum SignatureOutcome: Sendable {
+        case verified(CompactJWS)
+        case rejected(TokenRejection)
+        case unavailable(String)
+    }
+
+    /// The first half of `verify`: the token's form, its header, its algorithm against the allow-list and the key's
+    /// own `alg`, and its signature.
+    public func signed(_ token: some StringProtocol) async -> SignatureOutcome {
+        let jws: CompactJWS
         do { jws = try CompactJWS(token) } catch { return .rejected(error) }
-        if let critical = jws.header.crit, !critical.isEmpty {
-            return .rejected(.invalid("the token names critical header parameters Portico does not understand"))
+        if let critical = jws.header.crit {
+            return .rejected(.invalid("the token names critical header parameters Portico does not understand: \(critical.joined(separator: ", "))"))
         }
         guard let name = jws.header.alg else { return .rejected(.malformed("the token's header has no alg")) }
         guard let algorithm = JWTAlgorithmName(rawValue: name), config.algorithms.contains(algorithm) else {
@@ -95,11 +118,7 @@ public final class JWTVerifier: Sendable {
         guard candidates.contains(where: { (try? $0.verify(jws.signature, signs: jws.signingInput)) == true }) else {
             return .rejected(.invalid("the token's signature is not valid"))
         }
-        let claims: [String: JSONValue]
-        do { claims = try jws.claims() } catch { return .rejected(error) }
-        if let failure = config.rules.failure(in: claims, now: now) { return .rejected(.invalid(failure)) }
-        if let generation { memory.remember(String(token), claims: claims, now: now, keyGeneration: generation) }
-        return .verified(claims)
+        return .verified(jws)
     }
 
     /// Fetches a remote JWK set now (every trusted issuer's, for a path); for checking settings before they are saved.
@@ -146,7 +165,9 @@ public struct JWTVerifierFactory: Sendable {
             return JWTVerifier(config: config, keys: .fixed(keys))
         case .jwksFile(let pathOrJSON):
             if pathOrJSON.hasPrefix("{") {
-                let keys = try await built("jwt.jwksFile") { try await VerificationKeys.jwks(json: Data(pathOrJSON.utf8), algorithms: algorithms) }
+                let keys = try await built("jwt.jwksFile") {
+                    try await VerificationKeys.jwks(json: Data(pathOrJSON.utf8), algorithms: algorithms, inconsistent: .refuse)
+                }
                 return JWTVerifier(config: config, keys: .fixed(keys))
             }
             let source = try await built("jwt.jwksFile") { try await JWKSFileSource.load(path: pathOrJSON, algorithms: algorithms, logger: logger) }

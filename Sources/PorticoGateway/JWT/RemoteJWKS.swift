@@ -110,7 +110,7 @@ final class RemoteJWKS: Sendable {
     private func fetchAndInstall() async {
         do {
             let fetched = try await fetcher.fetch(url)
-            let keys = try await VerificationKeys.jwks(json: fetched.body, algorithms: algorithms)
+            let keys = try await VerificationKeys.jwks(json: fetched.body, algorithms: algorithms, inconsistent: .skip(logger))
             let lifetime = min(cacheSeconds, fetched.maxAgeSeconds ?? cacheSeconds)
             state.withLock { state in
                 if state.lastBody != fetched.body {

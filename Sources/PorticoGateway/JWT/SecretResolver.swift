@@ -37,7 +37,9 @@ public struct SecretResolver: Sendable {
     public func signingKey(_ reference: SecretReference, base64Encoded: Bool) throws(PorticoError) -> [UInt8] {
         let secret = try resolve(reference)
         guard base64Encoded else { return Array(secret.utf8) }
-        guard let bytes = Data(base64Encoded: secret.trimmingCharacters(in: .whitespaces)) ?? Base64URL.decode(Array(secret.utf8)).map({ Data($0) })
+        guard
+            let bytes = Data(base64Encoded: secret.trimmingCharacters(in: .whitespaces))
+                ?? Base64URL.decode(Array(secret.trimmingCharacters(in: CharacterSet(charactersIn: "= ")).utf8)).map({ Data($0) })
         else {
             throw PorticoError.invalid(field: "jwt.signingSecret", reason: "signingSecretBase64Encoded is set but the secret is not base64")
         }

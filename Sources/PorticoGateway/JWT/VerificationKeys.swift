@@ -1,5 +1,6 @@
 import Foundation
 import JWTKit
+import Logging
 import PorticoCore
 
 /// Verification keys by key id and algorithm, made by jwt-kit. Looking a key up is a dictionary read: no actor,
@@ -100,29 +101,46 @@ struct VerificationKeys: Sendable {
         return VerificationKeys(byKid: [:], unkeyed: unkeyed)
     }
 
-    /// A JWK set. Keys that are for encryption, of an unsupported type, or unusable with every allowed algorithm
-    /// are skipped; a set left with no key at all is an error.
-    static func jwks(json: Data, algorithms: [JWTAlgorithmName]) async throws -> VerificationKeys {
-        guard case .object(let document)? = try? JSONDecoder().decode(JSONValue.self, from: json),
-            case .array(let entries)? = document["keys"]
-        else { throw BuildError.unusable("not a JWK set: expected a JSON object with a \"keys\" array") }
+    /// What becomes of a key whose members contradict each other: a set an operator configured is refused, naming
+    /// the key; a set fetched from an identity provider loses that key only, with a warning in the log.
+    enum InconsistentKeys {
+        case refuse
+        case skip(Logger)
+    }
+
+    /// A JWK set. Every key is inspected as a whole first (`JWKInspection`); keys for encryption or of a type
+    /// Portico does not verify with are left out, a key's `alg` restricts it to that algorithm, and a set left with
+    /// no key at all is an error.
+    static func jwks(json: Data, algorithms: [JWTAlgorithmName], inconsistent: InconsistentKeys) async throws -> VerificationKeys {
+        let document: JSONValue
+        do { document = try StrictJSON.parse(json) } catch { throw BuildError.unusable("the JWK set is not valid JSON: \(error)") }
+        guard case .object(let members) = document, case .array(let entries)? = members["keys"] else {
+            throw BuildError.unusable("not a JWK set: expected a JSON object with a \"keys\" array")
+        }
         var byKid: [String: [JWTAlgorithmName: any JWTAlgorithm]] = [:]
         for (index, entry) in entries.enumerated() {
-            guard case .object(let fields) = entry, fields["use"]?.scalarText != "enc",
-                let data = try? JSONEncoder().encode(entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data)
-            else { continue }
-            let kid = fields["kid"]?.scalarText ?? "#\(index)"
-            jwk.keyIdentifier = JWKIdentifier(string: kid)
-            let family: JWTAlgorithmName.Family? =
-                switch fields["kty"]?.scalarText {
-                case "RSA": .rsa
-                case "EC": .ecdsa
-                case "OKP": .eddsa
-                default: nil
+            guard case .object(let fields) = entry else { continue }
+            let kid: String
+            let usable: [JWTAlgorithmName]
+            switch JWKInspection.inspect(fields) {
+            case .signing(let named, let fitting):
+                kid = named ?? "#\(index)"
+                usable = fitting.filter(algorithms.contains)
+            case .notForSignatures:
+                continue
+            case .inconsistent(let reason):
+                let name = fields["kid"]?.string.map { "the key '\($0)'" } ?? "key #\(index)"
+                switch inconsistent {
+                case .refuse: throw BuildError.unusable("\(name) of the JWK set is refused: \(reason)")
+                case .skip(let logger):
+                    logger.warning("a key of a fetched JWK set is skipped", metadata: ["key": "\(name)", "reason": "\(reason)"])
+                    continue
                 }
-            let declared = fields["alg"]?.scalarText.flatMap(JWTAlgorithmName.init(rawValue:))
+            }
+            guard let data = try? JSONEncoder().encode(entry), var jwk = try? JSONDecoder().decode(JWK.self, from: data) else { continue }
+            jwk.keyIdentifier = JWKIdentifier(string: kid)
             var keys: [JWTAlgorithmName: any JWTAlgorithm] = [:]
-            for algorithm in algorithms where algorithm.family == family && (declared == nil || declared == algorithm) {
+            for algorithm in usable {
                 guard let jwkAlgorithm = JWK.Algorithm(rawValue: algorithm.rawValue) else { continue }
                 jwk.algorithm = jwkAlgorithm
                 let collection = JWTKeyCollection()

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import PorticoCore
 
 /// Reads an identity provider's discovery document and checks its key set, with the provider's client settings
@@ -34,7 +35,8 @@ public struct OIDCDiscovery: Sendable {
             throw PorticoError.invalid(field: "issuer", reason: "the provider's key set: \(error.description)")
         }
         do {
-            _ = try await VerificationKeys.jwks(json: keys.body, algorithms: keyAlgorithms)
+            _ = try await VerificationKeys.jwks(
+                json: keys.body, algorithms: keyAlgorithms, inconsistent: .skip(Logger(label: "portico.oidc.discovery")))
         } catch {
             throw PorticoError.invalid(field: "issuer", reason: "the provider's key set at \(metadata.jwksURI): \(error)")
         }
