@@ -77,11 +77,13 @@ public struct PolicyFeed: Service {
                 let base = holder.snapshot
                 switch try await changeLog.catchUp(from: base, maxChanges: maxChanges, database: database, timeout: loadTimeout) {
                 case .current:
+                    holder.confirmCurrent()
                     return true
                 case .delta(let delta, let changes):
                     // Off the event loops: this task builds the copy, the holder swaps one reference.
                     let snapshot = base.applying(delta)
                     install(snapshot)
+                    holder.confirmCurrent()
                     database.logger.info(
                         "policy updated",
                         metadata: [
@@ -94,7 +96,9 @@ public struct PolicyFeed: Service {
                 }
             }
             let snapshot = try await repository.loadSnapshot(from: database, timeout: loadTimeout)
-            if install(snapshot) {
+            let installed = install(snapshot)
+            holder.confirmCurrent()
+            if installed {
                 database.logger.info(
                     "policy loaded",
                     metadata: [
@@ -142,7 +146,11 @@ public struct PolicyFeed: Service {
             try? await Task.sleep(for: pollInterval)
             if Task.isCancelled { return }
             let version = try? await database.read { try await repository.currentVersion(on: $0) }
-            if let version, version != holder.snapshot.version || !holder.isLoaded { trigger.yield() }
+            if let version, version != holder.snapshot.version || !holder.isLoaded {
+                trigger.yield()
+            } else if version != nil {
+                holder.confirmCurrent()
+            }
         }
     }
 }

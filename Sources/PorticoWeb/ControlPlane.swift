@@ -26,6 +26,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var passwordSignIn: Bool
     /// The embedded gateway's rate limiter, whose counting `/readyz` reports (`local`, `cluster` or `degraded`).
     public var rateLimiter: RateLimiter?
+    /// The embedded gateway's drain, which `/readyz` reports.
+    public var gatewayDraining: DrainState?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
@@ -53,7 +55,11 @@ public func buildControlPlane(
 ) -> Application<RouterResponder<AdminRequestContext>> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
-    let health = HealthController(database: store.database, policy: policy, registry: registry, rateLimiter: configuration.rateLimiter)
+    let health = HealthController<AdminRequestContext>(
+        readiness: Readiness(
+            database: store.database, policy: policy, rateLimiter: configuration.rateLimiter, draining: configuration.gatewayDraining),
+        registry: registry,
+        controlPlane: true)
     health.addRoutes(to: router.group())
     health.addRoutes(to: router.group("api/v1"))
     let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: AdminTokenService(store: store)))

@@ -40,17 +40,23 @@ struct GatewayOptions: ParsableArguments {
     var rateLimitFail: RateLimitFailMode = .open
     @Option(name: .customLong("usage-retention-days"), help: "Days usage records are kept before they are pruned.")
     var usageRetentionDays: Int = 90
+    @Option(
+        name: .customLong("drain-seconds"),
+        help: "On SIGTERM: seconds requests in flight may take to finish before the process exits anyway.")
+    var drainSeconds: Int = 15
 
     func validate() throws {
         guard rateLimitSync >= 10 else { throw ValidationError("--rate-limit-sync must be at least 10 (milliseconds)") }
         guard usageRetentionDays >= 1 else { throw ValidationError("--usage-retention-days must be at least 1") }
+        guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be 0 or more") }
     }
 
     var configuration: GatewayConfiguration {
         GatewayConfiguration(
             host: host, port: gatewayPort,
             timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))),
-            rateLimitHeaders: rateLimitHeaders, rateLimitStore: rateLimitStore, rateLimitFail: rateLimitFail)
+            rateLimitHeaders: rateLimitHeaders, rateLimitStore: rateLimitStore, rateLimitFail: rateLimitFail,
+            drainNotice: min(.seconds(1), .seconds(drainSeconds)), drainTimeout: .seconds(drainSeconds))
     }
 }
 
@@ -72,7 +78,9 @@ struct Runtime {
         let rediscoveryInterval: Duration
     }
 
-    init(url: DatabaseURL, gatewayOptions: GatewayOptions, controlPlane: ControlPlaneSetup?, secretBox: SecretBox?, logger: Logger) {
+    init(
+        url: DatabaseURL, gatewayOptions: GatewayOptions, controlPlane: ControlPlaneSetup?, statusPort: Int?, secretBox: SecretBox?, logger: Logger
+    ) {
         let client = PostgresClient(configuration: url.configuration, backgroundLogger: CLI.quiet(logger))
         let database = Database(client: client, logger: logger)
         let registry = PrometheusCollectorRegistry()
@@ -85,13 +93,22 @@ struct Runtime {
             rateLimitSync: .milliseconds(gatewayOptions.rateLimitSync), usageRetentionDays: gatewayOptions.usageRetentionDays, policy: holder,
             database: database, metrics: metrics, logger: logger)
         var services: [any Service] = [client]
+        // Before the gateway, so that it stops after it: it says `draining` while the gateway drains.
+        if let statusPort {
+            services.append(
+                buildGatewayStatusServer(
+                    host: gatewayOptions.host, port: statusPort,
+                    readiness: Readiness(database: database, policy: holder, rateLimiter: gateway.server.limiter, draining: gateway.server.draining),
+                    registry: registry, logger: logger))
+        }
         services.append(contentsOf: gateway.services)
         if let controlPlane {
-            let configuration = ControlPlaneConfiguration(
+            var configuration = ControlPlaneConfiguration(
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
                 gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60), publicURL: controlPlane.publicURL,
                 passwordSignIn: controlPlane.passwordSignIn, rateLimiter: gateway.server.limiter)
+            configuration.gatewayDraining = gateway.server.draining
             let store = AdminStore(database: database)
             services.append(
                 buildControlPlane(
@@ -161,7 +178,8 @@ struct ServeCommand: AsyncParsableCommand {
             port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1),
             publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"], passwordSignIn: passwordSignIn,
             rediscoveryInterval: .seconds(60 * max(providerRediscoveryMinutes, 1)))
-        try await Runtime(url: url, gatewayOptions: gateway, controlPlane: controlPlane, secretBox: box, logger: logger).run(logger: logger)
+        try await Runtime(url: url, gatewayOptions: gateway, controlPlane: controlPlane, statusPort: nil, secretBox: box, logger: logger).run(
+            logger: logger)
     }
 }
 
@@ -173,12 +191,18 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var gateway: GatewayOptions
     @OptionGroup var secretKey: SecretKeyOptions
+    @Option(
+        name: .customLong("status-port"),
+        help: "Port of the status listener (/healthz, /readyz, /metrics) for load balancers and scrapers; 0 turns it off.")
+    var statusPort: Int = 8100
 
     func run() async throws {
         let logger = logging.logger("portico.gateway")
         let url = try await database.reachableURL(logger: logger)
         let box = try secretKey.box()
-        try await Runtime(url: url, gatewayOptions: gateway, controlPlane: nil, secretBox: box, logger: logger).run(logger: logger)
+        try await Runtime(
+            url: url, gatewayOptions: gateway, controlPlane: nil, statusPort: statusPort == 0 ? nil : statusPort, secretBox: box, logger: logger
+        ).run(logger: logger)
     }
 }
 

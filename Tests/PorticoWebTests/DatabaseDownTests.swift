@@ -25,8 +25,12 @@ import Testing
     @Test func theAdminAPIAnswers503JSONWhenTheDatabaseIsDown() async throws {
         try await withUnreachableDatabase { database in
             let registry = PrometheusCollectorRegistry()
+            // A gateway that loaded its policy before the database went away.
+            let policy = PolicyHolder()
+            policy.install(.empty)
+            policy.confirmCurrent(at: Date().addingTimeInterval(-42))
             let app = buildControlPlane(
-                configuration: .init(port: 0), store: AdminStore(database: database), policy: PolicyHolder(),
+                configuration: .init(port: 0), store: AdminStore(database: database), policy: policy,
                 registry: registry, gatewayMetrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
                 pages: try await TestDatabase.pages(), logger: TestDatabase.logger)
             try await app.test(.router) { client in
@@ -38,9 +42,17 @@ import Testing
                     #expect(body?["error"] == "unavailable")
                     #expect(body?["message"]?.contains("database") == true)
                 }
-                try await client.execute(uri: "/readyz", method: .get) { response in
+                try await client.execute(uri: "/readyz/control-plane", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     #expect(String(buffer: response.body).contains(#""database":"down""#))
+                }
+                // The gateway role stays ready on its snapshot, and says how old it is and that the database is down.
+                try await client.execute(uri: "/readyz", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+                    #expect(body?["database"] as? String == "down")
+                    #expect(body?["status"] as? String == "ready")
+                    #expect((body?["snapshotAgeSeconds"] as? Double ?? 0) >= 42)
                 }
             }
         }

@@ -1,13 +1,28 @@
+import Foundation
 import Synchronization
 
 /// Holds the current policy snapshot. Readers take the whole snapshot at once; a reload swaps it whole.
 public final class PolicyHolder: Sendable {
     private let current: Mutex<PolicySnapshot>
     private let loaded: Atomic<Bool>
+    /// When the snapshot was last known to match the database, in milliseconds since 1970 (0: never).
+    private let confirmedMillis: Atomic<Int64>
 
     public init(_ snapshot: PolicySnapshot = .empty) {
         self.current = Mutex(snapshot)
         self.loaded = Atomic(false)
+        self.confirmedMillis = Atomic(0)
+    }
+
+    /// Records that the installed snapshot is the database's current policy as of `date`.
+    public func confirmCurrent(at date: Date = Date()) {
+        confirmedMillis.store(Int64(date.timeIntervalSince1970 * 1000), ordering: .relaxed)
+    }
+
+    /// When the snapshot was last known to be current; nil before the first load.
+    public var lastConfirmed: Date? {
+        let millis = confirmedMillis.load(ordering: .relaxed)
+        return millis == 0 ? nil : Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 
     public var snapshot: PolicySnapshot { current.withLock { $0 } }

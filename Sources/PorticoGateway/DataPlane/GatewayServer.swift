@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import PorticoCore
 import ServiceLifecycle
+import Synchronization
 
 /// How the data plane listens and talks to upstreams.
 public struct GatewayConfiguration: Sendable {
@@ -22,12 +23,20 @@ public struct GatewayConfiguration: Sendable {
     /// (`--rate-limit-fail`).
     public var rateLimitStore: RateLimitStore
     public var rateLimitFail: RateLimitFailMode
+    /// On graceful shutdown: how long readiness says `draining` while the listener still accepts, so that load
+    /// balancers take the replica out before connections are refused.
+    public var drainNotice: Duration
+    /// Then how long requests in flight may take to finish before the server stops anyway (`--drain-seconds`).
+    public var drainTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
         limiterPruneInterval: Duration = .seconds(10), rateLimitHeaders: RateLimitHeaderStyle = .both,
-        rateLimitStore: RateLimitStore = .local, rateLimitFail: RateLimitFailMode = .open
+        rateLimitStore: RateLimitStore = .local, rateLimitFail: RateLimitFailMode = .open, drainNotice: Duration = .zero,
+        drainTimeout: Duration = .seconds(15)
     ) {
+        self.drainNotice = drainNotice
+        self.drainTimeout = drainTimeout
         self.rateLimitFail = rateLimitFail
         self.rateLimitHeaders = rateLimitHeaders
         self.rateLimitStore = rateLimitStore
@@ -37,6 +46,17 @@ public struct GatewayConfiguration: Sendable {
         self.secretBox = secretBox
         self.limiterPruneInterval = limiterPruneInterval
     }
+}
+
+/// Whether a gateway has begun to drain: it still finishes what it has, but wants no new traffic.
+public final class DrainState: Sendable {
+    private let flag = Atomic(false)
+
+    public init() {}
+
+    public var isDraining: Bool { flag.load(ordering: .relaxed) }
+
+    func begin() { flag.store(true, ordering: .relaxed) }
 }
 
 /// Limits on what a client may send before its request is even decided.
@@ -64,6 +84,8 @@ public struct GatewayServer: Service {
     let pools: UpstreamPools
     let logger: Logger
     let onServerRunning: @Sendable (any Channel) async -> Void
+    /// Set once graceful shutdown has begun; readiness reports it.
+    public let draining = DrainState()
 
     /// `usage` hears of every admitted key and token user; `onServerRunning` gets the listening channel (tests
     /// bind port 0 and read the port from it).
@@ -133,9 +155,29 @@ public struct GatewayServer: Service {
             try? await gracefulShutdown()
             tasks.cancelAll()
         }
+        draining.begin()
+        if configuration.drainNotice > .zero {
+            logger.info("draining: readiness says so before the listener closes", metadata: ["notice": "\(configuration.drainNotice)"])
+            try? await Task.sleep(for: configuration.drainNotice)
+        }
+        // Stops accepting; idle connections close now, busy ones after their answer (which says `Connection: close`).
         let closed = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: closed)
-        try? await closed.futureResult.get()
+        let drained = await withTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask { (try? await closed.futureResult.get()) != nil }
+            tasks.addTask { [timeout = configuration.drainTimeout] in
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await tasks.next() ?? false
+            tasks.cancelAll()
+            return first
+        }
+        if drained {
+            logger.info("gateway drained")
+        } else {
+            logger.warning("gateway drain timed out; the requests still in flight are cut", metadata: ["timeout": "\(configuration.drainTimeout)"])
+        }
         await pools.closeAll()
     }
 
