@@ -56,11 +56,17 @@ public struct GatewayAPI: Sendable, Hashable {
     public let tokenIssuers: [String]?
     /// Set when the API needs an OIDC session of its own instead of the auth settings' mode.
     public let oidc: OIDCRoute?
+    /// Whether the consumer's credential goes on to the upstream (else only the gateway's `X-Portico-*` headers do).
+    public let forwardCredential: Bool
+    /// The largest request body the API takes; nil for no limit.
+    public let maxBodyBytes: Int?
 
     public init(
         id: UUID, name: String, pathPrefix: String, host: String?, upstream: Upstream, stripPrefix: Bool, status: APIStatus,
-        tokenIssuers: [String]? = nil, oidc: OIDCRoute? = nil
+        tokenIssuers: [String]? = nil, oidc: OIDCRoute? = nil, forwardCredential: Bool = false, maxBodyBytes: Int? = nil
     ) {
+        self.forwardCredential = forwardCredential
+        self.maxBodyBytes = maxBodyBytes
         self.oidc = oidc
         self.id = id
         self.name = name

@@ -12,6 +12,11 @@ public enum HeaderNames {
     public static let forwardedHost = "X-Forwarded-Host"
     public static let forwardedProto = "X-Forwarded-Proto"
     public static let host = "Host"
+    /// The gateway's own headers to the upstream, telling it who is calling; a client's copies never get through.
+    public static let porticoPrefix = "X-Portico-"
+    public static let porticoUser = "X-Portico-User"
+    public static let porticoGroups = "X-Portico-Groups"
+    public static let porticoKeyId = "X-Portico-Key-Id"
     public static let rateLimitLimit = "X-RateLimit-Limit"
     public static let rateLimitPeriod = "X-RateLimit-Period"
     public static let rateLimitRemaining = "X-RateLimit-Remaining"

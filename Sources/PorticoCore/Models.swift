@@ -60,6 +60,10 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     public var upstream: String
     public var stripPrefix: Bool
     public var status: APIStatus
+    /// Whether the consumer's API key or token goes on to the upstream; by default it stays at the gateway.
+    public var forwardCredential: Bool
+    /// The largest request body the API takes (413 beyond it); nil for no limit.
+    public var maxBodyBytes: Int?
     /// In JWT mode, the trusted identity providers (by name) whose tokens this API accepts; nil for all of them.
     public var tokenProviders: [String]?
     /// `default` follows the auth settings' mode; `oidc` needs a session of `oidc.provider`.
@@ -70,8 +74,11 @@ public struct APIDefinition: Codable, Sendable, Equatable {
 
     public init(
         id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus,
-        tokenProviders: [String]? = nil, auth: APIAuth = .default, oidc: APIOIDCSettings? = nil, createdAt: Date, updatedAt: Date
+        forwardCredential: Bool = false, maxBodyBytes: Int? = nil, tokenProviders: [String]? = nil, auth: APIAuth = .default,
+        oidc: APIOIDCSettings? = nil, createdAt: Date, updatedAt: Date
     ) {
+        self.forwardCredential = forwardCredential
+        self.maxBodyBytes = maxBodyBytes
         self.auth = auth
         self.oidc = oidc
         self.id = id

@@ -16,6 +16,10 @@ public enum PorticoError: Error, Equatable, Sendable {
     case forbidden(String)
     /// A dependency (the database) is not reachable.
     case unavailable(String)
+    /// The request body is larger than the endpoint takes.
+    case tooLarge(String)
+    /// The entity changed since the version the caller read (`If-Match` or a form's version no longer current).
+    case changedSinceRead(String)
 
     public var code: String {
         switch self {
@@ -27,6 +31,8 @@ public enum PorticoError: Error, Equatable, Sendable {
         case .unauthenticated: "unauthenticated"
         case .forbidden: "forbidden"
         case .unavailable: "unavailable"
+        case .tooLarge: "too_large"
+        case .changedSinceRead: "changed_since_read"
         }
     }
 
@@ -35,7 +41,9 @@ public enum PorticoError: Error, Equatable, Sendable {
         case .invalid(let field, let reason): "\(field): \(reason)"
         case .notFound(let what): "\(what) not found"
         case .duplicate(let what): "\(what) already exists"
-        case .malformed(let why), .conflict(let why), .unauthenticated(let why), .forbidden(let why), .unavailable(let why): why
+        case .malformed(let why), .conflict(let why), .unauthenticated(let why), .forbidden(let why), .unavailable(let why),
+            .tooLarge(let why), .changedSinceRead(let why):
+            why
         }
     }
 }

@@ -11,4 +11,14 @@ extension StringProtocol {
         }
         return true
     }
+
+    /// Starts with `prefix` when ASCII letters are compared without case; no copy is made.
+    @inlinable
+    public func hasPrefixIgnoringASCIICase(_ prefix: String) -> Bool {
+        guard utf8.count >= prefix.utf8.count else { return false }
+        return utf8.prefix(prefix.utf8.count).elementsEqual(prefix.utf8) { byte, expected in
+            let folded = byte | 0x20
+            return byte == expected || (folded == expected | 0x20 && folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z"))
+        }
+    }
 }

@@ -20,15 +20,34 @@ enum Admission: Sendable {
 struct KeyAdmission: Sendable {
     let usage: any UsageSink
 
-    func admit(_ request: GatewayRequest, snapshot: PolicySnapshot, nowMillis: Int64) -> Admission {
+    func admit(_ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot, nowMillis: Int64) -> Admission {
         guard let credential = BearerCredential(request.headers.first(name: HeaderNames.authorization)) else { return .refused(.missingCredential) }
         switch snapshot.authenticate(apiKey: credential.token, nowMillis: nowMillis) {
         case .rejected(let reason):
             return .refused(.invalidCredential(reason))
         case .accepted(let consumer, let keyId):
             usage.keyUsed(keyId)
-            return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil), UpstreamRequestChanges())
+            // The key stays here unless the API asks for it: whoever runs an upstream must not harvest keys.
+            var changes = UpstreamRequestChanges()
+            changes.removesAuthorization = !api.forwardCredential
+            CallerHeaders.add(user: consumer.userId.uuidString, groups: consumer.groups, to: &changes)
+            changes.addedHeaders.append((HeaderNames.porticoKeyId, keyId.uuidString))
+            return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil), changes)
         }
+    }
+}
+
+/// The headers that tell an upstream who is calling: the gateway's own, never a client's.
+enum CallerHeaders {
+    static func add(user: String, groups: [String], to changes: inout UpstreamRequestChanges) {
+        if isSafe(user) { changes.addedHeaders.append((HeaderNames.porticoUser, user)) }
+        let joined = groups.filter { !$0.contains(",") }.joined(separator: ",")
+        if !joined.isEmpty, isSafe(joined) { changes.addedHeaders.append((HeaderNames.porticoGroups, joined)) }
+    }
+
+    /// A value from a token cannot smuggle a second header line in.
+    static func isSafe(_ value: String) -> Bool {
+        !value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 }
 
@@ -60,7 +79,7 @@ struct TokenAdmission: Sendable {
         let found: TokenExtractor.Found
         let config: JWTConfig
         var changes: UpstreamRequestChanges
-        switch prepare(request, snapshot: snapshot) {
+        switch prepare(request, api: api, snapshot: snapshot) {
         case .decided(let admission): return .done(admission)
         case .needsFormBody: return .needsFormBody
         case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
@@ -90,7 +109,7 @@ struct TokenAdmission: Sendable {
         let found: TokenExtractor.Found
         let config: JWTConfig
         var changes: UpstreamRequestChanges
-        switch prepare(request, snapshot: snapshot) {
+        switch prepare(request, api: api, snapshot: snapshot) {
         case .decided(let admission): return admission
         case .needsFormBody: return .refused(.formTooLarge)
         case .token(let token, let jwt, let prepared): (found, config, changes) = (token, jwt, prepared)
@@ -156,7 +175,7 @@ struct TokenAdmission: Sendable {
         return .invalidCredential("API '\(api.name)' accepts only tokens issued by \(issuers)")
     }
 
-    private func prepare(_ request: GatewayRequest, snapshot: PolicySnapshot) -> Prepared {
+    private func prepare(_ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> Prepared {
         guard let config = snapshot.auth.jwt else { return .decided(.refused(.authUnavailable)) }
         var changes = UpstreamRequestChanges()
         // Whatever the outcome, a client cannot send a header the gateway sets from claims.
@@ -171,7 +190,15 @@ struct TokenAdmission: Sendable {
             found = token
         }
         if case .query(let name) = found.source { changes.query = .some(URLEncodedForm.removing(name, from: request.query ?? "")) }
-        if config.stripAuthorizationHeader, case .header(let name) = found.source { changes.removedHeaders.insert(name.lowercased()) }
+        // The token stays here unless the API asks for it (`stripAuthorizationHeader` keeps it here even then).
+        if !api.forwardCredential || config.stripAuthorizationHeader {
+            switch found.source {
+            case .header(let name) where name.equalsIgnoringASCIICase(HeaderNames.authorization): changes.removesAuthorization = true
+            case .header(let name): changes.removedHeaders.insert(name.lowercased())
+            case .cookie(let name): changes.removedCookie = name
+            case .query, .form: break
+            }
+        }
         return .token(found, config, changes)
     }
 
@@ -208,10 +235,10 @@ struct TokenAdmission: Sendable {
         }
         for forward in config.forwardHeaders {
             let value = forward.claim.value(in: claims)?.scalarTexts.joined(separator: ",") ?? ""
-            // A claim cannot smuggle a second header line in.
-            guard !value.isEmpty, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { continue }
+            guard !value.isEmpty, CallerHeaders.isSafe(value) else { continue }
             changes.addedHeaders.append((forward.header, value))
         }
+        CallerHeaders.add(user: principal.userId, groups: principal.groups, to: &changes)
         usage.tokenUserSeen(
             UserSighting(externalId: principal.userId, email: principal.email, tokenName: principal.tokenName, seenAt: Date()))
         let label = config.usernameClaim?.value(in: claims)?.scalarText

@@ -135,9 +135,12 @@ public struct PolicyRepository: Sendable {
         let providers = try await IdentityProviderRepository(logger: logger).list(on: connection)
         var apis: [GatewayAPI] = []
         let apiRows = try await connection.query(
-            "SELECT id, name, path_prefix, host, upstream, strip_prefix, status, auth, oidc::text FROM apis ORDER BY id", logger: logger)
-        for try await (id, name, prefix, host, upstream, strip, status, auth, oidc) in apiRows.decode(
-            (UUID, String, String, String?, String, Bool, String, String, String?).self)
+            """
+            SELECT id, name, path_prefix, host, upstream, strip_prefix, status, auth, oidc::text, forward_credential, max_body_bytes
+            FROM apis ORDER BY id
+            """, logger: logger)
+        for try await (id, name, prefix, host, upstream, strip, status, auth, oidc, forwardCredential, maxBodyBytes) in apiRows.decode(
+            (UUID, String, String, String?, String, Bool, String, String, String?, Bool, Int64?).self)
         {
             do {
                 let route = try auth == APIAuth.oidc.rawValue ? oidcRoute(oidc, prefix: prefix, providers: providers) : nil
@@ -145,7 +148,7 @@ public struct PolicyRepository: Sendable {
                     GatewayAPI(
                         id: id, name: name, pathPrefix: prefix, host: host, upstream: try Upstream(upstream),
                         stripPrefix: strip, status: APIStatus(rawValue: status) ?? .disabled, tokenIssuers: tokenIssuersByAPI[id]?.sorted(),
-                        oidc: route))
+                        oidc: route, forwardCredential: forwardCredential, maxBodyBytes: maxBodyBytes.map(Int.init)))
             } catch {
                 // Checked before it was saved; an API whose settings no longer compile is not routed rather than open.
                 logger.error("API skipped: its upstream or OIDC settings are invalid", metadata: ["api": "\(name)", "error": "\(error)"])

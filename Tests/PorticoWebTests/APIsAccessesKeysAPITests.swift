@@ -169,3 +169,16 @@ import Testing
         }
     }
 }
+
+@Suite struct AdminRequestLimitTests {
+    @Test func aJSONBodyOverOneMiBIs413AndChangesNothing() async throws {
+        try await withAdminAPI { admin, _ in
+            let padding = String(repeating: "x", count: 1 << 20)
+            let response = try await admin.call(.post, "/groups", #"{"name":"big","description":"\#(padding)"}"#)
+            #expect(response.status == .contentTooLarge)
+            #expect(response.json["error"] as? String == "too_large")
+            let groups = try await admin.call(.get, "/groups")
+            #expect(!String(decoding: groups.body, as: UTF8.self).contains(#""big""#))
+        }
+    }
+}

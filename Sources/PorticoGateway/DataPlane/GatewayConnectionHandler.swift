@@ -63,6 +63,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Body bytes of the current request read from the client, and of its answer written to it.
     private var bytesIn = 0
     private var bytesOut = 0
+    /// The forwarded request's API's `maxBodyBytes`: counted as the body streams through, never buffered.
+    private var bodyLimit: Int?
     private var bodySent = false
     private var requestComplete = false
     private var keepAlive = true
@@ -118,6 +120,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             begin(head, context: context)
         case .body(let buffer):
             bytesIn += buffer.readableBytes
+            if let bodyLimit, bytesIn > bodyLimit {
+                refuseBody(limit: bodyLimit)
+                return
+            }
             switch phase {
             case .forwarding(let exchange):
                 bodySent = true
@@ -218,6 +224,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         heldBytes = 0
         bytesIn = 0
         bytesOut = 0
+        bodyLimit = nil
         bodySent = false
         requestComplete = false
         responseWritten = false
@@ -296,6 +303,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Upstream side
 
     private func forward(_ plan: ForwardPlan, fresh: Bool) {
+        if !fresh, let limit = plan.api.maxBodyBytes {
+            bodyLimit = limit
+            let declared = request?.headers.first(name: HeaderNames.contentLength).flatMap { Int($0) }
+            if let declared, declared > limit {
+                phase = .connecting(plan)
+                refuseBody(limit: limit)
+                return
+            }
+        }
         if !fresh, !requestComplete, let context, let request, request.head.headers[canonicalForm: HeaderNames.expect].contains("100-continue") {
             // The client waits for a go-ahead before its body; the gateway gives it (as nginx does) and the
             // upstream gets the body without the expectation.
@@ -429,6 +445,31 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         } else {
             failBeforeResponse(exchange.plan, timedOut: false, reason: failure)
         }
+    }
+
+    /// The body is over the API's limit: 413 if no answer has begun (the upstream exchange, if any, is dropped),
+    /// else the connection is closed; either way the connection ends, as the rest of the body is not wanted.
+    private func refuseBody(limit: Int) {
+        bodyLimit = nil
+        keepAlive = false
+        let plan: ForwardPlan
+        switch phase {
+        case .connecting(let connecting):
+            plan = connecting
+        case .forwarding(let exchange):
+            plan = exchange.plan
+            exchange.upstream.exchange = nil
+            exchange.channel.close(promise: nil)
+            if exchange.responseStarted {
+                phase = .idle
+                context?.close(promise: nil)
+                return
+            }
+        default:
+            return
+        }
+        serial &+= 1
+        answer(GatewayError.bodyTooLarge(api: plan.api.name, limit: limit).answer, api: plan.api, caller: plan.caller)
     }
 
     private func failBeforeResponse(_ plan: ForwardPlan, timedOut: Bool, reason: Any) {

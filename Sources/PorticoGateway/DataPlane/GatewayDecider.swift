@@ -66,7 +66,7 @@ struct GatewayDecider: Sendable {
         let now = Date().timeIntervalSince1970
         switch snapshot.auth.mode {
         case .apiKey:
-            return authorize(keys.admit(request, snapshot: snapshot, nowMillis: Int64(now * 1000)), request, api: api, snapshot: snapshot)
+            return authorize(keys.admit(request, api: api, snapshot: snapshot, nowMillis: Int64(now * 1000)), request, api: api, snapshot: snapshot)
         case .jwt:
             switch tokens.admitNow(request, api: api, snapshot: snapshot, now: now) {
             case .done(let admission):

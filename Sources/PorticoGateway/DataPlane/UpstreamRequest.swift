@@ -6,6 +6,8 @@ import PorticoCore
 public struct UpstreamRequestChanges: Sendable {
     /// Lowercased names of client headers not to forward.
     public var removedHeaders: Set<String> = []
+    /// The client's `Authorization` header stays at the gateway (the common case, checked without copying names).
+    public var removesAuthorization = false
     public var addedHeaders: [(name: String, value: String)] = []
     /// The query to send instead of the client's; `.some(nil)` sends none.
     public var query: String?? = nil
@@ -56,9 +58,12 @@ enum UpstreamRequest {
                 priorFor = priorFor.isEmpty ? value : priorFor + ", " + value
                 continue
             }
-            // The gateway sets the forwarding headers itself, and answers `Expect: 100-continue` itself.
+            // The gateway sets the forwarding headers and its own `X-Portico-*` itself, and answers
+            // `Expect: 100-continue` itself.
             if HeaderNameRules.isHopByHop(name) || name.equalsIgnoringASCIICase(HeaderNames.forwardedProto)
                 || name.equalsIgnoringASCIICase(HeaderNames.forwardedHost) || name.equalsIgnoringASCIICase(HeaderNames.expect)
+                || name.hasPrefixIgnoringASCIICase(HeaderNames.porticoPrefix)
+                || (changes.removesAuthorization && name.equalsIgnoringASCIICase(HeaderNames.authorization))
             {
                 continue
             }

@@ -70,7 +70,7 @@ struct AdminAPIController {
             let body = try await JSONCoding.decode(CreateAPIBody.self, from: request, context: context)
             let input = APIInput(
                 name: body.name, pathPrefix: body.pathPrefix, upstream: body.upstream, stripPrefix: body.stripPrefix,
-                host: body.host, status: body.status)
+                host: body.host, status: body.status, forwardCredential: body.forwardCredential, maxBodyBytes: body.maxBodyBytes)
             return JSONResponse(try await apis.create(input, by: context.actor), status: .created)
         }
         group.get("apis") { _, _ in JSONResponse(try await apis.list()) }

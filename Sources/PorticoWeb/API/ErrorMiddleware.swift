@@ -31,6 +31,8 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .unauthenticated: .unauthorized
         case .forbidden: .forbidden
         case .unavailable: .serviceUnavailable
+        case .tooLarge: .contentTooLarge
+        case .changedSinceRead: .preconditionFailed
         }
     }
 

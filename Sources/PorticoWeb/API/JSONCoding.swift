@@ -31,7 +31,7 @@ enum JSONCoding {
         do {
             buffer = try await request.body.collect(upTo: 1 << 20)
         } catch {
-            throw PorticoError.malformed("the request body is larger than 1 MiB")
+            throw PorticoError.tooLarge("the request body is larger than 1 MiB")
         }
         guard buffer.readableBytes > 0 else { throw PorticoError.malformed("a JSON body is required") }
         do {

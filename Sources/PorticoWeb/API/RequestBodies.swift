@@ -27,12 +27,16 @@ struct CreateAPIBody: Decodable {
     var stripPrefix: Bool?
     var host: String?
     var status: APIStatus?
+    var forwardCredential: Bool?
+    var maxBodyBytes: Int?
 }
 
 struct PatchAPIBody: Decodable {
     var patch: APIPatch
 
-    enum CodingKeys: String, CodingKey { case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders, auth, oidc }
+    enum CodingKeys: String, CodingKey {
+        case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders, auth, oidc, forwardCredential, maxBodyBytes
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -48,7 +52,9 @@ struct PatchAPIBody: Decodable {
             status: try container.decodeIfPresent(APIStatus.self, forKey: .status),
             tokenProviders: tokenProviders,
             auth: try container.decodeIfPresent(APIAuth.self, forKey: .auth),
-            oidc: container.contains(.oidc) ? .some(try container.decodeIfPresent(APIOIDCSettings.self, forKey: .oidc)) : .none)
+            oidc: container.contains(.oidc) ? .some(try container.decodeIfPresent(APIOIDCSettings.self, forKey: .oidc)) : .none,
+            forwardCredential: try container.decodeIfPresent(Bool.self, forKey: .forwardCredential),
+            maxBodyBytes: container.contains(.maxBodyBytes) ? .some(try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes)) : .none)
     }
 }
 

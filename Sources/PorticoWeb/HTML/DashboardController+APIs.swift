@@ -8,10 +8,12 @@ extension DashboardController {
         group.get("apis") { request, context in try await apiList(request: request, context: context) }
         group.post("apis") { _, context in
             let form = context.web.form
-            let input = APIInput(
-                name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
-                stripPrefix: form.isChecked("stripPrefix"), host: form.text("host"), status: form.text("status").flatMap(APIStatus.init(rawValue:)))
             do {
+                let input = APIInput(
+                    name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
+                    stripPrefix: form.isChecked("stripPrefix"), host: form.text("host"),
+                    status: form.text("status").flatMap(APIStatus.init(rawValue:)),
+                    forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: try Self.bodyLimit(form))
                 let api = try await apis.create(input, by: context.actor)
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Created API \(api.name) at \(api.pathPrefix).", context: context)
             } catch {
@@ -29,7 +31,8 @@ extension DashboardController {
                     name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
                     stripPrefix: form.isChecked("stripPrefix"), host: .some(form.text("host")),
                     status: form.text("status").flatMap(APIStatus.init(rawValue:)),
-                    tokenProviders: .some(form.commaSeparated("tokenProviders")), auth: auth, oidc: oidc)
+                    tokenProviders: .some(form.commaSeparated("tokenProviders")), auth: auth, oidc: oidc,
+                    forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: .some(try Self.bodyLimit(form)))
                 let api = try await apis.update(id, patch, by: context.actor)
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Saved API \(api.name).", context: context)
             } catch {
@@ -59,7 +62,7 @@ extension DashboardController {
         if feedback == nil {
             values["values"] = [
                 "name": api.name, "pathPrefix": api.pathPrefix, "host": api.host ?? "", "upstream": api.upstream,
-                "tokenProviders": api.tokenProviders?.joined(separator: ", ") ?? "",
+                "tokenProviders": api.tokenProviders?.joined(separator: ", ") ?? "", "maxBodyBytes": api.maxBodyBytes.map(String.init) ?? "",
             ]
         }
         if feedback == nil, var stored = values["values"] as? [String: String] {
@@ -77,10 +80,18 @@ extension DashboardController {
         }
         values["api"] = PageRows.api(api)
         values["stripChecked"] = feedback.map { $0.values["stripPrefix"] != nil } ?? api.stripPrefix
+        values["forwardChecked"] = feedback.map { $0.values["forwardCredential"] != nil } ?? api.forwardCredential
         values["statuses"] = Self.statusOptions(selected: feedback?.values["status"] ?? api.status.rawValue)
         values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: nil, api: api), subject: "every consumer")
         return renderer.page(
             "api", title: "API \(api.name)", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
+    }
+
+    /// The form's body limit: empty for none, else a whole number of bytes.
+    static func bodyLimit(_ form: FormValues) throws(PorticoError) -> Int? {
+        guard let text = form.text("maxBodyBytes"), !text.isEmpty else { return nil }
+        guard let bytes = Int(text) else { throw PorticoError.invalid(field: "maxBodyBytes", reason: "must be a whole number of bytes, or empty") }
+        return bytes
     }
 
     /// The form's authentication fields; OIDC settings the form does not show (scopes, forwarded claims, session)

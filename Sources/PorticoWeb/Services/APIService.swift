@@ -11,8 +11,15 @@ public struct APIInput: Sendable {
     public var stripPrefix: Bool?
     public var host: String?
     public var status: APIStatus?
+    public var forwardCredential: Bool?
+    public var maxBodyBytes: Int?
 
-    public init(name: String, pathPrefix: String, upstream: String, stripPrefix: Bool? = nil, host: String? = nil, status: APIStatus? = nil) {
+    public init(
+        name: String, pathPrefix: String, upstream: String, stripPrefix: Bool? = nil, host: String? = nil, status: APIStatus? = nil,
+        forwardCredential: Bool? = nil, maxBodyBytes: Int? = nil
+    ) {
+        self.forwardCredential = forwardCredential
+        self.maxBodyBytes = maxBodyBytes
         self.name = name
         self.pathPrefix = pathPrefix
         self.upstream = upstream
@@ -36,11 +43,17 @@ public struct APIPatch: Sendable {
     public var auth: APIAuth?
     /// `.some(nil)` removes the OIDC settings (with `auth: "default"`).
     public var oidc: APIOIDCSettings??
+    public var forwardCredential: Bool?
+    /// `.some(nil)` lifts the limit.
+    public var maxBodyBytes: Int??
 
     public init(
         name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil,
-        status: APIStatus? = nil, tokenProviders: [String]?? = nil, auth: APIAuth? = nil, oidc: APIOIDCSettings?? = nil
+        status: APIStatus? = nil, tokenProviders: [String]?? = nil, auth: APIAuth? = nil, oidc: APIOIDCSettings?? = nil,
+        forwardCredential: Bool? = nil, maxBodyBytes: Int?? = nil
     ) {
+        self.forwardCredential = forwardCredential
+        self.maxBodyBytes = maxBodyBytes
         self.auth = auth
         self.oidc = oidc
         self.name = name
@@ -64,7 +77,8 @@ public struct APIService: Sendable {
         let api = APIDefinition(
             id: UUID(), name: try Validation.identifier(input.name), pathPrefix: try Validation.pathPrefix(input.pathPrefix),
             host: try input.host.flatMap { $0.isEmpty ? nil : try Validation.host($0) }, upstream: try Validation.upstream(input.upstream),
-            stripPrefix: input.stripPrefix ?? false, status: input.status ?? .published, createdAt: now, updatedAt: now)
+            stripPrefix: input.stripPrefix ?? false, status: input.status ?? .published, forwardCredential: input.forwardCredential ?? false,
+            maxBodyBytes: try input.maxBodyBytes.map(Self.bodyLimit), createdAt: now, updatedAt: now)
         return try await store.write("api.create", entity: "api", by: actor) { connection in
             let created = try await store.apis.create(api, on: connection)
             return (AdminStore.Change<APIDefinition, APIDefinition>(before: nil, after: created, entityId: created.id.uuidString), created)
@@ -84,6 +98,7 @@ public struct APIService: Sendable {
         let prefix = try patch.pathPrefix.map { try Validation.pathPrefix($0) }
         let upstream = try patch.upstream.map { try Validation.upstream($0) }
         let host: String?? = try patch.host.map { value in try value.flatMap { $0.isEmpty ? nil : try Validation.host($0) } }
+        let maxBodyBytes: Int?? = try patch.maxBodyBytes.map { try $0.map(Self.bodyLimit) }
         return try await store.write("api.update", entity: "api", by: actor) { connection in
             let before = try await store.apis.require(id, on: connection)
             var after = before
@@ -95,6 +110,8 @@ public struct APIService: Sendable {
             if let status = patch.status { after.status = status }
             if let auth = patch.auth { after.auth = auth }
             if let oidc = patch.oidc { after.oidc = oidc }
+            if let forward = patch.forwardCredential { after.forwardCredential = forward }
+            if let maxBodyBytes { after.maxBodyBytes = maxBodyBytes }
             try await checkOIDC(of: after, on: connection)
             if let names = patch.tokenProviders {
                 try await store.apis.setTokenProviders(try await tokenProviderIds(names, on: connection), of: id, on: connection)
@@ -102,6 +119,14 @@ public struct APIService: Sendable {
             let updated = try await store.apis.update(after, on: connection)
             return (AdminStore.Change(before: before, after: updated, entityId: id.uuidString), updated)
         }
+    }
+
+    /// A request body limit: at least one byte, at most 1 TiB.
+    static func bodyLimit(_ bytes: Int) throws(PorticoError) -> Int {
+        guard (1...(1 << 40)).contains(bytes) else {
+            throw PorticoError.invalid(field: "maxBodyBytes", reason: "must be a number of bytes from 1 to 1099511627776, or null for no limit")
+        }
+        return bytes
     }
 
     /// An API with `auth: "oidc"` needs OIDC settings whose provider exists and has a client id.
