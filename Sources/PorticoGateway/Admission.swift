@@ -138,7 +138,7 @@ struct TokenAdmission: Sendable {
             return refuse(.invalidCredential(rejection.reason), config, request, changes)
         case .unavailable(let reason):
             logger.warning("token keys unavailable", metadata: ["reason": "\(reason)"])
-            return refuse(.authUnavailable, config, request, changes)
+            return refuse(.jwksUnavailable(provider: config.keySource?.jwksHost ?? "jwt"), config, request, changes)
         case .verified(let claims):
             return admitted(claims, config: config, mapping: snapshot.auth.mapping, snapshot: snapshot, request: request, changes: &changes)
         }

@@ -15,6 +15,7 @@ public final class JWKSServer: HTTPResponder, Sendable {
         var fetches = 0
         var cacheControl: String?
         var failing = false
+        var delay: Duration = .zero
     }
 
     private let state: Mutex<State>
@@ -34,11 +35,15 @@ public final class JWKSServer: HTTPResponder, Sendable {
     /// Answers 500 while set, as an IdP in trouble does.
     public func setFailing(_ failing: Bool) { state.withLock { $0.failing = failing } }
 
+    /// Holds every answer this long, as an IdP under load does.
+    public func setDelay(_ delay: Duration) { state.withLock { $0.delay = delay } }
+
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
-        let (body, cacheControl, failing) = state.withLock { state in
+        let (body, cacheControl, failing, delay) = state.withLock { state in
             state.fetches += 1
-            return (state.body, state.cacheControl, state.failing)
+            return (state.body, state.cacheControl, state.failing, state.delay)
         }
+        if delay > .zero { try await Task.sleep(for: delay) }
         if failing { return Response(status: .internalServerError) }
         var headers: HTTPFields = [.contentType: "application/json"]
         if let cacheControl { headers[.cacheControl] = cacheControl }

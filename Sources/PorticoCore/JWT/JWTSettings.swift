@@ -134,6 +134,12 @@ public struct JWTConfig: Sendable, Hashable {
         case jwksFile(String)
         /// An absolute URL, or a path resolved against the token's (trusted) issuer.
         case jwksURL(String)
+
+        /// Whose keys a JWKS URL fetches, to name in an outage: the URL's host, or the path's issuers.
+        public var jwksHost: String? {
+            guard case .jwksURL(let url) = self else { return nil }
+            return url.hasPrefix("/") ? "the trusted issuers" : URLComponents(string: url)?.host ?? url
+        }
     }
 
     /// One place a token may be found.

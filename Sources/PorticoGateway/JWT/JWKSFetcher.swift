@@ -35,13 +35,19 @@ struct JWKSFetcher: Sendable {
         }
     }
 
-    /// The document at `url`, retried `maxRetries` times on failures other than a 4xx answer.
+    /// The document at `url`, retried `maxRetries` times on failures other than a 4xx answer. The attempts share
+    /// one deadline, `timeoutSeconds` from now: a slow provider never holds a request waiting on its keys longer.
     func fetch(_ url: String, accept: String = "application/jwk-set+json, application/json") async throws(Failure) -> Fetched {
         var lastError = "no attempt was made"
+        let deadline = NIODeadline.now() + .seconds(Int64(client.timeoutSeconds))
         for attempt in 0...client.maxRetries {
             if attempt > 0 { try? await Task.sleep(for: .milliseconds(100 * (1 << min(attempt - 1, 4)))) }
+            guard NIODeadline.now() < deadline else {
+                lastError += " (no time left for another attempt within \(client.timeoutSeconds) s)"
+                break
+            }
             do {
-                return try await fetchOnce(url, accept: accept)
+                return try await fetchOnce(url, accept: accept, deadline: deadline)
             } catch {
                 lastError = error.description
                 if case .failed(let reason) = error, reason.hasPrefix("HTTP 4") { break }
@@ -50,10 +56,10 @@ struct JWKSFetcher: Sendable {
         throw .failed("fetching \(url) failed: \(lastError)")
     }
 
-    private func fetchOnce(_ url: String, accept: String) async throws(Failure) -> Fetched {
+    private func fetchOnce(_ url: String, accept: String, deadline: NIODeadline) async throws(Failure) -> Fetched {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: accept)
-        let answer = try await send(request)
+        let answer = try await send(request, deadline: deadline)
         guard answer.status == .ok else { throw Failure.failed("HTTP \(answer.status.code)") }
         return Fetched(body: answer.body, maxAgeSeconds: Self.maxAge(answer.headers[canonicalForm: "cache-control"]))
     }
@@ -65,8 +71,8 @@ struct JWKSFetcher: Sendable {
         let body: Data
     }
 
-    /// Sends `request` once with the client settings' TLS trust and timeout.
-    func send(_ request: HTTPClientRequest) async throws(Failure) -> Answer {
+    /// Sends `request` once with the client settings' TLS trust and timeout (or an earlier deadline).
+    func send(_ request: HTTPClientRequest, deadline: NIODeadline? = nil) async throws(Failure) -> Answer {
         var request = request
         do {
             request.tlsConfiguration = try tlsConfiguration()
@@ -74,7 +80,7 @@ struct JWKSFetcher: Sendable {
             throw .failed("the CA bundle cannot be used: \(error)")
         }
         do {
-            let response = try await http.execute(request, timeout: .seconds(Int64(client.timeoutSeconds)))
+            let response = try await http.execute(request, deadline: deadline ?? .now() + .seconds(Int64(client.timeoutSeconds)))
             let body = try await response.body.collect(upTo: 1 << 20)
             return Answer(status: response.status, headers: response.headers, body: Data(body.readableBytesView))
         } catch {

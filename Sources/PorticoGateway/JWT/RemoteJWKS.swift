@@ -55,10 +55,15 @@ final class RemoteJWKS: Sendable {
         }
         if stale { startBackgroundRefresh() }
         var found = keys.candidates(kid: kid, algorithm: algorithm)
-        if found.isEmpty, let kid, !keys.knows(kid: kid), mayRefetchForUnknownKid() {
-            await refresh()
-            keys = state.withLock { $0.keys } ?? keys
-            found = keys.candidates(kid: kid, algorithm: algorithm)
+        if found.isEmpty, let kid, !keys.knows(kid: kid) {
+            if mayRefetchForUnknownKid() {
+                await refresh()
+                keys = state.withLock { $0.keys } ?? keys
+                found = keys.candidates(kid: kid, algorithm: algorithm)
+            }
+            // A key the provider may have just rotated in cannot be looked for while it is down: that is its outage,
+            // not a bad token.
+            if found.isEmpty, !keys.knows(kid: kid), let failure = state.withLock({ $0.lastError }) { return .unavailable(failure) }
         }
         return .keys(found)
     }
