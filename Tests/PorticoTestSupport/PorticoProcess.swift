@@ -123,3 +123,95 @@ private func readToEnd(_ handle: FileHandle) -> Data {
         }
     }
 }
+
+/// A real `portico gateway` process with its status listener, which a test can stop with SIGTERM and start again
+/// on the same ports (a rolling restart), and whose descriptors and memory it can read.
+public final class GatewayProcess: @unchecked Sendable {
+    public let gatewayPort: Int
+    public let statusPort: Int
+    private let databaseURL: String
+    private let extraArguments: [String]
+    private var process = Process()
+    private var output = Pipe()
+    private var collected = Data()
+
+    public init(databaseURL: String, extraArguments: [String] = []) async throws {
+        gatewayPort = try freeLoopbackPort()
+        statusPort = try freeLoopbackPort()
+        self.databaseURL = databaseURL
+        self.extraArguments = extraArguments
+        try await start()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var baseURL: String { "http://127.0.0.1:\(gatewayPort)" }
+
+    /// Starts the process (again) and waits until its `/readyz` answers 200.
+    public func start() async throws {
+        process = Process()
+        process.executableURL = PorticoProcess.binary
+        process.arguments =
+            ["gateway", "--gateway-port", String(gatewayPort), "--status-port", String(statusPort), "--log-level", "info"] + extraArguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL
+        process.environment = environment
+        output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let handle = output.fileHandleForReading
+        handle.readabilityHandler = { [weak self] readable in
+            let data = readable.availableData
+            guard !data.isEmpty else { return }
+            self?.append(data)
+        }
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, process.isRunning {
+            if let ready = try? await TestHTTP.send(.GET, "http://127.0.0.1:\(statusPort)/readyz", timeout: .seconds(1)), ready.status == 200 {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw ProcessFailure(description: "portico gateway did not become ready: \(log)")
+    }
+
+    private let logLock = NSLock()
+    private func append(_ data: Data) { logLock.withLock { collected.append(data) } }
+
+    /// What the process printed so far.
+    public var log: String { logLock.withLock { String(decoding: collected, as: UTF8.self) } }
+
+    /// SIGTERM: the process drains and exits by itself.
+    public func terminate() { if process.isRunning { process.terminate() } }
+
+    /// Waits for the process to exit; false if it is still running after `timeout`.
+    public func waitForExit(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return !process.isRunning
+    }
+
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Open file descriptors of the process, from `/proc`.
+    public var openDescriptors: Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+    }
+
+    /// Resident memory in KiB, from `/proc`.
+    public var residentKiB: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    deinit {
+        if process.isRunning {
+            process.interrupt()
+            process.waitUntilExit()
+        }
+    }
+}

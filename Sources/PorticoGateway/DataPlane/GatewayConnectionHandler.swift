@@ -487,8 +487,17 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in Self.lingeringClose(context) }
         }
+    }
+
+    /// Closes the sending side first and lets the client close the rest: a full close with anything unread on the
+    /// socket is a reset, which can destroy the end of the answer before the client has read it (nginx's
+    /// lingering close). A client that does not close is cut off after a moment.
+    private static func lingeringClose(_ context: ChannelHandlerContext) {
+        context.close(mode: .output, promise: nil)
+        let channel = context.channel
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     private func finishRequest() {
