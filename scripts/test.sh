@@ -12,6 +12,12 @@ export PORTICO_TEMPLATES=$PWD/templates
 trap 'scripts/pg.sh dropprefix "$run_id" >/dev/null 2>&1 || true' EXIT
 swift build --build-tests ${SWIFT_BUILD_FLAGS:-}
 export PORTICO_BIN=$PWD/.build/debug/portico
+# HAProxy fronts the replicas of the rolling-restart test (Debian's package, installed when missing).
+if ! command -v haproxy >/dev/null 2>&1 && ! [ -x /usr/sbin/haproxy ]; then
+  echo "installing haproxy" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+fi
 # A real OpenID provider for the identity-provider tests.
 PORTICO_OIDC_PROVIDER=$(scripts/oidc-provider-deps.sh)
 export PORTICO_OIDC_PROVIDER
