@@ -16,7 +16,7 @@ import Testing
                 let (_, key) = try await portico.seedConsumer(groups: ["buyers"])
                 let url = portico.testDatabase.url.connectionString
                 let replicas = [try await GatewayProcess(databaseURL: url), try await GatewayProcess(databaseURL: url)]
-                defer { replicas.forEach { $0.terminate() } }
+                defer { for replica in replicas { replica.terminate() } }
                 let balancer = try HAProxy(binary: haproxyBinary, backends: replicas.map { ($0.gatewayPort, $0.statusPort) })
                 defer { balancer.stop() }
                 try await balancer.waitUntilServing(path: "/orders", key: key)
