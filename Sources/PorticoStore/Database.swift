@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PorticoCore
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL client of a Portico process, with the one place where database errors become
 /// domain errors.
@@ -48,20 +49,29 @@ public struct Database: Sendable {
     }
 
     /// Runs `operation` with database errors translated, failing as `unavailable` past `timeout`.
-    /// The operation is cancelled then; an open transaction is rolled back, never committed half-way.
+    /// The operation is cancelled then; an open transaction is rolled back, never committed half-way. The caller
+    /// does not wait for the cancelled operation to end: a query on a connection whose server vanished may not
+    /// notice cancellation until the connection dies, and the deadline must hold even so (a task group would wait
+    /// for it, and with it every shutdown).
     func withDeadline<Result: Sendable>(
         _ timeout: Duration? = nil, _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         let timeout = timeout ?? operationTimeout
-        return try await withThrowingTaskGroup(of: Result.self) { group in
-            group.addTask { try await Self.translatingErrors(operation) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw PorticoError.unavailable("the database did not answer within \(timeout); try again when it is back")
+        let work = Task { try await Self.translatingErrors(operation) }
+        let outcome = FirstOutcome<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.install(continuation)
+                Task { outcome.finish(await work.result) }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    outcome.finish(.failure(PorticoError.unavailable("the database did not answer within \(timeout); try again when it is back")))
+                    work.cancel()
+                }
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw PorticoError.unavailable("the database operation was cancelled") }
-            return first
+        } onCancel: {
+            work.cancel()
+            outcome.finish(.failure(PorticoError.unavailable("the database operation was cancelled")))
         }
     }
 
@@ -145,4 +155,38 @@ extension PostgresConnection {
 /// the payload; `sql/0008_policy_changes.sql` sends it at the COMMIT of each change.
 public enum PolicyChannel {
     public static let name = "portico_policy"
+}
+
+/// The first of several racing outcomes, delivered once to a continuation (which may be installed after an outcome
+/// came, or never when the caller was cancelled first).
+private final class FirstOutcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var outcome: Result<Value, any Error>?
+        var delivered = false
+    }
+    private let state = Mutex(State())
+
+    func install(_ continuation: CheckedContinuation<Value, any Error>) {
+        let ready: Result<Value, any Error>? = state.withLock { state in
+            guard let outcome = state.outcome, !state.delivered else {
+                state.continuation = continuation
+                return nil
+            }
+            state.delivered = true
+            return outcome
+        }
+        if let ready { continuation.resume(with: ready) }
+    }
+
+    func finish(_ outcome: Result<Value, any Error>) {
+        let waiting: CheckedContinuation<Value, any Error>? = state.withLock { state in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            guard let continuation = state.continuation, !state.delivered else { return nil }
+            state.delivered = true
+            return continuation
+        }
+        waiting?.resume(with: outcome)
+    }
 }

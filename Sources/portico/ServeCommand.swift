@@ -67,6 +67,7 @@ extension RateLimitFailMode: ExpressibleByArgument {}
 /// Everything one `portico` process runs, started in order and stopped in reverse by one service group.
 struct Runtime {
     let services: [any Service]
+    let drainLimit: Duration
 
     struct ControlPlaneSetup {
         let port: Int
@@ -118,12 +119,17 @@ struct Runtime {
             services.append(PolicyLogPruner(database: database))
         }
         self.services = services
+        self.drainLimit = .seconds(gatewayOptions.drainSeconds)
     }
 
     func run(logger: Logger) async throws {
-        let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The gateway drains within its own limit; whatever is still running some time after is cancelled, so the
+        // process always exits.
+        configuration.maximumGracefulShutdownDuration = drainLimit + .seconds(15)
+        configuration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: configuration).run()
     }
 }
 

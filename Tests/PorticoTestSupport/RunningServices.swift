@@ -25,7 +25,11 @@ public final class PortReporter: Sendable {
 
 /// Runs `services` (servers, clients, feeds) in a service group around `body`, then shuts them down gracefully.
 public func withServices<Result: Sendable>(_ services: [any Service], _ body: () async throws -> Result) async throws -> Result {
-    let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: TestDatabase.logger))
+    var configuration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, logger: TestDatabase.logger)
+    // A service still stuck (say on a database cut by a test) is cancelled rather than holding the test forever.
+    configuration.maximumGracefulShutdownDuration = .seconds(30)
+    configuration.maximumCancellationDuration = .seconds(10)
+    let group = ServiceGroup(configuration: configuration)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {

@@ -19,8 +19,11 @@ struct WebSessionMiddleware: RouterMiddleware {
         // A TLS-terminating proxy in front of Portico says so in `X-Forwarded-Proto`.
         let behindTLS = request.headers.contains { $0.name.canonicalName.equalsIgnoringASCIICase(HeaderNames.forwardedProto) && $0.value == "https" }
         context.web.secureCookies = secureCookies || behindTLS
+        // A session that cannot be looked up (the database is down) is answered with an error page below, not
+        // taken for no session.
+        var lookupFailure: (any Error)?
         if let secret = request.cookies[WebCookies.session]?.value {
-            context.web.signedIn = try await signIn.session(cookieSecret: secret)
+            do { context.web.signedIn = try await signIn.session(cookieSecret: secret) } catch { lookupFailure = error }
         }
         var newBrowserToken: String?
         if let session = context.web.signedIn {
@@ -39,6 +42,7 @@ struct WebSessionMiddleware: RouterMiddleware {
 
         var response: Response
         do {
+            if let lookupFailure { throw lookupFailure }
             if request.method == .post {
                 let body: ByteBuffer
                 do {
