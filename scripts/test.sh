@@ -22,9 +22,19 @@ fi
 PORTICO_OIDC_PROVIDER=$(scripts/oidc-provider-deps.sh)
 export PORTICO_OIDC_PROVIDER
 log=.build/test-output.log
+# The fault tests load the machine on purpose (processes under load, outages, restarts): in the whole suite they
+# run after the rest, one at a time, so that they do not starve the timing of the others.
+faults='PostgresStoppedUnderLoadTests|DatabaseOutageUnderLoadTests|RollingRestartTests|GracefulShutdownTests|UpstreamAbuseTests'
 set +e
-swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+if [ $# -eq 0 ]; then
+  swift test --skip-build ${SWIFT_TEST_FLAGS:-} --skip "$faults" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$faults" --no-parallel 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+else
+  swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+fi
 # The real-browser test runs with the whole suite (not with a --filter of Swift tests).
 browser_total=0 browser_failed=0
 if [ $# -eq 0 ]; then
@@ -33,7 +43,7 @@ if [ $# -eq 0 ]; then
 fi
 set -e
 # One plain summary line, whatever the runners printed before it.
-total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
+total=$(grep -oE 'Test run with [0-9]+ tests?' "$log" | grep -oE '[0-9]+' | awk '{ sum += $1 } END { print sum + 0 }')
 # Failed tests only: the run's own closing line ("✘ Test run with N tests … failed") is not one of them.
 failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -cv '^✘ Test run with' || true)
 total=$((${total:-0} + browser_total)) failed=$((${failed:-0} + browser_failed))

@@ -28,7 +28,6 @@ public func withServices<Result: Sendable>(_ services: [any Service], _ body: ()
     var configuration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, logger: TestDatabase.logger)
     // A service still stuck (say on a database cut by a test) is cancelled rather than holding the test forever.
     configuration.maximumGracefulShutdownDuration = .seconds(30)
-    configuration.maximumCancellationDuration = .seconds(10)
     let group = ServiceGroup(configuration: configuration)
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }

@@ -104,7 +104,7 @@ private func json(_ object: [String: Any]) -> String {
                 server.serveRaw("<html>not a key set</html>")
                 let invalid = try await admin.call(.put, "/auth-settings", json(["jwt": ["jwksUrl": "\(base)/other"]]))
                 #expect(invalid.status == .unprocessableContent)
-                #expect(invalid.message.hasPrefix("jwt.jwksUrl: not a JWK set"))
+                #expect(invalid.message.hasPrefix("jwt.jwksUrl: the JWK set is not valid JSON"))
             }
         }
     }
