@@ -29,7 +29,8 @@ set +e
 if [ $# -eq 0 ]; then
   swift test --skip-build ${SWIFT_TEST_FLAGS:-} --skip "$faults" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
-  swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$faults" --no-parallel 2>&1 | tee -a "$log"
+  # Each fault test has a time limit of its own; this bounds the whole phase even if a test cannot be cancelled.
+  timeout --kill-after=30 1200 swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$faults" --no-parallel </dev/null 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 else
   swift test --skip-build ${SWIFT_TEST_FLAGS:-} "$@" 2>&1 | tee "$log"

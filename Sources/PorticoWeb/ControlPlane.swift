@@ -74,7 +74,7 @@ public func buildControlPlane(
     AdminAPIController(
         users: users, groups: groups, apis: apis, accesses: accesses, plans: plans, usage: usage, keys: keys,
         authSettings: authSettings,
-        identityProviders: identityProviders
+        identityProviders: identityProviders, store: store
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
@@ -90,7 +90,7 @@ public func buildControlPlane(
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
         policy: policy,
-        gatewayMetrics: gatewayMetrics
+        gatewayMetrics: gatewayMetrics, versions: RowVersionReader(store: store)
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
     PortalController(
         renderer: pages, signInPages: signInPages(.portal), consumerAccess: ConsumerAccessService(store: store),

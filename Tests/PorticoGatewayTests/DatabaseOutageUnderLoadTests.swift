@@ -14,7 +14,7 @@ import Testing
 @Suite struct DatabaseOutageUnderLoadTests {
     static let quota = 300
 
-    @Test func theGatewaysKeepServingOnSharesAndTheQuotaSurvivesTheOutage() async throws {
+    @Test(.timeLimit(.minutes(4))) func theGatewaysKeepServingOnSharesAndTheQuotaSurvivesTheOutage() async throws {
         try await withEchoUpstream { upstream in
             try await withTestPortico { portico in
                 let api = try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)

@@ -11,7 +11,7 @@ import Testing
 @Suite struct GracefulShutdownTests {
     static let uploadBytes = 50 << 20
 
-    @Test func inFlightRequestsFinishAndTheProcessExitsWithinTheDrainTimeout() async throws {
+    @Test(.timeLimit(.minutes(4))) func inFlightRequestsFinishAndTheProcessExitsWithinTheDrainTimeout() async throws {
         try await withEchoUpstream { upstream in
             try await withTestPortico { portico in
                 try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)

@@ -16,7 +16,7 @@ import Testing
 /// dashboard), `/readyz` stays ready and says the database is down while `/readyz/control-plane` does not; once the
 /// database is back, what was written before the outage is there and what was attempted during it is not.
 @Suite struct PostgresStoppedUnderLoadTests {
-    @Test func theSnapshotServesAndNoWriteIsHalfApplied() async throws {
+    @Test(.timeLimit(.minutes(4))) func theSnapshotServesAndNoWriteIsHalfApplied() async throws {
         try await withEchoUpstream { upstream in
             try await withTestPortico { portico in
                 try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)

@@ -7,7 +7,7 @@ import Testing
 /// Two `portico gateway` replicas behind HAProxy (Debian's package, health checks on each replica's `/readyz`),
 /// restarted one after the other under constant load: every request is answered 200.
 @Suite struct RollingRestartTests {
-    @Test func aRollingRestartBehindHAProxyLosesNoRequest() async throws {
+    @Test(.timeLimit(.minutes(4))) func aRollingRestartBehindHAProxyLosesNoRequest() async throws {
         let haproxyBinary = try #require(HAProxy.binary, "haproxy is not installed (apt-get install haproxy; .ci/run does)")
         try await withEchoUpstream { upstream in
             try await withTestPortico { portico in

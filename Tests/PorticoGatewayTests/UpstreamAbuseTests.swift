@@ -12,7 +12,7 @@ import Testing
 @Suite struct UpstreamAbuseTests {
     static let abuseSeconds = Int(ProcessInfo.processInfo.environment["PORTICO_ABUSE_SECONDS"] ?? "") ?? 60
 
-    @Test func refusingResettingAndSilentUpstreamsLeakNothing() async throws {
+    @Test(.timeLimit(.minutes(4))) func refusingResettingAndSilentUpstreamsLeakNothing() async throws {
         let misbehaving = try await MisbehavingUpstream.start()
         defer { misbehaving.stop() }
         try await withTestPortico { portico in

@@ -24,9 +24,12 @@ struct AdminClient {
     let token: String?
 
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, token overrideToken: String? = nil) async throws -> APIResult {
+    func call(
+        _ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, token overrideToken: String? = nil, ifMatch: String? = nil
+    ) async throws -> APIResult {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token = overrideToken ?? token { headers[.authorization] = "Bearer \(token)" }
+        if let ifMatch { headers[.ifMatch] = ifMatch }
         return try await client.execute(
             uri: "/api/v1" + path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
         ) { response in

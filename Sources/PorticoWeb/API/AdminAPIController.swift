@@ -13,6 +13,8 @@ struct AdminAPIController {
     let keys: KeyService
     let authSettings: AuthSettingsService
     let identityProviders: IdentityProviderService
+    /// For the resources' row versions (`ETag`).
+    let store: AdminStore
 
     typealias Context = AdminRequestContext
 
@@ -22,7 +24,7 @@ struct AdminAPIController {
             let body = try await JSONCoding.decode(CreateUserBody.self, from: request, context: context)
             let user = try await users.create(
                 UserInput(email: body.email, name: body.name, groups: body.groups, role: body.role), by: context.actor)
-            return JSONResponse(user, status: .created)
+            return try await versioned(user, .users, id: user.id, status: .created)
         }
         group.get("users") { request, context in
             let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 50, 1), 500)
@@ -31,27 +33,37 @@ struct AdminAPIController {
             return JSONResponse(try await users.list(search: search, limit: limit, offset: offset))
         }
         group.get("users/{id}") { _, context in
-            JSONResponse(try await users.get(try context.id(of: "user")))
+            let id = try context.id(of: "user")
+            return try await versioned(try await users.get(id), .users, id: id)
         }
         group.patch("users/{id}") { request, context in
             let id = try context.id(of: "user")
             let body = try await JSONCoding.decode(PatchUserBody.self, from: request, context: context)
             let patch = UserPatch(email: body.email, name: body.name, groups: body.groups, role: body.role, disabled: body.disabled)
-            return JSONResponse(try await users.update(id, patch, by: context.actor))
+            let user = try await RowVersion.expecting(try Self.ifMatch(request), of: .users, id: id) {
+                try await users.update(id, patch, by: context.actor)
+            }
+            return try await versioned(user, .users, id: id)
         }
-        group.delete("users/{id}") { _, context in
-            try await users.delete(try context.id(of: "user"), by: context.actor)
+        group.delete("users/{id}") { request, context in
+            let id = try context.id(of: "user")
+            try await RowVersion.expecting(try Self.ifMatch(request), of: .users, id: id) { try await users.delete(id, by: context.actor) }
             return HTTPResponse.Status.noContent
         }
 
         group.post("groups") { request, context in
             let body = try await JSONCoding.decode(CreateGroupBody.self, from: request, context: context)
-            return JSONResponse(try await groups.create(name: body.name, by: context.actor), status: .created)
+            let created = try await groups.create(name: body.name, by: context.actor)
+            return try await versioned(created, .groups, id: created.id, status: .created)
         }
         group.get("groups") { _, _ in JSONResponse(try await groups.list()) }
-        group.get("groups/{id}") { _, context in JSONResponse(try await groups.get(try context.id(of: "group"))) }
-        group.delete("groups/{id}") { _, context in
-            try await groups.delete(try context.id(of: "group"), by: context.actor)
+        group.get("groups/{id}") { _, context in
+            let id = try context.id(of: "group")
+            return try await versioned(try await groups.get(id), .groups, id: id)
+        }
+        group.delete("groups/{id}") { request, context in
+            let id = try context.id(of: "group")
+            try await RowVersion.expecting(try Self.ifMatch(request), of: .groups, id: id) { try await groups.delete(id, by: context.actor) }
             return HTTPResponse.Status.noContent
         }
         group.get("groups/{id}/members") { _, context in
@@ -71,49 +83,73 @@ struct AdminAPIController {
             let input = APIInput(
                 name: body.name, pathPrefix: body.pathPrefix, upstream: body.upstream, stripPrefix: body.stripPrefix,
                 host: body.host, status: body.status, forwardCredential: body.forwardCredential, maxBodyBytes: body.maxBodyBytes)
-            return JSONResponse(try await apis.create(input, by: context.actor), status: .created)
+            let created = try await apis.create(input, by: context.actor)
+            return try await versioned(created, .apis, id: created.id, status: .created)
         }
         group.get("apis") { _, _ in JSONResponse(try await apis.list()) }
-        group.get("apis/{id}") { _, context in JSONResponse(try await apis.get(try context.id(of: "API"))) }
+        group.get("apis/{id}") { _, context in
+            let id = try context.id(of: "API")
+            return try await versioned(try await apis.get(id), .apis, id: id)
+        }
         group.patch("apis/{id}") { request, context in
             let id = try context.id(of: "API")
             let body = try await JSONCoding.decode(PatchAPIBody.self, from: request, context: context)
-            return JSONResponse(try await apis.update(id, body.patch, by: context.actor))
+            let updated = try await RowVersion.expecting(try Self.ifMatch(request), of: .apis, id: id) {
+                try await apis.update(id, body.patch, by: context.actor)
+            }
+            return try await versioned(updated, .apis, id: id)
         }
-        group.delete("apis/{id}") { _, context in
-            try await apis.delete(try context.id(of: "API"), by: context.actor)
+        group.delete("apis/{id}") { request, context in
+            let id = try context.id(of: "API")
+            try await RowVersion.expecting(try Self.ifMatch(request), of: .apis, id: id) { try await apis.delete(id, by: context.actor) }
             return HTTPResponse.Status.noContent
         }
 
         group.post("accesses") { request, context in
             let body = try await JSONCoding.decode(CreateAccessBody.self, from: request, context: context)
-            return JSONResponse(try await accesses.create(body.input, by: context.actor), status: .created)
+            let created = try await accesses.create(body.input, by: context.actor)
+            return try await versioned(created, .accesses, id: created.id, status: .created)
         }
         group.get("accesses") { _, _ in JSONResponse(try await accesses.list()) }
-        group.get("accesses/{id}") { _, context in JSONResponse(try await accesses.get(try context.id(of: "access"))) }
+        group.get("accesses/{id}") { _, context in
+            let id = try context.id(of: "access")
+            return try await versioned(try await accesses.get(id), .accesses, id: id)
+        }
         group.patch("accesses/{id}") { request, context in
             let id = try context.id(of: "access")
             let body = try await JSONCoding.decode(PatchAccessBody.self, from: request, context: context)
-            return JSONResponse(try await accesses.update(id, body.patch, by: context.actor))
+            let updated = try await RowVersion.expecting(try Self.ifMatch(request), of: .accesses, id: id) {
+                try await accesses.update(id, body.patch, by: context.actor)
+            }
+            return try await versioned(updated, .accesses, id: id)
         }
-        group.delete("accesses/{id}") { _, context in
-            try await accesses.delete(try context.id(of: "access"), by: context.actor)
+        group.delete("accesses/{id}") { request, context in
+            let id = try context.id(of: "access")
+            try await RowVersion.expecting(try Self.ifMatch(request), of: .accesses, id: id) { try await accesses.delete(id, by: context.actor) }
             return HTTPResponse.Status.noContent
         }
 
         group.post("plans") { request, context in
             let body = try await JSONCoding.decode(PlanBody.self, from: request, context: context)
-            return JSONResponse(try await plans.create(body.input, by: context.actor), status: .created)
+            let created = try await plans.create(body.input, by: context.actor)
+            return try await versioned(created, .plans, id: created.id, status: .created)
         }
         group.get("plans") { _, _ in JSONResponse(try await plans.list()) }
-        group.get("plans/{id}") { _, context in JSONResponse(try await plans.get(try context.id(of: "plan"))) }
+        group.get("plans/{id}") { _, context in
+            let id = try context.id(of: "plan")
+            return try await versioned(try await plans.get(id), .plans, id: id)
+        }
         group.patch("plans/{id}") { request, context in
             let id = try context.id(of: "plan")
             let body = try await JSONCoding.decode(PlanBody.self, from: request, context: context)
-            return JSONResponse(try await plans.update(id, body.input, by: context.actor))
+            let updated = try await RowVersion.expecting(try Self.ifMatch(request), of: .plans, id: id) {
+                try await plans.update(id, body.input, by: context.actor)
+            }
+            return try await versioned(updated, .plans, id: id)
         }
-        group.delete("plans/{id}") { _, context in
-            try await plans.delete(try context.id(of: "plan"), by: context.actor)
+        group.delete("plans/{id}") { request, context in
+            let id = try context.id(of: "plan")
+            try await RowVersion.expecting(try Self.ifMatch(request), of: .plans, id: id) { try await plans.delete(id, by: context.actor) }
             return HTTPResponse.Status.noContent
         }
 
@@ -154,21 +190,49 @@ extension AdminAPIController {
     func addIdentityProviderRoutes(to group: RouterGroup<Context>) {
         group.post("identity-providers") { request, context in
             let settings = try await JSONCoding.decode(IdentityProviderSettings.self, from: request, context: context)
-            return JSONResponse(try await identityProviders.create(settings, by: context.actor), status: .created)
+            let created = try await identityProviders.create(settings, by: context.actor)
+            return try await versioned(created, .identityProviders, id: created.id, status: .created)
         }
         group.get("identity-providers") { _, _ in JSONResponse(try await identityProviders.list()) }
         group.get("identity-providers/{id}") { _, context in
-            JSONResponse(try await identityProviders.get(try context.id(of: "identity provider")))
+            let id = try context.id(of: "identity provider")
+            return try await versioned(try await identityProviders.get(id), .identityProviders, id: id)
         }
         group.patch("identity-providers/{id}") { request, context in
             let id = try context.id(of: "identity provider")
             let patch = try await JSONCoding.decode([String: JSONValue].self, from: request, context: context)
-            return JSONResponse(try await identityProviders.update(id, patch: patch, by: context.actor))
+            let updated = try await RowVersion.expecting(try Self.ifMatch(request), of: .identityProviders, id: id) {
+                try await identityProviders.update(id, patch: patch, by: context.actor)
+            }
+            return try await versioned(updated, .identityProviders, id: id)
         }
-        group.delete("identity-providers/{id}") { _, context in
-            try await identityProviders.delete(try context.id(of: "identity provider"), by: context.actor)
+        group.delete("identity-providers/{id}") { request, context in
+            let id = try context.id(of: "identity provider")
+            try await RowVersion.expecting(try Self.ifMatch(request), of: .identityProviders, id: id) {
+                try await identityProviders.delete(id, by: context.actor)
+            }
             return HTTPResponse.Status.noContent
         }
+    }
+
+    /// The version an `If-Match` header expects; nil without one. A header naming no version of ours is a 412.
+    static func ifMatch(_ request: Request) throws -> Int64? {
+        switch RowVersion.fromIfMatch(request.headers[.ifMatch]) {
+        case .none: return nil
+        case .some(nil): throw PorticoError.changedSinceRead("If-Match names no version of this resource; send the ETag it was read with")
+        case .some(let version?): return version
+        }
+    }
+
+    /// `value` as JSON with the row's current version as `ETag`.
+    func versioned(_ value: some Encodable & Sendable, _ table: RowVersion.Table, id: UUID, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
+        let logger = store.database.logger
+        let version = try await store.read { try await RowVersion.current(of: table, id: id, on: $0, logger: logger) }
+        var response = try JSONResponse(value, status: status).response()
+        if let version { response.headers[.eTag] = RowVersion.etag(version) }
+        return response
     }
 
     /// A user named by id or email; an unknown one is an error naming the `user` parameter.

@@ -33,7 +33,9 @@ extension DashboardController {
                     status: form.text("status").flatMap(APIStatus.init(rawValue:)),
                     tokenProviders: .some(form.commaSeparated("tokenProviders")), auth: auth, oidc: oidc,
                     forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: .some(try Self.bodyLimit(form)))
-                let api = try await apis.update(id, patch, by: context.actor)
+                let api = try await RowVersion.expecting(Self.openedVersion(form), of: .apis, id: id) {
+                    try await apis.update(id, patch, by: context.actor)
+                }
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Saved API \(api.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -59,6 +61,7 @@ extension DashboardController {
     func apiDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         let api = try await apis.get(id)
         var values = feedback?.dictionary ?? [:]
+        values["version"] = try await versions.current(.apis, id: id).map(String.init) ?? ""
         if feedback == nil {
             values["values"] = [
                 "name": api.name, "pathPrefix": api.pathPrefix, "host": api.host ?? "", "upstream": api.upstream,

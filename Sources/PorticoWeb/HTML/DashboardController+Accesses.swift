@@ -26,11 +26,12 @@ extension DashboardController {
             let form = context.web.form
             do {
                 let all = form.isChecked("allApis")
-                let access = try await accesses.update(
-                    id,
-                    AccessPatch(
-                        name: form.text("name"), groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all,
-                        rateLimit: .some(try Self.rateLimit(form)), plan: .some(form.text("plan"))), by: context.actor)
+                let patch = AccessPatch(
+                    name: form.text("name"), groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all,
+                    rateLimit: .some(try Self.rateLimit(form)), plan: .some(form.text("plan")))
+                let access = try await RowVersion.expecting(Self.openedVersion(form), of: .accesses, id: id) {
+                    try await accesses.update(id, patch, by: context.actor)
+                }
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Saved access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -73,6 +74,7 @@ extension DashboardController {
     func accessDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         let access = try await accesses.get(id)
         var values = feedback?.dictionary ?? [:]
+        values["version"] = try await versions.current(.accesses, id: id).map(String.init) ?? ""
         let form = context.web.form
         if feedback == nil {
             values["values"] = [

@@ -22,7 +22,10 @@ extension DashboardController {
             let id = try context.id(of: "identity provider")
             let form = context.web.form
             do {
-                let saved = try await identityProviders.update(id, patch: IdentityProviderForm.fields(from: form), by: context.actor)
+                let fields = IdentityProviderForm.fields(from: form)
+                let saved = try await RowVersion.expecting(Self.openedVersion(form), of: .identityProviders, id: id) {
+                    try await identityProviders.update(id, patch: fields, by: context.actor)
+                }
                 return PageRenderer.redirect(
                     to: "/admin/identity-providers/\(id)", flash: "Saved identity provider \(saved.settings.name).", context: context)
             } catch {
@@ -56,6 +59,7 @@ extension DashboardController {
     func providerDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         let provider = try await identityProviders.get(id)
         var values = feedback?.dictionary ?? [:]
+        values["version"] = try await versions.current(.identityProviders, id: id).map(String.init) ?? ""
         let stored = IdentityProviderForm.values(of: provider)
         if feedback == nil { values["values"] = stored }
         values["secretIsSet"] = stored["secretIsSet"] != nil

@@ -21,7 +21,10 @@ extension DashboardController {
             let id = try context.id(of: "plan")
             let form = context.web.form
             do {
-                let plan = try await plans.update(id, try Self.planInput(form), by: context.actor)
+                let input = try Self.planInput(form)
+                let plan = try await RowVersion.expecting(Self.openedVersion(form), of: .plans, id: id) {
+                    try await plans.update(id, input, by: context.actor)
+                }
                 return PageRenderer.redirect(to: "/admin/plans/\(plan.id)", flash: "Saved plan \(plan.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -67,6 +70,7 @@ extension DashboardController {
     func planDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
         let plan = try await plans.get(id)
         var values = feedback?.dictionary ?? [:]
+        values["version"] = try await versions.current(.plans, id: id).map(String.init) ?? ""
         let form = context.web.form
         if feedback == nil {
             values["values"] = [

@@ -69,6 +69,7 @@ extension DashboardController {
         let allGroups = try await groups.list()
         let memberOf = feedback == nil ? Set(user.groups) : Set(context.web.form.all("groups"))
         var values = feedback?.dictionary ?? [:]
+        values["version"] = try await versions.current(.users, id: id).map(String.init) ?? ""
         if feedback == nil {
             values["values"] = ["email": user.email, "name": user.name]
         }
@@ -94,7 +95,9 @@ extension DashboardController {
             email: form.text("email"), name: form["name"]?.trimmingCharacters(in: .whitespaces), groups: form.all("groups"),
             role: form.text("role").flatMap(Role.init(rawValue:)), disabled: form.isChecked("disabled"))
         do {
-            let user = try await users.update(id, patch, by: context.actor)
+            let user = try await RowVersion.expecting(Self.openedVersion(form), of: .users, id: id) {
+                try await users.update(id, patch, by: context.actor)
+            }
             return PageRenderer.redirect(to: "/admin/users/\(id)", flash: "Saved \(user.email.isEmpty ? "the user" : user.email).", context: context)
         } catch {
             guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }

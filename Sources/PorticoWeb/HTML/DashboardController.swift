@@ -9,6 +9,9 @@ import PorticoGateway
 struct DashboardController {
     typealias Context = AdminRequestContext
 
+    /// The version an edit form was opened with (its hidden `version` field); nil for a form without one.
+    static func openedVersion(_ form: FormValues) -> Int64? { form.text("version").flatMap { Int64($0) } }
+
     let renderer: PageRenderer
     let signInPages: SignInController
     let users: UserService
@@ -25,6 +28,8 @@ struct DashboardController {
     let overview: OverviewService
     let policy: PolicyHolder
     let gatewayMetrics: GatewayMetrics
+    /// The versions edit forms carry, so that a save over someone else's change is refused.
+    let versions: RowVersionReader
 
     func addRoutes(to group: RouterGroup<Context>) {
         signInPages.addRoutes(to: group)

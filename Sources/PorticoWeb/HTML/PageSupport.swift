@@ -32,6 +32,9 @@ struct FormFeedback {
             feedback.errors["form"] = error.message
         case .duplicate, .conflict, .malformed:
             feedback.errors["form"] = error.message
+        case .changedSinceRead:
+            feedback.errors["form"] =
+                "Someone else changed this since you opened it, so nothing was saved. The page now shows your entries with their version: review the current settings (open the page again to see them) before saving over them."
         default:
             return nil
         }

@@ -55,7 +55,9 @@ public struct AdminStore: Sendable {
         _ action: String, entity: String, by actor: Actor,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> (Change<Before, After>, Result)
     ) async throws -> Result {
-        try await database.transaction { connection in
+        let logger = database.logger
+        return try await database.transaction { connection in
+            try await RowVersion.check(on: connection, logger: logger)
             let (change, result) = try await body(connection)
             try await audit.record(
                 action, entity: entity, id: change.entityId, before: change.before, after: change.after, by: actor, on: connection)
