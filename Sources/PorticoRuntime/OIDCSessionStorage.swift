@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import PorticoCore
 import PorticoGateway
 import PorticoStore
@@ -99,16 +98,10 @@ public struct OIDCSessionFeed: Service {
             while !Task.isCancelled {
                 do {
                     try await database.client.withConnection { connection in
-                        // As the policy feed's: closing the connection ends a LISTEN that would not notice cancellation.
-                        try await withTaskCancellationHandler {
-                            try await connection.listen(on: GatewayOIDCRepository.channel) { notifications in
-                                for try await notification in notifications {
-                                    if let hash = Self.hash(hex: notification.payload) { sessions.forget(hash) }
-                                }
+                        try await connection.listen(on: GatewayOIDCRepository.channel) { notifications in
+                            for try await notification in notifications {
+                                if let hash = Self.hash(hex: notification.payload) { sessions.forget(hash) }
                             }
-                        } onCancel: {
-                            let closing: EventLoopFuture<Void> = connection.close()
-                            _ = closing
                         }
                     }
                 } catch {

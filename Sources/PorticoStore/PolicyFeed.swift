@@ -127,17 +127,10 @@ public struct PolicyFeed: Service {
         while !Task.isCancelled {
             do {
                 try await database.client.withConnection { connection in
-                    // A LISTEN on a connection whose peer vanished (the database stopped mid-way) may not notice
-                    // cancellation by itself; closing the connection ends it, so shutdown never waits on it.
-                    try await withTaskCancellationHandler {
-                        try await connection.listen(on: PolicyChannel.name) { notifications in
-                            // Changes made while we were not listening are picked up right after subscribing.
-                            trigger.yield()
-                            for try await _ in notifications { trigger.yield() }
-                        }
-                    } onCancel: {
-                        let closing: EventLoopFuture<Void> = connection.close()
-                        _ = closing
+                    try await connection.listen(on: PolicyChannel.name) { notifications in
+                        // Changes made while we were not listening are picked up right after subscribing.
+                        trigger.yield()
+                        for try await _ in notifications { trigger.yield() }
                     }
                 }
             } catch {
