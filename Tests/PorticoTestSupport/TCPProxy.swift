@@ -11,8 +11,6 @@ public final class TCPProxy: Sendable {
         var task: Task<Void, Never>?
         /// The listener and both ends of every forwarded connection, closed by `cut`.
         var channels: [ObjectIdentifier: any Channel] = [:]
-        /// Counts cuts: a connection that finishes connecting after a cut belongs to no listener and is closed.
-        var generation = 0
     }
     private let state = Mutex(State())
 
@@ -30,18 +28,14 @@ public final class TCPProxy: Sendable {
             .bind(host: "127.0.0.1", port: port) { child in
                 child.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: child) }
             }
-        let generation = state.withLock { $0.generation }
-        track(server.channel, generation: generation)
+        track(server.channel)
         let task = Task<Void, Never> { [self] in
             _ = try? await server.executeThenClose { clients in
                 await withTaskGroup(of: Void.self) { group in
                     do {
                         for try await client in clients {
-                            guard track(client.channel, generation: generation) else {
-                                try? await client.executeThenClose { _, _ in }
-                                break
-                            }
-                            group.addTask { await self.forward(client, generation: generation) }
+                            track(client.channel)
+                            group.addTask { await self.forward(client) }
                         }
                     } catch {}
                 }
@@ -53,26 +47,18 @@ public final class TCPProxy: Sendable {
     /// Closes the listener and every forwarded connection, and waits until all of them are closed.
     public func cut() async {
         let (task, channels) = state.withLock { state in
-            defer { state = State(generation: state.generation + 1) }
+            defer { state = State() }
             return (state.task, Array(state.channels.values))
         }
         for channel in channels { try? await channel.close() }
         await task?.value
     }
 
-    /// Registers `channel` for the next cut; when a cut came first, closes it and says so.
-    @discardableResult
-    private func track(_ channel: any Channel, generation: Int) -> Bool {
-        let current = state.withLock { state in
-            guard state.generation == generation else { return false }
-            state.channels[ObjectIdentifier(channel)] = channel
-            return true
-        }
-        if !current { channel.close(promise: nil) }
-        return current
+    private func track(_ channel: any Channel) {
+        state.withLock { $0.channels[ObjectIdentifier(channel)] = channel }
     }
 
-    private func forward(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>, generation: Int) async {
+    private func forward(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let upstream: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             upstream = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: targetPort) {
@@ -80,15 +66,10 @@ public final class TCPProxy: Sendable {
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
         } catch {
-            // An async channel must be finished through `executeThenClose`, even when it is not used.
-            try? await client.executeThenClose { _, _ in }
+            try? await client.channel.close()
             return
         }
-        guard track(upstream.channel, generation: generation) else {
-            try? await upstream.executeThenClose { _, _ in }
-            try? await client.executeThenClose { _, _ in }
-            return
-        }
+        track(upstream.channel)
         try? await client.executeThenClose { clientIn, clientOut in
             try await upstream.executeThenClose { upstreamIn, upstreamOut in
                 try await withThrowingTaskGroup(of: Void.self) { group in
