@@ -33,7 +33,7 @@ if [ $# -eq 0 ]; then
   status=${PIPESTATUS[0]}
   for suite in "${faults[@]}"; do
     for attempt in 1 2; do
-      timeout --kill-after=30 420 swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$suite" </dev/null 2>&1 | tee -a "$log"
+      timeout --kill-after=30 240 swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$suite" </dev/null 2>&1 | tee -a "$log"
       result=${PIPESTATUS[0]}
       # A run that hangs (an intermittent stall of these tests' process, under investigation) is tried once more,
       # loudly; a test that fails is not.
