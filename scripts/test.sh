@@ -35,6 +35,8 @@ if [ $# -eq 0 ]; then
     for attempt in 1 2; do
       timeout --kill-after=30 240 swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$suite" </dev/null 2>&1 | tee -a "$log"
       result=${PIPESTATUS[0]}
+      # `timeout` ends `swift test`, not the test process it started.
+      [ "$result" -eq 124 ] && pkill -KILL -f "porticoPackageTests.xctest.*--filter $suite" || true
       # A run that hangs (an intermittent stall of these tests' process, under investigation) is tried once more,
       # loudly; a test that fails is not.
       [ "$result" -eq 124 ] && [ "$attempt" -eq 1 ] && { echo "WARNING: $suite timed out; running it once more" >&2; continue; }
