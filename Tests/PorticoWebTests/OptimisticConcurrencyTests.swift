@@ -43,6 +43,22 @@ import Testing
         }
     }
 
+    @Test func theAuthSettingsTooRefuseAStaleIfMatch() async throws {
+        try await withAdminAPI { admin, _ in
+            let secret = String(repeating: "a signing secret ", count: 3)
+            let first = try await admin.call(.put, "/auth-settings", #"{"mode":"jwt","jwt":{"signingSecret":"\#(secret)"}}"#)
+            #expect(first.status == .ok, "\(first.message)")
+            let version = try #require(etag(first))
+            let read = try await admin.call(.get, "/auth-settings")
+            #expect(etag(read) == version)
+            let second = try await admin.call(.put, "/auth-settings", #"{"mode":"api_key"}"#, ifMatch: version)
+            #expect(second.status == .ok, "\(second.message)")
+            let stale = try await admin.call(.put, "/auth-settings", #"{"mode":"jwt","jwt":{"signingSecret":"\#(secret)"}}"#, ifMatch: version)
+            #expect(stale.status == .preconditionFailed)
+            #expect(try await admin.call(.get, "/auth-settings").json["mode"] as? String == "api_key", "a stale PUT switched the mode")
+        }
+    }
+
     @Test func aDashboardFormOpenedBeforeAnotherChangeDoesNotSaveOverIt() async throws {
         try await withDashboard { web, portico in
             let api = try await portico.createAPI("orders", prefix: "/orders", upstreamPort: 9)

@@ -174,10 +174,13 @@ struct AdminAPIController {
             JSONResponse(try await keys.revoke(try context.id(of: "key"), by: context.actor))
         }
 
-        group.get("auth-settings") { _, _ in JSONResponse(try await authSettings.current()) }
+        group.get("auth-settings") { _, _ in try await versioned(try await authSettings.current(), .authSettings, id: nil) }
         group.put("auth-settings") { request, context in
             let body = try await JSONCoding.decode(AuthSettingsInput.self, from: request, context: context)
-            return JSONResponse(try await authSettings.update(body, by: context.actor))
+            let update = try await RowVersion.expecting(try Self.ifMatch(request), of: .authSettings, id: nil) {
+                try await authSettings.update(body, by: context.actor)
+            }
+            return try await versioned(update, .authSettings, id: nil)
         }
         group.post("auth-settings/preview") { request, context in
             let body = try await JSONCoding.decode(AuthSettingsInput.self, from: request, context: context)
@@ -225,7 +228,7 @@ extension AdminAPIController {
     }
 
     /// `value` as JSON with the row's current version as `ETag`.
-    func versioned(_ value: some Encodable & Sendable, _ table: RowVersion.Table, id: UUID, status: HTTPResponse.Status = .ok) async throws
+    func versioned(_ value: some Encodable & Sendable, _ table: RowVersion.Table, id: UUID?, status: HTTPResponse.Status = .ok) async throws
         -> Response
     {
         let logger = store.database.logger

@@ -13,13 +13,20 @@ public enum RowVersion {
         case accesses = "api_access"
         case plans
         case identityProviders = "identity_providers"
+        /// One row, whose `version` also tells gateways to rebuild their verifiers.
+        case authSettings = "auth_settings"
+
+        var versionColumn: String { self == .authSettings ? "version::bigint" : "row_version" }
+
+        /// The row of `id`, or the table's one row.
+        func row(_ id: UUID?) -> String { id.map { "WHERE id = '\($0.uuidString)'" } ?? "" }
     }
 
     /// The version a write expects, set around a service call (`expecting`); `AdminStore.write` checks it in the
     /// write's own transaction, with the row locked, before it changes anything.
     public struct Expectation: Sendable {
         let table: Table
-        let id: UUID
+        let id: UUID?
         let version: Int64
     }
 
@@ -28,7 +35,7 @@ public enum RowVersion {
     /// Runs `body` (a service's write) so that it fails with `changedSinceRead` unless row `id` of `table` is still at
     /// `version`; nil expects nothing.
     public static func expecting<Result>(
-        _ version: Int64?, of table: Table, id: UUID, _ body: () async throws -> Result
+        _ version: Int64?, of table: Table, id: UUID?, _ body: () async throws -> Result
     ) async throws -> Result {
         guard let version else { return try await body() }
         return try await $expected.withValue(Expectation(table: table, id: id, version: version), operation: body)
@@ -38,7 +45,8 @@ public enum RowVersion {
     static func check(on connection: PostgresConnection, logger: Logger) async throws {
         guard let expected else { return }
         let rows = try await connection.query(
-            "SELECT row_version FROM \(unescaped: expected.table.rawValue) WHERE id = \(expected.id) FOR UPDATE", logger: logger)
+            "SELECT \(unescaped: expected.table.versionColumn) FROM \(unescaped: expected.table.rawValue) \(unescaped: expected.table.row(expected.id)) FOR UPDATE",
+            logger: logger)
         var current: Int64?
         for try await version in rows.decode(Int64.self) { current = version }
         guard let current else { return }  // the write itself reports a missing row
@@ -49,8 +57,9 @@ public enum RowVersion {
     }
 
     /// The row's current version; nil when there is no such row.
-    public static func current(of table: Table, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
-        let rows = try await connection.query("SELECT row_version FROM \(unescaped: table.rawValue) WHERE id = \(id)", logger: logger)
+    public static func current(of table: Table, id: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
+        let rows = try await connection.query(
+            "SELECT \(unescaped: table.versionColumn) FROM \(unescaped: table.rawValue) \(unescaped: table.row(id))", logger: logger)
         for try await version in rows.decode(Int64.self) { return version }
         return nil
     }
