@@ -4,7 +4,7 @@ PG := scripts/pg.sh
 export PORTICO_PG_PORT ?= 54329
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: build run test test-only bench bench-dashboard bench-micro bench-scale pg-start pg-stop migrate clean format lint
+.PHONY: build run test test-only fuzz bench bench-dashboard bench-micro bench-scale pg-start pg-stop migrate clean format lint
 
 # Tests and the binary share one build: `--build-tests` everywhere keeps switching between them incremental.
 build:
@@ -17,6 +17,10 @@ run: build pg-start
 ## The whole suite against a real PostgreSQL; each test gets a fresh database, all dropped after.
 test: pg-start
 	scripts/test.sh
+
+## libFuzzer on the parsers that read what strangers send (FUZZ_SECONDS each, default 60): Fuzz/README.md.
+fuzz:
+	scripts/fuzz.sh
 
 ## Gateway side by side with nginx and HAProxy under wrk (release build): bench/results/latest.md.
 bench: pg-start
@@ -36,7 +40,7 @@ bench-scale: pg-start
 bench-dashboard: pg-start
 	bench/dashboard.sh
 
-FORMATTED := Sources Tests Benchmarks Package.swift
+FORMATTED := Sources Tests Benchmarks Package.swift Fuzz
 
 ## Rewrites the Swift sources in the project's style (`.swift-format`, with the toolchain's `swift format`).
 format:

@@ -9,7 +9,9 @@ let package = Package(
     name: "portico",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "portico", targets: ["portico"])
+        .executable(name: "portico", targets: ["portico"]),
+        // For the libFuzzer binaries of `Fuzz/` (`make fuzz`), a package of their own.
+        .library(name: "PorticoFuzzTargets", targets: ["PorticoFuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -103,6 +105,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "PorticoFuzzTargets",
+            dependencies: [
+                "PorticoCore",
+                "PorticoGateway",
+                "PorticoWeb",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "portico",
             dependencies: [
@@ -155,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "PorticoGatewayUnitTests",
             dependencies: [
-                "PorticoGateway", "PorticoCore", "PorticoTestSupport",
+                "PorticoGateway", "PorticoCore", "PorticoTestSupport", "PorticoFuzzTargets",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,14 +4,14 @@ import PorticoCore
 
 /// One client request as the gateway decides on it: the head, split once into path and query, and, when a
 /// form token source needs it, the body read so far.
-struct GatewayRequest: Sendable {
+package struct GatewayRequest: Sendable {
     let head: HTTPRequestHead
     let path: Substring
     let query: Substring?
     let clientAddress: String?
     var formBody: ByteBuffer?
 
-    init(head: HTTPRequestHead, clientAddress: String?) {
+    package init(head: HTTPRequestHead, clientAddress: String?) {
         self.head = head
         let uri = head.uri[...]
         if let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {

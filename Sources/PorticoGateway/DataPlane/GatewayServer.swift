@@ -119,7 +119,6 @@ public struct GatewayServer: Service {
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let quiesce = ServerQuiescingHelper(group: group)
-        let (decider, metrics, usage, pools, readTimeout, logger) = (decider, metrics, usage, pools, configuration.timeouts.read, logger)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -131,20 +130,7 @@ public struct GatewayServer: Service {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // Pipelining and malformed requests are handled by the connection handler itself: NIO's helpers
-                    // for them stop reading during every request, which costs two epoll changes per request.
-                    // NIO's outbound header check is left out (about a tenth of the gateway's CPU per request): every
-                    // header written comes from llhttp's parse of the client or upstream, from settings checked when
-                    // saved (names), or from values the gateway cleans itself (claims, `error_description`).
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: GatewayLimits.decoder)
-                    try channel.pipeline.syncOperations.addHandler(
-                        GatewayConnectionHandler(
-                            decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage, readTimeout: readTimeout,
-                            logger: logger))
-                }
+                channel.eventLoop.makeCompletedFuture { try configureConnection(channel) }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
@@ -179,6 +165,23 @@ public struct GatewayServer: Service {
             logger.warning("gateway drain timed out; the requests still in flight are cut", metadata: ["timeout": "\(configuration.drainTimeout)"])
         }
         await pools.closeAll()
+    }
+
+    /// A client connection's pipeline: NIO's HTTP/1 codec with the gateway's limits, then the connection handler.
+    /// Called on the channel's event loop; the fuzzer (`Fuzz/`) drives the same pipeline on an embedded channel.
+    package func configureConnection(_ channel: any Channel) throws {
+        // Pipelining and malformed requests are handled by the connection handler itself: NIO's helpers
+        // for them stop reading during every request, which costs two epoll changes per request.
+        // NIO's outbound header check is left out (about a tenth of the gateway's CPU per request): every
+        // header written comes from llhttp's parse of the client or upstream, from settings checked when
+        // saved (names), or from values the gateway cleans itself (claims, `error_description`).
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: GatewayLimits.decoder)
+        try channel.pipeline.syncOperations.addHandler(
+            GatewayConnectionHandler(
+                decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage,
+                readTimeout: configuration.timeouts.read, logger: logger))
     }
 
     /// Drops rate-limit state that has gone back to full and OIDC sessions that have expired.

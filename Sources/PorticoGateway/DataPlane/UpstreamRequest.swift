@@ -18,7 +18,7 @@ public struct UpstreamRequestChanges: Sendable {
 }
 
 /// The request head sent upstream, and the headers of the answer sent back.
-enum UpstreamRequest {
+package enum UpstreamRequest {
     /// Header names a `Connection` header lists beyond `close` and `keep-alive`, lowercased: they go no further.
     static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
         var tokens: Set<String> = []
@@ -29,7 +29,7 @@ enum UpstreamRequest {
         return tokens
     }
 
-    static func head(for request: GatewayRequest, api: GatewayAPI, changes: UpstreamRequestChanges) -> HTTPRequestHead {
+    package static func head(for request: GatewayRequest, api: GatewayAPI, changes: UpstreamRequestChanges) -> HTTPRequestHead {
         var target = api.upstreamPath(for: String(request.path))
         let query: Substring?
         if let replaced = changes.query { query = replaced.map { $0[...] } } else { query = request.query }

@@ -139,3 +139,37 @@ struct CreateKeyBody: Decodable {
     var name: String
     var expiresAt: Date?
 }
+
+/// Every admin API request body, decoded and checked as its route does before any store is touched: the fuzzer's
+/// way in (`Fuzz/`), so that no body can crash the control plane however it is malformed.
+package enum AdminRequestBodies {
+    /// Reads `body` as each route's body type in turn; every failure must be a `PorticoError`.
+    package static func decodeEach(_ body: Data) {
+        func attempt<T: Decodable>(_ type: T.Type, then check: (T) throws -> Void = { _ in }) {
+            do {
+                try check(try JSONCoding.decoder().decode(type, from: body))
+            } catch let error as DecodingError {
+                _ = "\(JSONCoding.translate(error))"
+            } catch {
+                _ = "\(error)"
+            }
+        }
+        attempt(CreateUserBody.self)
+        attempt(PatchUserBody.self)
+        attempt(CreateGroupBody.self)
+        attempt(CreateAPIBody.self)
+        attempt(PatchAPIBody.self) { body in
+            if let oidc = body.patch.oidc, let settings = oidc { _ = try settings.compiled(pathPrefix: body.patch.pathPrefix ?? "/fuzz") }
+        }
+        attempt(CreateAccessBody.self) { _ = $0.input }
+        attempt(PatchAccessBody.self)
+        attempt(PlanBody.self)
+        attempt(CreateKeyBody.self)
+        attempt(AuthSettingsInput.self) { input in
+            if let mapping = input.claimsMapping { _ = try mapping.compiled() }
+            if let jwt = input.jwt, let settings = jwt { _ = try AuthSettings(mode: input.mode ?? .jwt, jwt: settings).compiled() }
+        }
+        attempt(IdentityProviderSettings.self) { _ = try $0.compiled() }
+        attempt([String: JSONValue].self)
+    }
+}
