@@ -84,7 +84,7 @@ public struct PostgresOIDCSessionStore: OIDCSessionStore {
 
 /// Hears sessions ended on any replica (LISTEN `portico_oidc_sessions`) and forgets them here, so a sign-out is
 /// honoured everywhere within moments, with no database query per request.
-public struct OIDCSessionFeed: Service {
+public struct OIDCSessionFeed: Service, NamedByType {
     let database: Database
     let sessions: OIDCSessions
 

@@ -14,7 +14,7 @@ import Synchronization
 /// back the cluster's TATs; and a heartbeat, so every replica knows how many share each limit. While the
 /// database is unreachable, counting is degraded: each replica enforces its share of each shared limit from the
 /// last known state, and the counts it kept are reported when the database is back.
-public struct SharedCounterSync: Service {
+public struct SharedCounterSync: Service, NamedByType {
     let database: Database
     let limiter: RateLimiter
     let quotas: QuotaCounter

@@ -1,11 +1,12 @@
 import Foundation
+import PorticoCore
 import PorticoStore
 import ServiceLifecycle
 
 /// Writes what a `UsageRecorder` collected: key last-used times, token users and the usage records, in batches
 /// every `interval`, and a token user seen for the first time within moments rather than at the next interval.
 /// Once an hour it deletes usage records older than `retentionDays`.
-public struct UsageWriter: Service {
+public struct UsageWriter: Service, NamedByType {
     let database: Database
     let usage: UsageRecorder
     let interval: Duration

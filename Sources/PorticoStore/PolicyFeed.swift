@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// start, when too far behind, or when the log no longer reaches back. It polls the version as a safety net for
 /// notifications lost while reconnecting. When PostgreSQL is down the holder keeps the last snapshot, so the
 /// gateway goes on serving.
-public struct PolicyFeed: Service {
+public struct PolicyFeed: Service, NamedByType {
     let database: Database
     let holder: PolicyHolder
     let pollInterval: Duration

@@ -1,9 +1,10 @@
 import Logging
+import PorticoCore
 import ServiceLifecycle
 
 /// Deletes old entries of the policy change log now and then, so it stays small. A gateway stopped for longer
 /// than `retention` reads the whole policy when it comes back.
-public struct PolicyLogPruner: Service {
+public struct PolicyLogPruner: Service, NamedByType {
     let database: Database
     let retention: Duration
     let interval: Duration

@@ -104,6 +104,7 @@ public func buildControlPlane(
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }
     return Application(
         router: router,
+        server: ControlPlaneServer.http1,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: onServerRunning,
         logger: logger)

@@ -44,4 +44,21 @@ import Testing
             }
         }
     }
+
+    @Test func theControlPlaneAnswersAnOversizedRequestHeadWith431TooAsTheGatewayDoes() async throws {
+        try await withTestPortico { portico in
+            let serve = try await PorticoProcess(database: portico.testDatabase)
+            defer { serve.stop() }
+            let within = try await RawHTTP.exchange(
+                port: serve.adminPort,
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: a=\(String(repeating: "c", count: 30_000))\r\n\r\n")
+            #expect(within.hasPrefix("HTTP/1.1 200"), "\(within.prefix(200))")
+            let over = try await RawHTTP.exchange(
+                port: serve.adminPort, "GET /healthz HTTP/1.1\r\nHost: x\r\nCookie: a=\(String(repeating: "c", count: 40_000))\r\n\r\n")
+            #expect(over.hasPrefix("HTTP/1.1 431"), "\(over.prefix(200))")
+            #expect(over.contains("headers_too_large") && over.lowercased().contains("connection: close"))
+            let afterwards = try await TestHTTP.send(.GET, "http://127.0.0.1:\(serve.adminPort)/healthz")
+            #expect(afterwards.status == 200)
+        }
+    }
 }

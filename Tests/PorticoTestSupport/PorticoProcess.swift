@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real `portico` process (the built binary) for tests that cross process boundaries.
 public final class PorticoProcess: @unchecked Sendable {
@@ -6,31 +7,44 @@ public final class PorticoProcess: @unchecked Sendable {
     public let gatewayPort: Int
     private let process: Process
     private let output: Pipe
+    private let collected = CollectedOutput()
 
     public static var binary: URL {
         if let path = ProcessInfo.processInfo.environment["PORTICO_BIN"] { return URL(fileURLWithPath: path) }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/portico").standardized
     }
 
-    /// Starts `portico serve` on free ports against `database` and waits until `/readyz` answers 200.
-    public init(database: TestDatabase, extraArguments: [String] = []) async throws {
+    /// Starts `portico serve` on free ports against `database`, with `environment` added, and waits until `/readyz`
+    /// answers 200. What it prints is collected (`log`) as it comes, so a verbose `logLevel` never fills the pipe.
+    public init(
+        database: TestDatabase, extraArguments: [String] = [], environment extra: [String: String] = [:], logLevel: String = "warning"
+    ) async throws {
         adminPort = try freeLoopbackPort()
         gatewayPort = try freeLoopbackPort()
         process = Process()
         process.executableURL = Self.binary
         process.arguments =
             [
-                "serve", "--admin-port", String(adminPort), "--gateway-port", String(gatewayPort), "--log-level", "warning",
+                "serve", "--admin-port", String(adminPort), "--gateway-port", String(gatewayPort), "--log-level", logLevel,
             ] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = database.url.connectionString
+        environment.merge(extra) { $1 }
         process.environment = environment
         output = Pipe()
         process.standardOutput = output
         process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [collected] readable in
+            let data = readable.availableData
+            guard !data.isEmpty else { return }
+            collected.append(data)
+        }
         try process.run()
         try await waitUntilReady()
     }
+
+    /// What the process printed so far.
+    public var log: String { collected.text }
 
     private func waitUntilReady() async throws {
         let deadline = ContinuousClock.now + .seconds(20)
@@ -42,7 +56,6 @@ public final class PorticoProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         stop()
-        let log = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
         throw ProcessFailure(description: "portico serve did not become ready: \(log)")
     }
 
@@ -51,9 +64,19 @@ public final class PorticoProcess: @unchecked Sendable {
             process.interrupt()
             process.waitUntilExit()
         }
+        output.fileHandleForReading.readabilityHandler = nil
     }
 
     deinit { stop() }
+}
+
+/// Output of a child process, appended from the pipe's reader thread and read by the test.
+final class CollectedOutput: Sendable {
+    private let data = Mutex(Data())
+
+    func append(_ more: Data) { data.withLock { $0.append(more) } }
+
+    var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
 struct ProcessFailure: Error, CustomStringConvertible {

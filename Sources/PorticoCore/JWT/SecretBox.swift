@@ -3,7 +3,7 @@ import Foundation
 
 /// Encrypts secrets given as literals (a JWT signing secret) before they are stored, with the key the operator
 /// gives in `PORTICO_SECRET_KEY` (32 random bytes, base64). ChaCha20-Poly1305 from swift-crypto.
-public struct SecretBox: Sendable {
+public struct SecretBox: Sendable, NamedByType {
     private let key: SymmetricKey
 
     public static let storedPrefix = "encrypted:"

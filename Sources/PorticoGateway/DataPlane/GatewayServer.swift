@@ -61,9 +61,7 @@ public final class DrainState: Sendable {
 
 /// Limits on what a client may send before its request is even decided.
 enum GatewayLimits {
-    /// A request head (request line and header block) of more than 32 KiB is answered 431, as nginx's and Envoy's
-    /// defaults are of that order; no real credential or cookie set comes near it.
-    static let headerBytes = 32 * 1024
+    static let headerBytes = RequestHeadLimit.bytes
 
     static var decoder: NIOHTTPDecoderLimitConfiguration {
         var limits = NIOHTTPDecoderLimitConfiguration()
@@ -76,7 +74,7 @@ enum GatewayLimits {
 /// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's requests are decided and proxied on
 /// its own event loop, against whatever snapshot `policy` holds at that moment. Graceful shutdown stops
 /// accepting, lets requests in flight finish, then closes.
-public struct GatewayServer: Service {
+public struct GatewayServer: Service, NamedByType {
     let configuration: GatewayConfiguration
     let decider: GatewayDecider
     let metrics: GatewayMetrics

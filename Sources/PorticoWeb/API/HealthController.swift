@@ -121,6 +121,7 @@ public func buildGatewayStatusServer(
     let router = Router(context: BasicRequestContext.self)
     HealthController<BasicRequestContext>(readiness: readiness, registry: registry, controlPlane: false).addRoutes(to: router.group())
     return Application(
-        router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil), onServerRunning: onServerRunning,
+        router: router, server: ControlPlaneServer.http1, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+        onServerRunning: onServerRunning,
         logger: logger)
 }

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Reads every identity provider's discovery document again, now and then: endpoints and `jwks_uri` move when a
 /// provider is reconfigured. A changed document is stored (audited, and the gateways reload); a provider that
 /// cannot be discovered right now keeps what was found before, so its outage breaks nothing that worked.
-public struct ProviderRediscovery: Service {
+public struct ProviderRediscovery: Service, NamedByType {
     let store: AdminStore
     let discovery: OIDCDiscovery
     let interval: Duration
