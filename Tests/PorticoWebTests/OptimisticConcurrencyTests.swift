@@ -84,4 +84,28 @@ import Testing
             #expect(try await APIService(store: portico.store).get(api.id).upstream == "http://127.0.0.1:11")
         }
     }
+
+    @Test func theAuthSettingsFormOpenedBeforeAnotherChangeDoesNotSaveOverIt() async throws {
+        try await withDashboard { web, portico in
+            try await web.signIn()
+            let opened = try await web.get("/admin/auth")
+            let version = try #require(opened.html.firstMatch(of: /name="version" value="(\d+)"/)?.1)
+            // Someone else switches to JWT mode meanwhile.
+            let secret = String(repeating: "someone else's secret ", count: 2)
+            _ = try await portico.useJWT(["signingSecret": secret])
+
+            let form: [(String, String)] = [("mode", "api_key"), ("userId", "sub"), ("groups", "groups"), ("version", String(version))]
+            let refused = try await web.post("/admin/auth", form)
+            #expect(refused.status == 422)
+            #expect(refused.contains("Someone else changed this since you opened it"))
+            let service = AuthSettingsService(store: portico.store, secretBox: portico.secretBox)
+            #expect(try await service.current().mode == .jwt, "a stale form switched the mode back")
+
+            let current = try #require(refused.html.firstMatch(of: /name="version" value="(\d+)"/)?.1)
+            #expect(current != version)
+            let saved = try await web.post("/admin/auth", form.dropLast() + [("version", String(current))])
+            #expect(saved.location == "/admin/auth")
+            #expect(try await service.current().mode == .apiKey)
+        }
+    }
 }

@@ -7,7 +7,7 @@ extension DashboardController {
     func addAuthRoutes(to group: RouterGroup<Context>) {
         group.get("auth") { _, context in
             let current = try await authSettings.current()
-            return authPage(values: AuthSettingsForm.values(of: current), trusted: current.trustedProviders, context: context)
+            return try await authPage(values: AuthSettingsForm.values(of: current), trusted: current.trustedProviders, context: context)
         }
         group.post("auth") { _, context in
             let form = context.web.form
@@ -26,7 +26,9 @@ extension DashboardController {
                                 .map { ["name": $0.key, "value": $0.value] },
                         ], context: context, section: "auth")
                 }
-                let update = try await authSettings.update(input, by: context.actor)
+                let update = try await RowVersion.expecting(Self.openedVersion(form), of: .authSettings, id: nil) {
+                    try await authSettings.update(input, by: context.actor)
+                }
                 var message = "Saved the auth settings."
                 if let off = update.keysTurnedOff { message += " JWT mode is on; \(off) API key\(off == 1 ? " was" : "s were") turned off." }
                 if let on = update.keysTurnedOn { message += " API-key mode is on; \(on) key\(on == 1 ? " was" : "s were") turned back on." }
@@ -36,16 +38,19 @@ extension DashboardController {
                 for source in ["signingSecret", "publicKey", "jwksFile", "jwksUrl"] where feedback.errors["jwt_" + source] != nil {
                     feedback.errors["keyValue"] = feedback.errors["jwt_" + source]
                 }
-                return authPage(values: form.values, trusted: try await authSettings.current().trustedProviders, feedback: feedback, context: context)
+                return try await authPage(
+                    values: form.values, trusted: try await authSettings.current().trustedProviders, feedback: feedback, context: context)
             }
         }
     }
 
-    /// `trusted`: the identity providers JWT mode accepts tokens of, listed beside the settings.
+    /// `trusted`: the identity providers JWT mode accepts tokens of, listed beside the settings. The form carries
+    /// the settings' version as read now, so a save over someone else's later change is refused.
     func authPage(
         values formValues: [String: String], trusted: [AuthSettingsView.TrustedProvider], feedback: FormFeedback? = nil, context: Context
-    ) -> Response {
+    ) async throws -> Response {
         var values = feedback?.dictionary ?? [:]
+        values["version"] = try await versions.current(.authSettings, id: nil).map(String.init) ?? ""
         values["values"] = formValues
         values["trustedProviders"] = trusted.map { ["name": $0.name, "issuer": $0.issuer] }
         values["hasTrustedProviders"] = !trusted.isEmpty

@@ -82,7 +82,7 @@ public struct RowVersionReader: Sendable {
 
     public init(store: AdminStore) { self.store = store }
 
-    public func current(_ table: RowVersion.Table, id: UUID) async throws -> Int64? {
+    public func current(_ table: RowVersion.Table, id: UUID?) async throws -> Int64? {
         let logger = store.database.logger
         return try await store.read { try await RowVersion.current(of: table, id: id, on: $0, logger: logger) }
     }
