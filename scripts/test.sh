@@ -25,15 +25,18 @@ log=.build/test-output.log
 # The fault tests load the machine on purpose (processes under load, outages, restarts): in the whole suite they
 # run after the rest, each in a process of its own, so that they neither starve the others' timing nor share a
 # process's clients with one another. Each has a time limit; `timeout` bounds a process that could not honour it.
-faults=(PostgresStoppedUnderLoadTests DatabaseOutageUnderLoadTests RollingRestartTests GracefulShutdownTests UpstreamAbuseTests)
+faults=(PostgresStoppedUnderLoadTests DatabaseOutageUnderLoadTests RollingRestartTests GracefulShutdownTests UpstreamAbuseTests SoakTests)
 set +e
 if [ $# -eq 0 ]; then
   skip=$(IFS='|'; echo "${faults[*]}")
   swift test --skip-build ${SWIFT_TEST_FLAGS:-} --skip "$skip" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   for suite in "${faults[@]}"; do
+    # Each takes at most about 1.5 minutes but the soak, which runs PORTICO_SOAK_SECONDS (5 minutes) after its setup.
+    limit=240
+    [ "$suite" = SoakTests ] && limit=$(( ${PORTICO_SOAK_SECONDS:-300} + 180 ))
     for attempt in 1 2; do
-      timeout --kill-after=30 240 swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$suite" </dev/null 2>&1 | tee -a "$log"
+      timeout --kill-after=30 "$limit" swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$suite" </dev/null 2>&1 | tee -a "$log"
       result=${PIPESTATUS[0]}
       # `timeout` ends `swift test`, not the test process it started.
       [ "$result" -eq 124 ] && pkill -KILL -f "porticoPackageTests.xctest.*--filter $suite" || true

@@ -154,15 +154,18 @@ public final class GatewayProcess: @unchecked Sendable {
     public let statusPort: Int
     private let databaseURL: String
     private let extraArguments: [String]
+    private let extraEnvironment: [String: String]
     private var process = Process()
     private var output = Pipe()
     private var collected = Data()
 
-    public init(databaseURL: String, extraArguments: [String] = []) async throws {
+    /// `environment` is added to the test's own (`PORTICO_SECRET_KEY`, say, for sealed secrets).
+    public init(databaseURL: String, extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
         gatewayPort = try freeLoopbackPort()
         statusPort = try freeLoopbackPort()
         self.databaseURL = databaseURL
         self.extraArguments = extraArguments
+        self.extraEnvironment = environment
         try await start()
     }
 
@@ -178,6 +181,7 @@ public final class GatewayProcess: @unchecked Sendable {
             ["gateway", "--gateway-port", String(gatewayPort), "--status-port", String(statusPort), "--log-level", "info"] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = databaseURL
+        environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         output = Pipe()
         process.standardOutput = output
