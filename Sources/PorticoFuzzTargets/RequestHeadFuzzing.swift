@@ -54,6 +54,14 @@ final class RequestHeadFuzzing: @unchecked Sendable {
         let bytes = ByteBuffer(bytes: input)
         throughGateway(bytes)
         upstreamHeads(bytes)
+        byteLevelHead(input)
+    }
+
+    /// The byte-level head parser and chunked framing of the proxy core, on the same bytes.
+    private func byteLevelHead(_ input: UnsafeRawBufferPointer) {
+        guard case .head(let head) = RequestHeadParser.parse(input), head.framing == .chunked else { return }
+        var framing = ChunkedFraming()
+        _ = try? framing.read(UnsafeRawBufferPointer(rebasing: input[head.length...]))
     }
 
     private func throughGateway(_ bytes: ByteBuffer) {
