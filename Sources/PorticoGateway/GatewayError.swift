@@ -15,7 +15,7 @@ enum GatewayError: Error, Sendable {
     /// A trusted identity provider's keys cannot be fetched: its outage, not the caller's fault.
     case jwksUnavailable(provider: String)
     case formTooLarge
-    /// The request head is over `GatewayLimits.headerBytes`.
+    /// The request head is over `RequestHeadLimit.bytes`.
     case headersTooLarge
     /// The request is not HTTP/1.1 the parser accepts.
     case malformedRequest
@@ -98,7 +98,7 @@ enum GatewayError: Error, Sendable {
         case .authUnavailable: "tokens cannot be verified right now; retry shortly"
         case .jwksUnavailable(let provider): "the keys of identity provider '\(provider)' cannot be fetched right now; retry shortly"
         case .formTooLarge: "the form body is too large to look for a token in"
-        case .headersTooLarge: "the request's header block is larger than \(GatewayLimits.headerBytes / 1024) KiB"
+        case .headersTooLarge: "the request's header block is larger than \(RequestHeadLimit.bytes / 1024) KiB"
         case .malformedRequest: "the request is not valid HTTP/1.1"
         case .bodyTooLarge(let api, let limit): "API '\(api)' accepts request bodies of at most \(limit) bytes"
         case .signInRequired(let api): "API '\(api)' needs a session: sign in with a browser first"

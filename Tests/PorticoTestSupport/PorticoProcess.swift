@@ -157,7 +157,7 @@ public final class GatewayProcess: @unchecked Sendable {
     private let extraEnvironment: [String: String]
     private var process = Process()
     private var output = Pipe()
-    private var collected = Data()
+    private let collected = CollectedOutput()
 
     /// `environment` is added to the test's own (`PORTICO_SECRET_KEY`, say, for sealed secrets).
     public init(databaseURL: String, extraArguments: [String] = [], environment: [String: String] = [:]) async throws {
@@ -187,10 +187,10 @@ public final class GatewayProcess: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = output
         let handle = output.fileHandleForReading
-        handle.readabilityHandler = { [weak self] readable in
+        handle.readabilityHandler = { [collected] readable in
             let data = readable.availableData
             guard !data.isEmpty else { return }
-            self?.append(data)
+            collected.append(data)
         }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(30)
@@ -204,11 +204,8 @@ public final class GatewayProcess: @unchecked Sendable {
         throw ProcessFailure(description: "portico gateway did not become ready: \(log)")
     }
 
-    private let logLock = NSLock()
-    private func append(_ data: Data) { logLock.withLock { collected.append(data) } }
-
     /// What the process printed so far.
-    public var log: String { logLock.withLock { String(decoding: collected, as: UTF8.self) } }
+    public var log: String { collected.text }
 
     /// SIGTERM: the process drains and exits by itself.
     public func terminate() { if process.isRunning { process.terminate() } }

@@ -61,12 +61,10 @@ public final class DrainState: Sendable {
 
 /// Limits on what a client may send before its request is even decided.
 enum GatewayLimits {
-    static let headerBytes = RequestHeadLimit.bytes
-
     static var decoder: NIOHTTPDecoderLimitConfiguration {
         var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = headerBytes
-        limits.maxHeaderListSize = headerBytes
+        limits.maxHeaderFieldSize = RequestHeadLimit.bytes
+        limits.maxHeaderListSize = RequestHeadLimit.bytes
         return limits
     }
 }

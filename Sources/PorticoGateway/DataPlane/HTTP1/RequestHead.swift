@@ -267,17 +267,7 @@ enum Byte {
 
     static func isWhitespace(_ byte: UInt8) -> Bool { byte == space || byte == tab }
 
-    /// `tchar`: the characters of methods, header names and transfer-coding names.
-    static func isToken(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
-        default: false
-        }
-    }
+    static func isToken(_ byte: UInt8) -> Bool { HeaderNameRules.isTokenByte(byte) }
 
     /// Visible characters; a target never holds whitespace or controls.
     static func isTargetCharacter(_ byte: UInt8) -> Bool { byte > 0x20 && byte != 0x7F }
