@@ -117,7 +117,7 @@ private struct Flows {
         remember("wrong password", wrong)
         let signInPage = try await ProviderBrowser.send(admin + "/admin/sign-in")
         let preSession = signInPage.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-        let csrf = try #require(Self.formToken(in: signInPage.body))
+        let csrf = try #require(WebClient.formToken(in: signInPage.body))
         remember("form token", csrf)
         let refused = try await ProviderBrowser.send(
             admin + "/admin/sign-in", form: [("_csrf", csrf), ("email", "ops@example.com"), ("password", wrong)],
@@ -131,12 +131,6 @@ private struct Flows {
         remember("dashboard session cookie", session.value)
         let dashboard = try await ProviderBrowser.send(admin + "/admin", headers: [("Cookie", "\(session.key)=\(session.value)")])
         #expect(dashboard.status == 200)
-    }
-
-    static func formToken(in html: String) -> String? {
-        guard let range = html.range(of: #"name="_csrf" value=""#) else { return nil }
-        let rest = html[range.upperBound...]
-        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
 
     /// Waits (up to 5 s) for the gateway to answer `status`: a change reaches it through NOTIFY, not at once.

@@ -41,9 +41,12 @@ public final class WebClient: @unchecked Sendable {
         return try await send(.post, path, body: body)
     }
 
-    public var csrfToken: String? {
-        guard let range = lastPage.range(of: #"name="_csrf" value=""#) else { return nil }
-        let rest = lastPage[range.upperBound...]
+    public var csrfToken: String? { Self.formToken(in: lastPage) }
+
+    /// The CSRF token a page's forms carry (their hidden `_csrf` field).
+    public static func formToken(in html: String) -> String? {
+        guard let range = html.range(of: #"name="_csrf" value=""#) else { return nil }
+        let rest = html[range.upperBound...]
         return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
 
