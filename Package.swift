@@ -174,7 +174,9 @@ let package = Package(
             dependencies: [
                 "PorticoGateway", "PorticoCore", "PorticoTestSupport", "PorticoFuzzTargets",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]

@@ -54,14 +54,7 @@ final class RequestHeadFuzzing: @unchecked Sendable {
         let bytes = ByteBuffer(bytes: input)
         throughGateway(bytes)
         upstreamHeads(bytes)
-        byteLevelHead(input)
-    }
-
-    /// The byte-level head parser and chunked framing of the proxy core, on the same bytes.
-    private func byteLevelHead(_ input: UnsafeRawBufferPointer) {
-        guard case .head(let head) = RequestHeadParser.parse(input), head.framing == .chunked else { return }
-        var framing = ChunkedFraming()
-        _ = try? framing.read(UnsafeRawBufferPointer(rebasing: input[head.length...]))
+        asAnAnswer(bytes)
     }
 
     private func throughGateway(_ bytes: ByteBuffer) {
@@ -80,17 +73,33 @@ final class RequestHeadFuzzing: @unchecked Sendable {
         loop.run()
     }
 
+    /// Every request the stream reads in the bytes, turned into the head the gateway would send upstream; that head
+    /// must read back as a request head itself, with the same method and a target on the upstream's path.
     private func upstreamHeads(_ bytes: ByteBuffer) {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)), loop: loop)
-        defer {
-            _ = try? channel.finish()
-            loop.run()
+        var stream = RequestStream()
+        stream.append(bytes)
+        while case .some(let message) = try? stream.next() {
+            guard case .head(let head, let headBytes) = message else { continue }
+            let request = GatewayRequest(bytes: headBytes, head: head, clientAddress: "127.0.0.1")
+            let upstream = UpstreamRequest.head(for: request, api: api, changes: changes)
+            guard let again = GatewayRequest.parsing(upstream, clientAddress: nil) else {
+                fatalError("the upstream head does not parse: \(String(buffer: upstream))")
+            }
+            guard again.method == request.method else { fatalError("the method changed on the way upstream") }
         }
-        _ = try? channel.writeInbound(bytes)
-        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-            guard case .head(let head) = part else { continue }
-            let request = GatewayRequest(head: head, clientAddress: "127.0.0.1")
-            _ = UpstreamRequest.head(for: request, api: api, changes: changes)
+    }
+
+    /// The same bytes as an upstream's answer, to a GET and to a HEAD.
+    private func asAnAnswer(_ bytes: ByteBuffer) {
+        for answersHead in [false, true] {
+            var stream = ResponseStream()
+            stream.expectAnswer(toHead: answersHead)
+            stream.append(bytes)
+            while case .some(let message) = try? stream.next() {
+                guard case .head(let head, let headBytes) = message else { continue }
+                _ = UpstreamRequest.responseHead(head, bytes: headBytes, adding: ["X-RateLimit-Limit": "10"], closing: false)
+            }
+            _ = stream.closed()
         }
     }
 }

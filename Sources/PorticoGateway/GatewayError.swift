@@ -17,8 +17,14 @@ enum GatewayError: Error, Sendable {
     case formTooLarge
     /// The request head is over `RequestHeadLimit.bytes`.
     case headersTooLarge
-    /// The request is not HTTP/1.1 the parser accepts.
-    case malformedRequest
+    /// The request is not HTTP/1.1 the parser accepts; the reason names what is wrong.
+    case malformedRequest(String)
+    /// The request target is over 8 KiB.
+    case targetTooLong
+    /// A transfer coding the gateway does not relay (only `chunked` is).
+    case unsupportedTransferCoding(String)
+    /// An HTTP version other than 1.1 and 1.0.
+    case unsupportedVersion
     /// The request body is over the API's `maxBodyBytes`.
     case bodyTooLarge(api: String, limit: Int)
     /// An OIDC-protected API called without a session by something other than a browser.
@@ -51,6 +57,9 @@ enum GatewayError: Error, Sendable {
         case .formTooLarge, .bodyTooLarge: .payloadTooLarge
         case .headersTooLarge: .requestHeaderFieldsTooLarge
         case .malformedRequest: .badRequest
+        case .targetTooLong: .uriTooLong
+        case .unsupportedTransferCoding: .notImplemented
+        case .unsupportedVersion: .httpVersionNotSupported
         case .rateLimited, .quotaExceeded, .quotaRenewing: .tooManyRequests
         case .rateLimitUnavailable: .serviceUnavailable
         case .upstreamUnreachable: .badGateway
@@ -72,6 +81,9 @@ enum GatewayError: Error, Sendable {
         case .formTooLarge: "form_too_large"
         case .headersTooLarge: "headers_too_large"
         case .malformedRequest: "malformed_request"
+        case .targetTooLong: "target_too_long"
+        case .unsupportedTransferCoding: "unsupported_transfer_coding"
+        case .unsupportedVersion: "unsupported_http_version"
         case .bodyTooLarge: "body_too_large"
         case .signInRequired: "sign_in_required"
         case .signInFlowInvalid: "invalid_sign_in"
@@ -99,7 +111,10 @@ enum GatewayError: Error, Sendable {
         case .jwksUnavailable(let provider): "the keys of identity provider '\(provider)' cannot be fetched right now; retry shortly"
         case .formTooLarge: "the form body is too large to look for a token in"
         case .headersTooLarge: "the request's header block is larger than \(RequestHeadLimit.bytes / 1024) KiB"
-        case .malformedRequest: "the request is not valid HTTP/1.1"
+        case .malformedRequest(let reason): "the request is not valid HTTP/1.1: \(reason)"
+        case .targetTooLong: "the request target is longer than \(RequestHeadParser.maxTargetBytes / 1024) KiB"
+        case .unsupportedTransferCoding(let coding): "transfer coding '\(coding)' is not supported; only chunked is"
+        case .unsupportedVersion: "only HTTP/1.1 and HTTP/1.0 are supported"
         case .bodyTooLarge(let api, let limit): "API '\(api)' accepts request bodies of at most \(limit) bytes"
         case .signInRequired(let api): "API '\(api)' needs a session: sign in with a browser first"
         case .signInFlowInvalid(let reason), .signInRefused(let reason): reason
@@ -111,6 +126,17 @@ enum GatewayError: Error, Sendable {
         case .upstreamUnreachable(let api): "the upstream of API '\(api)' could not be reached"
         case .upstreamTimeout(let api): "the upstream of API '\(api)' did not answer in time"
         case .policyNotLoaded: "the gateway has not loaded its policy yet; retry shortly"
+        }
+    }
+
+    /// The answer to a request head refused before anything else was decided.
+    init(_ refusal: RequestHeadRefusal) {
+        switch refusal {
+        case .malformed(let reason): self = .malformedRequest(reason)
+        case .targetTooLong: self = .targetTooLong
+        case .headTooLarge: self = .headersTooLarge
+        case .unsupportedTransferCoding(let coding): self = .unsupportedTransferCoding(coding)
+        case .unsupportedVersion: self = .unsupportedVersion
         }
     }
 
@@ -143,13 +169,16 @@ enum GatewayError: Error, Sendable {
             break
         }
         let body: Data?
+        // Paths and versions in messages read as written (`/orders`, not `\/orders`).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
         if case .quotaExceeded = self {
-            body = try? JSONEncoder().encode(
+            body = try? encoder.encode(
                 Problem(
                     type: Self.quotaExceededType, title: "Quota exceeded", status: Int(status.code), detail: message, error: code,
                     violatedPolicies: violatedPolicies ?? []))
         } else {
-            body = try? JSONEncoder().encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))
+            body = try? encoder.encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))
         }
         return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body ?? Data()))
     }

@@ -130,9 +130,35 @@ func request(_ uri: String, headers: [(String, String)] = []) -> GatewayRequest 
 
 /// A request from 192.0.2.7 to `gateway.example`.
 func request(_ method: HTTPMethod, _ uri: String, headers: [(String, String)] = [], client: String? = "192.0.2.7") -> GatewayRequest {
-    var all = HTTPHeaders([("Host", "gateway.example")])
-    all.add(contentsOf: headers)
-    return GatewayRequest(head: HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: all), clientAddress: client)
+    var text = "\(method.rawValue) \(uri) HTTP/1.1\r\nHost: gateway.example\r\n"
+    for (name, value) in headers { text += "\(name): \(value)\r\n" }
+    text += "\r\n"
+    guard let request = GatewayRequest.parsing(ByteBuffer(string: text), clientAddress: client) else {
+        fatalError("the fixture's request does not parse: \(text)")
+    }
+    return request
+}
+
+/// A head the gateway wrote, read back: what the upstream sees.
+struct SentHead {
+    let method: String
+    let uri: String
+    let headers: HTTPHeaders
+}
+
+extension ByteBuffer {
+    /// These bytes read as a request head, as an upstream would read them.
+    var sent: SentHead {
+        guard let request = GatewayRequest.parsing(self, clientAddress: nil) else {
+            Issue.record("the gateway wrote a head that does not parse: \(String(buffer: self))")
+            return SentHead(method: "", uri: "", headers: [:])
+        }
+        let headers = withUnsafeReadableBytes { raw in
+            HTTPHeaders(
+                request.parsed.fields.map { (String(decoding: raw[$0.name], as: UTF8.self), String(decoding: raw[$0.value], as: UTF8.self)) })
+        }
+        return SentHead(method: request.method, uri: request.target, headers: headers)
+    }
 }
 
 /// The decision once whatever it waited for (a verifier build, a first verification) is done.

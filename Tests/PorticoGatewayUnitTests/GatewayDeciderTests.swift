@@ -32,10 +32,10 @@ import Testing
             request("/orders/42?page=2", headers: [("Authorization", "Bearer \(fixture.key.secret)")]))
         guard let plan = plan(decision) else { return }
         #expect(plan.api.id == fixture.orders.id)
-        #expect(plan.head.uri == "/42?page=2")
-        #expect(plan.head.headers.first(name: "host") == "127.0.0.1:9")
-        #expect(plan.head.headers.first(name: "x-forwarded-for") == "192.0.2.7")
-        #expect(plan.head.headers.first(name: "x-forwarded-host") == "gateway.example")
+        #expect(plan.head.sent.uri == "/42?page=2")
+        #expect(plan.head.sent.headers.first(name: "host") == "127.0.0.1:9")
+        #expect(plan.head.sent.headers.first(name: "x-forwarded-for") == "192.0.2.7")
+        #expect(plan.head.sent.headers.first(name: "x-forwarded-host") == "gateway.example")
         #expect(plan.responseHeaders.isEmpty, "an unlimited grant adds no rate-limit headers")
         #expect(fixture.sink.keys == [fixture.keyId])
     }
@@ -87,7 +87,7 @@ import Testing
         let decision = fixture.decider(try fixture.snapshot()).decide(
             request("/legacy/a", headers: [("Authorization", "Bearer \(fixture.key.secret)")]))
         guard let plan = plan(decision) else { return }
-        #expect(plan.head.uri == "/legacy/a", "the prefix is kept when the API does not strip it")
+        #expect(plan.head.sent.uri == "/legacy/a", "the prefix is kept when the API does not strip it")
         #expect(plan.responseHeaders.first(name: "deprecation") == "true")
     }
 
@@ -100,11 +100,11 @@ import Testing
             return
         }
         guard let verified = plan(await settled(first)) else { return }
-        #expect(verified.head.uri == "/7")
+        #expect(verified.head.sent.uri == "/7")
         #expect(fixture.sink.sightings.map(\.externalId) == ["ada"])
         #expect(fixture.sink.sightings.first?.email == "ada@example.com")
         // The same token again is decided at once, from the verified-token memory.
-        #expect(plan(decider.decide(request("/orders/8", headers: [("Authorization", "Bearer \(token)")])))?.head.uri == "/8")
+        #expect(plan(decider.decide(request("/orders/8", headers: [("Authorization", "Bearer \(token)")])))?.head.sent.uri == "/8")
     }
 
     @Test func anAPIKeyInJWTModeIs401SayingKeysAreOff() async throws {
@@ -139,6 +139,6 @@ import Testing
             return
         }
         post.formBody = ByteBuffer(string: "a=1&access_token=\(try await DecisionFixture.token())")
-        #expect(plan(await settled(decider.decide(post)))?.head.uri == "/1")
+        #expect(plan(await settled(decider.decide(post)))?.head.sent.uri == "/1")
     }
 }

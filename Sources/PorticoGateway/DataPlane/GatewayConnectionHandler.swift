@@ -3,38 +3,21 @@ import NIOCore
 import NIOHTTP1
 import PorticoCore
 
-/// One client connection of the gateway, on its event loop: decides each request (usually without suspending),
-/// then streams it to an upstream connection of the same loop and the answer back, with backpressure both ways:
-/// while one side cannot take more, the other is not read.
+/// One client connection of the gateway, on its event loop, straight on the socket's bytes: `RequestStream` splits
+/// them into requests, `ProxyConnectionStateMachine` says what each piece means, and this handler does it. It
+/// decides each request (usually without suspending), then streams it to an upstream connection of the same loop
+/// and the answer back, as bytes, with backpressure both ways: while one side cannot take more, the other is not
+/// read.
 final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    enum UpstreamFailure {
-        case closed
-        case error(any Error)
-        case timeout
-    }
-
-    private enum Phase {
-        case idle
-        /// Waiting for a decision that had to suspend.
-        case deciding
-        /// Reading a urlencoded body to look for the token in it.
-        case readingForm
-        case connecting(ForwardPlan)
-        case forwarding(Exchange)
-        /// The answer is written; the rest of the request body is read and dropped.
-        case draining
-    }
-
+    /// The upstream connection of the exchange in progress.
     private struct Exchange {
         let plan: ForwardPlan
         let channel: any Channel
         let upstream: UpstreamHandler
-        var responseStarted = false
-        var reused: Bool
         var status: UInt = 0
     }
 
@@ -48,30 +31,22 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private var context: ChannelHandlerContext?
     /// The peer's address, formatted once per connection rather than once per request.
     private lazy var clientAddress: String? = context?.channel.remoteAddress?.ipAddress
-    private var phase = Phase.idle
+    private var state = ProxyConnectionStateMachine()
+    private var stream = RequestStream()
     private var request: GatewayRequest?
+    /// The plan while the upstream connection is on its way, then the exchange on it.
+    private var plan: ForwardPlan?
+    private var exchange: Exchange?
     private var started = ContinuousClock.now
-    /// Request body parts read before the upstream connection was ready (or while reading a form).
-    private var held: [HTTPServerRequestPart] = []
-    /// Parts of pipelined requests behind the current one.
-    private var queued: [HTTPServerRequestPart] = []
-    private var takingQueued = false
-    private var quiescing = false
-    /// A response head went out for the current request.
-    private var responseWritten = false
-    private var heldBytes = 0
-    /// Body bytes of the current request read from the client, and of its answer written to it.
-    private var bytesIn = 0
+    /// Request body bytes read before the upstream connection was ready (or while reading a form).
+    private var held: [ByteBuffer] = []
+    /// Body bytes of the current answer written to the client.
     private var bytesOut = 0
-    /// The forwarded request's API's `maxBodyBytes`: counted as the body streams through, never buffered.
-    private var bodyLimit: Int?
-    private var bodySent = false
-    private var requestComplete = false
-    private var keepAlive = true
     /// Tells late results of a suspended decision or a connect apart from the current request's.
     private var serial = 0
+    private var processing = false
 
-    private var readsPaused = false
+    private var upstreamBlocked = false
     private var readPending = false
     private var upstreamNeedsFlush = false
     private var clientNeedsFlush = false
@@ -99,71 +74,74 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        // A pipelined request waits for the one before it to be answered; while one waits, nothing more is read.
-        if !queued.isEmpty || (part.isHead && !isIdle) {
-            queued.append(part)
-            pauseReads()
-            return
+        stream.append(unwrapInboundIn(data))
+        process()
+    }
+
+    /// Takes the messages the state machine wants now: the next head between requests, the body during one. What
+    /// it does not want yet (a pipelined request, a body while deciding) stays in the stream, and reading pauses.
+    private func process() {
+        guard !processing else { return }
+        processing = true
+        defer {
+            processing = false
+            updateReads()
         }
-        receive(part, context: context)
-    }
-
-    private var isIdle: Bool {
-        if case .idle = phase { return true }
-        return false
-    }
-
-    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch part {
-        case .head(let head):
-            begin(head, context: context)
-        case .body(let buffer):
-            bytesIn += buffer.readableBytes
-            if let bodyLimit, bytesIn > bodyLimit {
-                refuseBody(limit: bodyLimit)
+        while state.wantsClientBytes {
+            let message: RequestStream.Message?
+            do {
+                message = try stream.next()
+            } catch {
+                refuse(error)
                 return
             }
-            switch phase {
-            case .forwarding(let exchange):
-                bodySent = true
-                exchange.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-                upstreamNeedsFlush = true
-            case .deciding, .connecting:
-                hold(part, bytes: buffer.readableBytes)
-            case .readingForm:
-                hold(part, bytes: buffer.readableBytes)
-                if heldBytes > TokenExtractor.formBodyLimit {
-                    keepAlive = false
-                    answer(GatewayError.formTooLarge.answer, api: nil, caller: nil)
-                }
-            case .idle, .draining:
-                break
+            guard let message else { return }
+            switch message {
+            case .head(let head, let bytes): begin(head, bytes: bytes)
+            case .body(let buffer, let payload): bodyReceived(buffer, payload: payload)
+            case .end: requestEnded()
             }
-        case .end:
-            requestComplete = true
-            switch phase {
-            case .forwarding(let exchange):
-                exchange.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                upstreamNeedsFlush = false
-                lastUpstreamActivity = .now()
-            case .deciding, .connecting:
-                hold(part, bytes: 0)
-            case .readingForm:
-                hold(part, bytes: 0)
-                formBodyRead()
-            case .draining:
-                finishRequest()
-            case .idle:
-                break
-            }
+        }
+    }
+
+    private func bodyReceived(_ buffer: ByteBuffer, payload: Int) {
+        switch state.bodyReceived(payload: payload, bytes: buffer.readableBytes) {
+        case .forward:
+            exchange?.channel.write(buffer, promise: nil)
+            upstreamNeedsFlush = true
+        case .hold:
+            held.append(buffer)
+        case .drop:
+            break
+        case .refuseOverLimit(let limit):
+            abandonUpstream()
+            guard let plan else { return }
+            answer(GatewayError.bodyTooLarge(api: plan.api.name, limit: limit).answer, api: plan.api, caller: plan.caller)
+        case .refuseForm:
+            answer(GatewayError.formTooLarge.answer, api: nil, caller: nil)
+        case .close:
+            abandonUpstream()
+            context?.close(promise: nil)
+        }
+    }
+
+    private func requestEnded() {
+        switch state.requestEnded() {
+        case .none:
+            break
+        case .flushUpstream:
+            exchange?.channel.flush()
+            upstreamNeedsFlush = false
+            lastUpstreamActivity = .now()
+        case .decideWithForm:
+            decideWithForm()
+        case .finished:
+            finishRequest()
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if upstreamNeedsFlush, case .forwarding(let exchange) = phase {
-            exchange.channel.flush()
-        }
+        if upstreamNeedsFlush { exchange?.channel.flush() }
         upstreamNeedsFlush = false
         context.fireChannelReadComplete()
     }
@@ -176,10 +154,16 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
+    private var readsPaused: Bool { upstreamBlocked || !state.wantsClientBytes }
+
+    private func updateReads() {
+        guard !readsPaused, readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange) = phase {
-            try? exchange.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable)
-        }
+        if let exchange { try? exchange.channel.syncOptions?.setOption(.autoRead, value: context.channel.isWritable) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -189,54 +173,52 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         // Shutting down: an idle connection closes now, a busy one after its answer (which says so).
-        quiescing = true
-        keepAlive = false
-        if isIdle && queued.isEmpty { context.close(promise: nil) }
+        if state.quiesce() { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         abandonUpstream()
-        phase = .idle
+        state.clientClosed()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         abandonUpstream()
-        if let parserError = error as? HTTPParserError, !responseWritten {
-            // Not HTTP, or a head over the limit: answer once, then close, as a server must not guess.
-            let answer = parserError == .headerOverflow ? GatewayError.headersTooLarge.answer : GatewayError.malformedRequest.answer
-            var headers = answer.headers
-            headers.add(name: HeaderNames.contentLength, value: String(answer.body.readableBytes))
-            headers.add(name: HeaderNames.connection, value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            phase = .idle
-            return
-        }
+        state.clientClosed()
         context.close(promise: nil)
     }
 
-    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// The client's bytes are not HTTP/1.1 the gateway accepts: answered once (unless an answer is under way),
+    /// then the connection closes, as a server must not guess where the next request starts.
+    private func refuse(_ refusal: RequestHeadRefusal) {
+        abandonUpstream()
+        guard let context else { return }
+        switch state.refused() {
+        case .close:
+            context.close(promise: nil)
+        case .answerAndClose:
+            let answer = GatewayError(refusal).answer
+            metrics.recordRequest(api: "", status: Int(answer.status.code), duration: .zero)
+            context.write(
+                wrapOutboundOut(
+                    UpstreamRequest.answerHead(status: answer.status, headers: answer.headers, bodyLength: answer.body.readableBytes, closing: true)),
+                promise: nil)
+            context.writeAndFlush(wrapOutboundOut(answer.body)).assumeIsolated().whenComplete { _ in Self.lingeringClose(context) }
+        }
+    }
+
+    private func begin(_ head: RequestHead, bytes: ByteBuffer) {
         serial &+= 1
         started = .now
         held.removeAll(keepingCapacity: true)
-        heldBytes = 0
-        bytesIn = 0
         bytesOut = 0
-        bodyLimit = nil
-        bodySent = false
-        requestComplete = false
-        responseWritten = false
-        keepAlive = head.isKeepAlive && !quiescing
-        let request = GatewayRequest(head: head, clientAddress: clientAddress)
+        plan = nil
+        let declared: Int?
+        if case .contentLength(let length) = head.framing { declared = length } else { declared = nil }
+        state.headReceived(keepAlive: head.keepAlive, expectsContinue: head.expectsContinue && head.framing != .none, declaredLength: declared)
+        let request = GatewayRequest(bytes: bytes, head: head, clientAddress: clientAddress)
         self.request = request
         apply(decider.decide(request))
-    }
-
-    private func hold(_ part: HTTPServerRequestPart, bytes: Int) {
-        held.append(part)
-        heldBytes += bytes
     }
 
     private func apply(_ decision: GatewayDecision) {
@@ -244,13 +226,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         case .answer(let answer, let api, let caller):
             self.answer(answer, api: api, caller: caller)
         case .forward(let plan):
-            forward(plan, fresh: false)
+            forward(plan)
         case .readFormBody:
-            phase = .readingForm
-            if requestComplete { formBodyRead() }
+            if state.readingForm() { decideWithForm() }
+            process()
         case .later(let work):
-            phase = .deciding
-            pauseReads()
             guard let eventLoop = context?.eventLoop else { return }
             let handler = NIOLoopBound(self, eventLoop: eventLoop)
             let current = serial
@@ -258,157 +238,141 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
                 let decision = await work()
                 eventLoop.execute {
                     let handler = handler.value
-                    guard handler.serial == current, case .deciding = handler.phase else { return }
-                    handler.resumeReads()
+                    guard handler.serial == current, handler.state.phase == .deciding else { return }
                     handler.apply(decision)
                 }
             }
         }
     }
 
-    private func formBodyRead() {
+    private func decideWithForm() {
         guard var request else { return }
         var body = ByteBuffer()
-        for case .body(var part) in held { body.writeBuffer(&part) }
+        // A chunked form keeps its chunk framing in `held` (it is forwarded as it came), so only a form with a
+        // declared length is read for a token.
+        if case .contentLength = request.parsed.framing {
+            for part in held { body.writeImmutableBuffer(part) }
+        }
         request.formBody = body
         self.request = request
-        phase = .deciding
         apply(decider.decide(request))
     }
 
     // MARK: Gateway's own answers
 
     private func answer(_ answer: GatewayAnswer, api: GatewayAPI?, caller: Caller?) {
-        guard let context, let request else { return }
+        guard let context else { return }
+        serial &+= 1
         record(api: api, status: answer.status.code, label: caller?.label)
         bytesOut = answer.body.readableBytes
         reportCall(api: api, caller: caller, status: answer.status.code, rateLimited: answer.status == .tooManyRequests)
-        var headers = answer.headers
-        headers.add(name: HeaderNames.contentLength, value: String(answer.body.readableBytes))
-        if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
-        responseWritten = true
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: answer.status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
+        let (closing, then) = state.answering()
         held.removeAll(keepingCapacity: true)
-        heldBytes = 0
-        endResponse(context: context)
-        if requestComplete {
-            finishRequest()
-        } else {
-            phase = .draining
-            resumeReads()
-        }
+        context.write(
+            wrapOutboundOut(
+                UpstreamRequest.answerHead(status: answer.status, headers: answer.headers, bodyLength: answer.body.readableBytes, closing: closing)),
+            promise: nil)
+        context.write(wrapOutboundOut(answer.body), promise: nil)
+        state.answered(then)
+        endResponse(context: context, closing: closing)
+        if then == .finished { finishRequest() } else { process() }
     }
 
     // MARK: Upstream side
 
-    private func forward(_ plan: ForwardPlan, fresh: Bool) {
-        if !fresh, let limit = plan.api.maxBodyBytes {
-            bodyLimit = limit
-            let declared = request?.headers.first(name: HeaderNames.contentLength).flatMap { Int($0) }
-            if let declared, declared > limit {
-                phase = .connecting(plan)
-                refuseBody(limit: limit)
-                return
+    private func forward(_ plan: ForwardPlan) {
+        self.plan = plan
+        switch state.forwarding(bodyLimit: plan.api.maxBodyBytes) {
+        case .refuseOverLimit(let limit):
+            answer(GatewayError.bodyTooLarge(api: plan.api.name, limit: limit).answer, api: plan.api, caller: plan.caller)
+        case .connect(let sendContinue):
+            if sendContinue, let context {
+                // The client waits for a go-ahead before its body; the gateway gives it (as nginx does) and the
+                // upstream gets the body without the expectation.
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
+            connect(plan, fresh: false)
         }
-        if !fresh, !requestComplete, let context, let request, request.head.headers[canonicalForm: HeaderNames.expect].contains("100-continue") {
-            // The client waits for a go-ahead before its body; the gateway gives it (as nginx does) and the
-            // upstream gets the body without the expectation.
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: .continue))), promise: nil)
-        }
-        phase = .connecting(plan)
-        pauseReads()
+    }
+
+    private func connect(_ plan: ForwardPlan, fresh: Bool) {
         let (connection, reused) = pool.connection(to: plan.api.upstream, fresh: fresh)
         let current = serial
         connection.assumeIsolated().whenComplete { result in
-            guard self.serial == current, case .connecting = self.phase else {
+            guard self.serial == current, self.state.phase == .connecting else {
                 if case .success(let channel) = result { self.pool.release(channel, to: plan.api.upstream) }
                 return
             }
             switch result {
             case .failure(let error):
-                self.failBeforeResponse(plan, timedOut: Self.isConnectTimeout(error), reason: error)
+                let timedOut: Bool
+                if case ChannelError.connectTimeout = error { timedOut = true } else { timedOut = false }
+                self.failBeforeResponse(self.state.connectFailed(timedOut: timedOut), plan: plan, reason: error)
             case .success(let channel):
                 self.attach(plan, channel: channel, reused: reused)
             }
         }
     }
 
-    private static func isConnectTimeout(_ error: any Error) -> Bool {
-        if case ChannelError.connectTimeout = error { return true }
-        return false
-    }
-
     private func attach(_ plan: ForwardPlan, channel: any Channel, reused: Bool) {
         guard let upstream = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
             channel.close(promise: nil)
-            failBeforeResponse(plan, timedOut: false, reason: ChannelError.ioOnClosedChannel)
+            failBeforeResponse(state.connectFailed(timedOut: false), plan: plan, reason: ChannelError.ioOnClosedChannel)
             return
         }
-        upstream.exchange = self
-        upstream.keepAlive = true
-        phase = .forwarding(Exchange(plan: plan, channel: channel, upstream: upstream, reused: reused))
-        channel.write(HTTPClientRequestPart.head(plan.head), promise: nil)
-        for part in held {
-            switch part {
-            case .body(let buffer):
-                bodySent = true
-                channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-            case .end:
-                channel.write(HTTPClientRequestPart.end(nil), promise: nil)
-            case .head:
-                break
-            }
+        guard state.connected(reused: reused) == .send else {
+            pool.release(channel, to: plan.api.upstream)
+            return
         }
+        upstream.begin(self, answersHead: request?.method == "HEAD")
+        exchange = Exchange(plan: plan, channel: channel, upstream: upstream)
+        channel.write(plan.head, promise: nil)
+        for part in held { channel.write(part, promise: nil) }
         held.removeAll(keepingCapacity: true)
-        heldBytes = 0
         channel.flush()
         lastUpstreamActivity = .now()
         if timeoutCheck == nil { scheduleTimeoutCheck(in: readTimeout) }
         // A pooled connection may still have reading off from a slow client before.
         try? channel.syncOptions?.setOption(.autoRead, value: context?.channel.isWritable ?? true)
-        resumeReads()
+        // Body bytes read while connecting go now; outside a client read, no read-complete would flush them.
+        process()
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            channel.flush()
+        }
     }
 
-    func upstreamRead(_ part: HTTPClientResponsePart) {
-        guard let context, case .forwarding(var exchange) = phase, let request else { return }
+    func upstreamRead(_ message: ResponseStream.Message) {
+        guard let context, var exchange else { return }
         lastUpstreamActivity = .now()
-        switch part {
-        case .head(let head):
-            if head.status.code < 200 { return }  // 1xx: the final answer follows
-            exchange.responseStarted = true
-            exchange.status = head.status.code
-            phase = .forwarding(exchange)
-            record(api: exchange.plan.api, status: head.status.code, label: exchange.plan.caller.label)
-            var headers = UpstreamRequest.responseHeaders(head.headers, adding: exchange.plan.responseHeaders)
-            if !keepAlive { headers.add(name: HeaderNames.connection, value: "close") }
-            responseWritten = true
+        switch message {
+        case .head(let head, let bytes):
+            exchange.status = UInt(head.status)
+            self.exchange = exchange
+            record(api: exchange.plan.api, status: exchange.status, label: exchange.plan.caller.label)
+            let closing = state.responseHeadReceived(upstreamKeepAlive: head.keepAlive, closeDelimited: head.framing == .untilClose)
             context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: head.status, headers: headers))), promise: nil)
+                wrapOutboundOut(UpstreamRequest.responseHead(head, bytes: bytes, adding: exchange.plan.responseHeaders, closing: closing)),
+                promise: nil)
             clientNeedsFlush = true
-            if !head.isKeepAlive { exchange.upstream.keepAlive = false }
         case .body(let buffer):
             bytesOut += buffer.readableBytes
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.write(wrapOutboundOut(buffer), promise: nil)
             clientNeedsFlush = true
         case .end:
             reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
-            exchange.upstream.exchange = nil
-            // A connection whose request was not sent in full (the upstream answered early) is not reused.
-            if requestComplete, exchange.upstream.keepAlive {
+            let action = state.responseEnded(leftover: exchange.upstream.hasLeftover)
+            exchange.upstream.end()
+            self.exchange = nil
+            guard case .finish(let reuse, let closing, let then) = action else { return }
+            if reuse {
                 pool.release(exchange.channel, to: exchange.plan.api.upstream)
             } else {
                 exchange.channel.close(promise: nil)
             }
             clientNeedsFlush = false
-            endResponse(context: context)
-            if requestComplete {
-                finishRequest()
-            } else {
-                phase = .draining
-                resumeReads()
-            }
+            endResponse(context: context, closing: closing)
+            if then == .finished { finishRequest() } else { process() }
         }
     }
 
@@ -420,60 +384,29 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func upstreamWritabilityChanged(_ writable: Bool) {
-        if writable { resumeReads() } else { pauseReads() }
+        upstreamBlocked = !writable
+        updateReads()
     }
 
-    func upstreamFailed(_ failure: UpstreamFailure) {
-        guard case .forwarding(let exchange) = phase else { return }
-        exchange.upstream.exchange = nil
+    func upstreamFailed(_ failure: ProxyConnectionStateMachine.UpstreamFailure, reason: String) {
+        guard let exchange else { return }
+        exchange.upstream.end()
         exchange.channel.close(promise: nil)
-        if exchange.responseStarted {
-            // Part of the answer is out: the client can only learn of the failure by the connection closing.
+        self.exchange = nil
+        upstreamBlocked = false
+        switch state.upstreamFailed(failure) {
+        case .closeClient:
             reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
-            phase = .idle
             context?.close(promise: nil)
-            return
-        }
-        if case .closed = failure, exchange.reused, !bodySent {
-            // The upstream closed an idle keep-alive connection just as it was picked: retry once on a new one.
-            held = requestComplete ? [.end(nil)] : []
-            forward(exchange.plan, fresh: true)
-            return
-        }
-        if case .timeout = failure {
-            failBeforeResponse(exchange.plan, timedOut: true, reason: "no answer within the read timeout")
-        } else {
-            failBeforeResponse(exchange.plan, timedOut: false, reason: failure)
+        case .retryOnFreshConnection:
+            connect(exchange.plan, fresh: true)
+        case let action:
+            failBeforeResponse(action, plan: exchange.plan, reason: reason)
         }
     }
 
-    /// The body is over the API's limit: 413 if no answer has begun (the upstream exchange, if any, is dropped),
-    /// else the connection is closed; either way the connection ends, as the rest of the body is not wanted.
-    private func refuseBody(limit: Int) {
-        bodyLimit = nil
-        keepAlive = false
-        let plan: ForwardPlan
-        switch phase {
-        case .connecting(let connecting):
-            plan = connecting
-        case .forwarding(let exchange):
-            plan = exchange.plan
-            exchange.upstream.exchange = nil
-            exchange.channel.close(promise: nil)
-            if exchange.responseStarted {
-                phase = .idle
-                context?.close(promise: nil)
-                return
-            }
-        default:
-            return
-        }
-        serial &+= 1
-        answer(GatewayError.bodyTooLarge(api: plan.api.name, limit: limit).answer, api: plan.api, caller: plan.caller)
-    }
-
-    private func failBeforeResponse(_ plan: ForwardPlan, timedOut: Bool, reason: Any) {
-        if timedOut {
+    private func failBeforeResponse(_ action: ProxyConnectionStateMachine.FailureAction, plan: ForwardPlan, reason: Any) {
+        if action == .answerTimeout {
             answer(GatewayError.upstreamTimeout(api: plan.api.name).answer, api: plan.api, caller: plan.caller)
         } else {
             logger.warning("upstream unreachable", metadata: ["api": "\(plan.api.name)", "reason": "\(reason)"])
@@ -483,11 +416,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     // MARK: Bookkeeping
 
-    private func endResponse(context: ChannelHandlerContext) {
-        if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    private func endResponse(context: ChannelHandlerContext, closing: Bool) {
+        if closing {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in Self.lingeringClose(context) }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in Self.lingeringClose(context) }
+            context.flush()
         }
     }
 
@@ -500,25 +433,12 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
+    /// The request is answered and read whole: pipelined requests behind it go on.
     private func finishRequest() {
-        phase = .idle
         request = nil
+        plan = nil
         held.removeAll(keepingCapacity: true)
-        heldBytes = 0
-        takeQueued()
-    }
-
-    /// Goes on with pipelined requests that arrived while the last one was served.
-    private func takeQueued() {
-        guard !takingQueued, let context else { return }
-        takingQueued = true
-        defer { takingQueued = false }
-        while let part = queued.first {
-            if part.isHead, !isIdle { return }
-            queued.removeFirst()
-            receive(part, context: context)
-        }
-        resumeReads()
+        process()
     }
 
     private func record(api: GatewayAPI?, status: UInt, label: String?) {
@@ -534,19 +454,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         guard let api, let caller else { return }
         usage.callAnswered(
             AnsweredCall(
-                consumer: caller.id, api: api.id, status: Int(status), rateLimited: rateLimited, bytesIn: bytesIn, bytesOut: bytesOut,
+                consumer: caller.id, api: api.id, status: Int(status), rateLimited: rateLimited, bytesIn: state.payloadIn, bytesOut: bytesOut,
                 latencyNanos: (ContinuousClock.now - started).nanoseconds))
-    }
-
-    private func pauseReads() { readsPaused = true }
-
-    private func resumeReads() {
-        guard readsPaused else { return }
-        readsPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
     }
 
     /// Checks the exchange in progress when it fires, whichever request that is; with none, it is armed again by
@@ -555,37 +464,29 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         guard let context else { return }
         timeoutCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
             self.timeoutCheck = nil
-            guard case .forwarding = self.phase else { return }
+            guard self.exchange != nil else { return }
             // While the client is still sending, the upstream is not expected to answer yet.
-            if !self.requestComplete { self.lastUpstreamActivity = .now() }
+            if !self.state.requestComplete { self.lastUpstreamActivity = .now() }
             let silent = NIODeadline.now() - self.lastUpstreamActivity
             if silent >= self.readTimeout {
-                self.upstreamFailed(.timeout)
+                self.upstreamFailed(.timeout, reason: "no answer within the read timeout")
             } else {
                 self.scheduleTimeoutCheck(in: self.readTimeout - silent)
             }
         }
     }
 
-    private func cancelTimeoutCheck() {
+    /// The client is gone (or failed, or its request is refused): the upstream connection cannot be reused
+    /// mid-exchange.
+    private func abandonUpstream() {
         timeoutCheck?.cancel()
         timeoutCheck = nil
-    }
-
-    /// The client is gone (or failed): the upstream connection cannot be reused mid-exchange.
-    private func abandonUpstream() {
-        cancelTimeoutCheck()
-        if case .forwarding(let exchange) = phase {
-            exchange.upstream.exchange = nil
+        if let exchange {
+            exchange.upstream.end()
             exchange.channel.close(promise: nil)
+            self.exchange = nil
         }
+        upstreamBlocked = false
         serial &+= 1
-    }
-}
-
-extension HTTPServerRequestPart {
-    var isHead: Bool {
-        if case .head = self { return true }
-        return false
     }
 }

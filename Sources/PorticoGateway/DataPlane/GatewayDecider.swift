@@ -26,7 +26,8 @@ struct Caller: Sendable {
 /// A request admitted to its upstream: where it goes, what to send, and what to add to the answer.
 struct ForwardPlan: Sendable {
     let api: GatewayAPI
-    let head: HTTPRequestHead
+    /// The request head for the upstream, as bytes (see `UpstreamRequest.head`).
+    let head: ByteBuffer
     /// Added to the upstream's response: rate-limit headers, `Deprecation`.
     let responseHeaders: HTTPHeaders
     let caller: Caller

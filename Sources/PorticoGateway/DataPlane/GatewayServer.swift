@@ -59,16 +59,6 @@ public final class DrainState: Sendable {
     func begin() { flag.store(true, ordering: .relaxed) }
 }
 
-/// Limits on what a client may send before its request is even decided.
-enum GatewayLimits {
-    static var decoder: NIOHTTPDecoderLimitConfiguration {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderFieldSize = RequestHeadLimit.bytes
-        limits.maxHeaderListSize = RequestHeadLimit.bytes
-        return limits
-    }
-}
-
 /// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's requests are decided and proxied on
 /// its own event loop, against whatever snapshot `policy` holds at that moment. Graceful shutdown stops
 /// accepting, lets requests in flight finish, then closes.
@@ -163,17 +153,10 @@ public struct GatewayServer: Service, NamedByType {
         await pools.closeAll()
     }
 
-    /// A client connection's pipeline: NIO's HTTP/1 codec with the gateway's limits, then the connection handler.
-    /// Called on the channel's event loop; the fuzzer (`Fuzz/`) drives the same pipeline on an embedded channel.
+    /// A client connection's pipeline: the connection handler alone, on the socket's bytes (it reads HTTP/1.1
+    /// itself; see `RequestStream`). Called on the channel's event loop; the fuzzer (`Fuzz/`) drives the same
+    /// pipeline on an embedded channel.
     package func configureConnection(_ channel: any Channel) throws {
-        // Pipelining and malformed requests are handled by the connection handler itself: NIO's helpers
-        // for them stop reading during every request, which costs two epoll changes per request.
-        // NIO's outbound header check is left out (about a tenth of the gateway's CPU per request): every
-        // header written comes from llhttp's parse of the client or upstream, from settings checked when
-        // saved (names), or from values the gateway cleans itself (claims, `error_description`).
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: GatewayLimits.decoder)
         try channel.pipeline.syncOperations.addHandler(
             GatewayConnectionHandler(
                 decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage,

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import PorticoCore
@@ -76,8 +75,8 @@ final class UpstreamPool: @unchecked Sendable {
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
                     }
-                    // Headers are checked where they are made (see `GatewayServer`), not again on every write.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // No HTTP codec: the connection handler writes the request as bytes and the answer is read by
+                    // `ResponseStream`.
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
@@ -111,23 +110,42 @@ final class UpstreamPools: Sendable {
     }
 }
 
-/// The upstream end of an exchange: hands the response to the client connection it currently serves.
+/// The upstream end of an exchange: reads the answer with `ResponseStream` and hands it, piece by piece, to the
+/// client connection it currently serves.
 final class UpstreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The client connection this upstream connection answers right now; nil while idle in the pool.
-    var exchange: GatewayConnectionHandler?
-    /// False once the upstream said it closes the connection after this answer.
-    var keepAlive = true
+    private var exchange: GatewayConnectionHandler?
+    private var stream = ResponseStream()
+
+    /// A request is about to go out on this connection for `exchange`.
+    func begin(_ exchange: GatewayConnectionHandler, answersHead: Bool) {
+        self.exchange = exchange
+        stream.expectAnswer(toHead: answersHead)
+    }
+
+    /// The exchange is over (or abandoned): nothing more is handed on.
+    func end() { exchange = nil }
+
+    /// The upstream sent bytes beyond its answer: the connection is not trusted with another request.
+    var hasLeftover: Bool { stream.hasPendingBytes }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let exchange else {
+        guard let exchange, !stream.isIdle else {
             // Nothing was asked: an idle connection that speaks is not trusted with the next request.
             context.close(promise: nil)
             return
         }
-        exchange.upstreamRead(unwrapInboundIn(data))
+        stream.append(unwrapInboundIn(data))
+        do {
+            while self.exchange === exchange, let message = try stream.next() { exchange.upstreamRead(message) }
+        } catch {
+            self.exchange = nil
+            exchange.upstreamFailed(.error, reason: "the answer is not valid HTTP/1.1: \(error)")
+            context.close(promise: nil)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -139,13 +157,21 @@ final class UpstreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        exchange?.upstreamFailed(.closed)
-        exchange = nil
+        guard let exchange else { return }
+        // An answer without a length ends when the upstream closes; any other is cut short.
+        if let end = stream.closed() {
+            exchange.upstreamRead(end)
+        } else {
+            self.exchange = nil
+            exchange.upstreamFailed(.closed, reason: "the upstream closed the connection")
+        }
+        exchange.upstreamReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        exchange?.upstreamFailed(.error(error))
-        exchange = nil
+        let exchange = self.exchange
+        self.exchange = nil
+        exchange?.upstreamFailed(.error, reason: "\(error)")
         context.close(promise: nil)
     }
 }

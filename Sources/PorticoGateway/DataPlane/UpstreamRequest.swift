@@ -17,19 +17,10 @@ public struct UpstreamRequestChanges: Sendable {
     public init() {}
 }
 
-/// The request head sent upstream, and the headers of the answer sent back.
+/// The request head sent upstream and the response head sent back, written as bytes: the fields the gateway does
+/// not touch are copied as the peer sent them, and its edits are spliced in.
 package enum UpstreamRequest {
-    /// Header names a `Connection` header lists beyond `close` and `keep-alive`, lowercased: they go no further.
-    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        var tokens: Set<String> = []
-        for value in headers[canonicalForm: HeaderNames.connection]
-        where !value.equalsIgnoringASCIICase("close") && !HeaderNameRules.isHopByHop(value) {
-            tokens.insert(value.lowercased())
-        }
-        return tokens
-    }
-
-    package static func head(for request: GatewayRequest, api: GatewayAPI, changes: UpstreamRequestChanges) -> HTTPRequestHead {
+    package static func head(for request: GatewayRequest, api: GatewayAPI, changes: UpstreamRequestChanges) -> ByteBuffer {
         var target = api.upstreamPath(for: String(request.path))
         let query: Substring?
         if let replaced = changes.query { query = replaced.map { $0[...] } } else { query = request.query }
@@ -37,71 +28,161 @@ package enum UpstreamRequest {
             target += "?"
             target += query
         }
-        var headers = forwardedHeaders(request, changes: changes)
-        headers.replaceOrAdd(name: HeaderNames.host, value: api.upstream.hostHeader)
-        // A chunked client body stays chunked (the encoder frames it); a Content-Length was kept as it is.
-        if request.headers.contains(name: HeaderNames.transferEncoding) { headers.add(name: HeaderNames.transferEncoding, value: "chunked") }
-        return HTTPRequestHead(version: .http1_1, method: request.head.method, uri: target, headers: headers)
+        var out = ByteBuffer()
+        out.reserveCapacity(request.bytes.readableBytes + 256)
+        request.bytes.withUnsafeReadableBytes { raw in
+            let head = request.parsed
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.method]))
+            out.writeStaticString(" ")
+            out.writeString(target)
+            // An HTTP/1.0 client's request goes up as HTTP/1.0, so the answer comes back in a framing it reads.
+            out.writeStaticString(request.isHTTP10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
+            out.writeField(HeaderNames.host, api.upstream.hostHeader)
+            writeForwardedFields(of: request, raw: raw, changes: changes, into: &out)
+        }
+        for (name, value) in changes.addedHeaders { out.writeField(name, value) }
+        switch request.parsed.framing {
+        case .chunked: out.writeField(HeaderNames.transferEncoding, "chunked")
+        case .contentLength(let length): out.writeField(HeaderNames.contentLength, String(length))
+        case .none: break
+        }
+        out.writeStaticString("\r\n")
+        return out
     }
 
-    static func forwardedHeaders(_ request: GatewayRequest, changes: UpstreamRequestChanges) -> HTTPHeaders {
-        let incoming = request.headers
-        let connectionTokens = connectionTokens(incoming)
-        // Names are compared in place; a lowercased copy is made only when a Connection header or the
-        // credential settings name headers to drop.
+    private static func writeForwardedFields(
+        of request: GatewayRequest, raw: UnsafeRawBufferPointer, changes: UpstreamRequestChanges, into out: inout ByteBuffer
+    ) {
+        let connectionTokens = connectionTokens(request.parsed.fields, raw: raw)
+        // Names are compared in place; a lowercased copy is made only when a Connection header or the credential
+        // settings name headers to drop.
         let dropsNamedHeaders = !connectionTokens.isEmpty || !changes.removedHeaders.isEmpty
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(incoming.count + changes.addedHeaders.count + 3)
-        var priorFor = ""
-        for (name, value) in incoming {
-            if name.equalsIgnoringASCIICase(HeaderNames.forwardedFor) {
-                priorFor = priorFor.isEmpty ? value : priorFor + ", " + value
+        var priorFor: [String] = []
+        var sawContentLength = false
+        for field in request.parsed.fields {
+            let name = raw[field.name]
+            if Byte.equalsIgnoringCase(name, "x-forwarded-for") {
+                priorFor.append(String(decoding: raw[field.value], as: UTF8.self))
                 continue
             }
-            // The gateway sets the forwarding headers and its own `X-Portico-*` itself, and answers
-            // `Expect: 100-continue` itself.
-            if HeaderNameRules.isHopByHop(name) || name.equalsIgnoringASCIICase(HeaderNames.forwardedProto)
-                || name.equalsIgnoringASCIICase(HeaderNames.forwardedHost) || name.equalsIgnoringASCIICase(HeaderNames.expect)
-                || name.hasPrefixIgnoringASCIICase(HeaderNames.porticoPrefix)
-                || (changes.removesAuthorization && name.equalsIgnoringASCIICase(HeaderNames.authorization))
+            if Byte.equalsIgnoringCase(name, "content-length") {
+                sawContentLength = true
+                continue
+            }
+            // The gateway sets the forwarding headers and its own `X-Portico-*` itself, answers
+            // `Expect: 100-continue` itself, and frames the body itself.
+            if isHopByHop(name) || Byte.equalsIgnoringCase(name, "x-forwarded-proto") || Byte.equalsIgnoringCase(name, "x-forwarded-host")
+                || Byte.equalsIgnoringCase(name, "expect") || hasPorticoPrefix(name)
+                || (changes.removesAuthorization && Byte.equalsIgnoringCase(name, "authorization"))
             {
                 continue
             }
             if dropsNamedHeaders {
-                let lowered = name.lowercased()
+                let lowered = String(decoding: name, as: UTF8.self).lowercased()
                 if connectionTokens.contains(lowered) || changes.removedHeaders.contains(lowered) { continue }
             }
-            if let cookie = changes.removedCookie, name.equalsIgnoringASCIICase(HeaderNames.cookie) {
-                let kept = value.split(separator: ";").filter { pair in
-                    pair.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces) != cookie
+            if let cookie = changes.removedCookie, Byte.equalsIgnoringCase(name, "cookie") {
+                let value = String(decoding: raw[field.value], as: UTF8.self)
+                let kept = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { pair in
+                    pair.split(separator: "=", maxSplits: 1).first.map(String.init) != cookie
                 }
-                if !kept.isEmpty { headers.add(name: name, value: kept.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")) }
+                if !kept.isEmpty { out.writeField(HeaderNames.cookie, kept.joined(separator: "; ")) }
                 continue
             }
-            headers.add(name: name, value: value)
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<field.value.upperBound]))
+            out.writeStaticString("\r\n")
         }
-        for (name, value) in changes.addedHeaders { headers.add(name: name, value: value) }
-        if let clientAddress = request.clientAddress {
-            headers.add(name: HeaderNames.forwardedFor, value: priorFor.isEmpty ? clientAddress : priorFor + ", " + clientAddress)
-        } else if !priorFor.isEmpty {
-            headers.add(name: HeaderNames.forwardedFor, value: priorFor)
-        }
-        headers.add(name: HeaderNames.forwardedProto, value: "http")
-        if let host = request.authority { headers.add(name: HeaderNames.forwardedHost, value: host) }
-        return headers
+        if sawContentLength, request.parsed.framing == .none { out.writeField(HeaderNames.contentLength, "0") }
+        if let clientAddress = request.clientAddress { priorFor.append(clientAddress) }
+        if !priorFor.isEmpty { out.writeField(HeaderNames.forwardedFor, priorFor.joined(separator: ", ")) }
+        out.writeField(HeaderNames.forwardedProto, "http")
+        if let host = request.authority { out.writeField(HeaderNames.forwardedHost, host) }
     }
 
-    /// The upstream's answer headers without the connection-level ones, plus the gateway's own.
-    static func responseHeaders(_ upstream: HTTPHeaders, adding extra: HTTPHeaders) -> HTTPHeaders {
-        let connectionTokens = connectionTokens(upstream)
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(upstream.count + extra.count)
-        for (name, value) in upstream {
-            if HeaderNameRules.isHopByHop(name) || (!connectionTokens.isEmpty && connectionTokens.contains(name.lowercased())) { continue }
-            if !extra.isEmpty, extra.contains(name: name) { continue }
-            headers.add(name: name, value: value)
+    /// The answer's head for the client: the upstream's status and fields without the connection-level ones, the
+    /// gateway's own added (and winning over the upstream's of the same name), the framing the body keeps.
+    package static func responseHead(
+        _ head: ResponseHead, bytes: ByteBuffer, adding extra: HTTPHeaders, closing: Bool
+    ) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.readableBytes + 64 + extra.count * 32)
+        out.writeStaticString("HTTP/1.1 ")
+        bytes.withUnsafeReadableBytes { raw in
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.statusText]))
+            out.writeStaticString("\r\n")
+            let connectionTokens = connectionTokens(head.fields, raw: raw)
+            let reframed: Bool
+            switch head.framing {
+            case .contentLength, .chunked: reframed = true
+            case .none, .untilClose: reframed = false
+            }
+            for field in head.fields {
+                let name = raw[field.name]
+                if isHopByHop(name) || (reframed && Byte.equalsIgnoringCase(name, "content-length")) { continue }
+                if !connectionTokens.isEmpty, connectionTokens.contains(String(decoding: name, as: UTF8.self).lowercased()) { continue }
+                if !extra.isEmpty, extra.contains(name: String(decoding: name, as: UTF8.self)) { continue }
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<field.value.upperBound]))
+                out.writeStaticString("\r\n")
+            }
         }
-        headers.add(contentsOf: extra)
-        return headers
+        for (name, value) in extra { out.writeField(name, value) }
+        switch head.framing {
+        case .contentLength(let length): out.writeField(HeaderNames.contentLength, String(length))
+        case .chunked: out.writeField(HeaderNames.transferEncoding, "chunked")
+        case .none, .untilClose: break
+        }
+        if closing { out.writeField(HeaderNames.connection, "close") }
+        out.writeStaticString("\r\n")
+        return out
+    }
+
+    /// The head of an answer of the gateway's own, whose body follows in one piece.
+    static func answerHead(status: HTTPResponseStatus, headers: HTTPHeaders, bodyLength: Int, closing: Bool) -> ByteBuffer {
+        var out = ByteBuffer()
+        out.reserveCapacity(128 + headers.count * 32)
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeString(String(status.code))
+        out.writeStaticString(" ")
+        out.writeString(status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        for (name, value) in headers { out.writeField(name, value) }
+        if status.code >= 200 {
+            out.writeField(HeaderNames.contentLength, String(bodyLength))
+            if closing { out.writeField(HeaderNames.connection, "close") }
+        }
+        out.writeStaticString("\r\n")
+        return out
+    }
+
+    /// Header names a `Connection` header lists beyond `close` and `keep-alive`, lowercased: they go no further.
+    static func connectionTokens(_ fields: [RequestHead.Field], raw: UnsafeRawBufferPointer) -> Set<String> {
+        var tokens: Set<String> = []
+        for field in fields where Byte.equalsIgnoringCase(raw[field.name], "connection") {
+            for item in Byte.listItems(raw[field.value]) where !item.isEmpty && !Byte.equalsIgnoringCase(item, "close") {
+                let token = String(decoding: item, as: UTF8.self)
+                if !HeaderNameRules.isHopByHop(token) { tokens.insert(token.lowercased()) }
+            }
+        }
+        return tokens
+    }
+
+    static func isHopByHop(_ name: Slice<UnsafeRawBufferPointer>) -> Bool {
+        HeaderNameRules.hopByHop.contains { Byte.equalsName(name, $0) }
+    }
+
+    private static func hasPorticoPrefix(_ name: Slice<UnsafeRawBufferPointer>) -> Bool {
+        let prefix = "x-portico-".utf8
+        guard name.count >= prefix.count else { return false }
+        return zip(name, prefix).allSatisfy { Byte.lowercased($0) == $1 }
+    }
+}
+
+extension ByteBuffer {
+    /// `name: value` and its CRLF.
+    mutating func writeField(_ name: String, _ value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
     }
 }

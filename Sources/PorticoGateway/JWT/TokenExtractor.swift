@@ -52,7 +52,7 @@ struct TokenExtractor {
         return .none
     }
 
-    static func isForm(_ headers: HTTPHeaders) -> Bool {
+    static func isForm(_ headers: RequestFields) -> Bool {
         headers.first(name: HeaderNames.contentType)?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
     }
 }

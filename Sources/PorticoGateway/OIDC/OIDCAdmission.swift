@@ -71,7 +71,7 @@ struct OIDCAdmission: Sendable {
     /// A browser asking for a page is sent to sign in; an API client gets a 401.
     private func withoutSession(_ request: GatewayRequest, api: GatewayAPI, route: OIDCRoute) -> Step {
         let accept = request.headers[canonicalForm: "accept"].joined(separator: ",")
-        guard request.head.method == .GET, accept.contains("text/html") else { return .answer(GatewayError.signInRequired(api: api.name).answer) }
+        guard request.method == "GET", accept.contains("text/html") else { return .answer(GatewayError.signInRequired(api: api.name).answer) }
         return .later { await start(request, api: api, route: route) }
     }
 
@@ -82,7 +82,7 @@ struct OIDCAdmission: Sendable {
         let browser = existing.flatMap { SecretFormat.signInFlow.matches($0) ? $0 : nil } ?? SecretFormat.signInFlow.generate().secret
         let flow = OIDCFlow(
             apiId: api.id, browserHash: SecretHash(of: browser), nonce: authorization.nonce, codeVerifier: authorization.codeVerifier,
-            returnTo: request.head.uri)
+            returnTo: request.target)
         do {
             try await sessions.store.startFlow(flow, stateHash: SecretHash(of: authorization.state))
         } catch {

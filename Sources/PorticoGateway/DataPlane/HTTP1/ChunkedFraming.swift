@@ -20,6 +20,8 @@ package struct ChunkedFraming: Sendable {
     private var state = State.sizeLine
     private var line: [UInt8] = []
     private var trailerBytes = 0
+    /// The chunks' data so far, without their framing: what a body limit counts.
+    package private(set) var payloadBytes = 0
 
     package init() {}
 
@@ -39,6 +41,7 @@ package struct ChunkedFraming: Sendable {
             case .data(let remaining):
                 let taken = min(remaining, bytes.count - index)
                 index += taken
+                payloadBytes += taken
                 state = taken == remaining ? .dataEnd : .data(remaining: remaining - taken)
             case .sizeLine, .dataEnd, .trailer:
                 let byte = bytes[index]

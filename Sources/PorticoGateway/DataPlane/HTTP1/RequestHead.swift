@@ -131,7 +131,8 @@ package enum RequestHeadParser {
     }
 
     /// `field-name ":" OWS field-value OWS` (RFC 9110 §5, RFC 9112 §5): no whitespace before the colon, no folding.
-    private static func field(_ line: Range<Int>, in bytes: UnsafeRawBufferPointer) throws(RequestHeadRefusal) -> RequestHead.Field {
+    /// Response heads are held to the same rule.
+    static func field(_ line: Range<Int>, in bytes: UnsafeRawBufferPointer) throws(RequestHeadRefusal) -> RequestHead.Field {
         guard let first = bytes[line].first, first != Byte.space, first != Byte.tab else {
             throw .malformed("a header line starts with whitespace (obsolete line folding)")
         }
@@ -292,6 +293,13 @@ enum Byte {
         return text.withUTF8Buffer { expected in
             zip(bytes, expected).allSatisfy { lowercased($0) == $1 }
         }
+    }
+
+    /// `equalsIgnoringCase` for a name known only at run time (a setting's header name).
+    static func equalsName(_ bytes: some Collection<UInt8>, _ name: String) -> Bool {
+        let expected = name.utf8
+        guard bytes.count == expected.count else { return false }
+        return zip(bytes, expected).allSatisfy { lowercased($0) == lowercased($1) }
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
