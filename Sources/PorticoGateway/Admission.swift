@@ -30,8 +30,8 @@ struct KeyAdmission: Sendable {
             // The key stays here unless the API asks for it: whoever runs an upstream must not harvest keys.
             var changes = UpstreamRequestChanges()
             changes.removesAuthorization = !api.forwardCredential
-            CallerHeaders.add(user: consumer.userId.uuidString, groups: consumer.groups, to: &changes)
-            changes.addedHeaders.append((HeaderNames.porticoKeyId, keyId.uuidString))
+            CallerHeaders.add(user: consumer.userId.headerText, groups: consumer.groups, to: &changes)
+            changes.addedHeaders.append((HeaderNames.porticoKeyId, keyId.headerText))
             return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil), changes)
         }
     }

@@ -14,7 +14,7 @@ public final class RateLimiter: Sendable {
         public let scope: UUID
 
         /// The bucket's name in the database, the same in every replica.
-        public var bucket: String { "\(consumer.uuidString)/\(scope.uuidString)" }
+        public var bucket: String { "\(consumer.headerText)/\(scope.headerText)" }
     }
 
     struct Bucket {

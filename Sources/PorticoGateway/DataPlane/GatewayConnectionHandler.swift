@@ -154,7 +154,10 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    private var readsPaused: Bool { upstreamBlocked || !state.wantsClientBytes }
+    /// Reading goes on while the bytes are wanted, and also while nothing is waiting unread: pausing and resuming
+    /// around every request would cost two `epoll_ctl` calls each. Once bytes wait (a pipelined request, a body
+    /// while deciding), no more are read until they are taken.
+    private var readsPaused: Bool { upstreamBlocked || (!state.wantsClientBytes && stream.hasPendingBytes) }
 
     private func updateReads() {
         guard !readsPaused, readPending, let context else { return }
