@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import PorticoCore
@@ -28,6 +29,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var rateLimiter: RateLimiter?
     /// The embedded gateway's drain, which `/readyz` reports.
     public var gatewayDraining: DrainState?
+    /// The certificate the control plane presents when it terminates TLS itself (`--tls-cert`, `--tls-key`).
+    public var tls: ServerCertificate?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
@@ -52,7 +55,7 @@ public struct ControlPlaneConfiguration: Sendable {
 public func buildControlPlane(
     configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry,
     gatewayMetrics: GatewayMetrics, pages: PageRenderer, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> Application<RouterResponder<AdminRequestContext>> {
+) throws -> Application<RouterResponder<AdminRequestContext>> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
     let health = HealthController<AdminRequestContext>(
@@ -81,7 +84,7 @@ public func buildControlPlane(
     let sessionMiddleware = WebSessionMiddleware(signIn: signIn, secureCookies: configuration.secureCookies, renderer: pages)
     let providerSignIn = ProviderSignInService(
         store: store, sessions: signIn, secretBox: configuration.secretBox,
-        publicURL: configuration.publicURL ?? "http://\(configuration.host):\(configuration.port)")
+        publicURL: configuration.publicURL ?? "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)")
     func signInPages(_ area: WebArea) -> SignInController {
         SignInController(area: area, renderer: pages, signIn: signIn, providers: providerSignIn, passwordSignIn: configuration.passwordSignIn)
     }
@@ -104,7 +107,8 @@ public func buildControlPlane(
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }
     return Application(
         router: router,
-        server: ControlPlaneServer.http1,
+        server: try configuration.tls.map { try .tls(ControlPlaneServer.http1, tlsConfiguration: $0.serverConfiguration) }
+            ?? ControlPlaneServer.http1,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         onServerRunning: onServerRunning,
         logger: logger)

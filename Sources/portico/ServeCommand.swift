@@ -44,12 +44,31 @@ struct GatewayOptions: ParsableArguments {
         name: .customLong("drain-seconds"),
         help: "On SIGTERM: seconds requests in flight may take to finish before the process exits anyway.")
     var drainSeconds: Int = 15
+    @Option(
+        name: .customLong("tls-cert"),
+        help: "PEM certificate chain: the gateway (and the control plane) terminate TLS 1.2/1.3 themselves; re-read when the file changes.")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert; re-read when the file changes.")
+    var tlsKey: String?
 
     func validate() throws {
+        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard rateLimitSync >= 10 else { throw ValidationError("--rate-limit-sync must be at least 10 (milliseconds)") }
         guard usageRetentionDays >= 1 else { throw ValidationError("--usage-retention-days must be at least 1") }
         guard drainSeconds >= 0 else { throw ValidationError("--drain-seconds must be 0 or more") }
     }
+
+    /// The certificate pair, checked now: a one-line error names the file at fault.
+    func certificate(logger: Logger) throws -> ServerCertificate? {
+        guard let tlsCertificate, let tlsKey else { return nil }
+        do {
+            return try ServerCertificate(certificatePath: tlsCertificate, keyPath: tlsKey, logger: logger)
+        } catch {
+            throw CLI.fail(CLIFailure("TLS: \(error.description)"))
+        }
+    }
+
+    var scheme: String { tlsCertificate == nil ? "http" : "https" }
 
     var configuration: GatewayConfiguration {
         GatewayConfiguration(
@@ -80,8 +99,9 @@ struct Runtime {
     }
 
     init(
-        url: DatabaseURL, gatewayOptions: GatewayOptions, controlPlane: ControlPlaneSetup?, statusPort: Int?, secretBox: SecretBox?, logger: Logger
-    ) {
+        url: DatabaseURL, gatewayOptions: GatewayOptions, certificate: ServerCertificate?, controlPlane: ControlPlaneSetup?, statusPort: Int?,
+        secretBox: SecretBox?, logger: Logger
+    ) throws {
         let client = PostgresClient(configuration: url.configuration, backgroundLogger: CLI.quiet(logger))
         let database = Database(client: client, logger: logger)
         let registry = PrometheusCollectorRegistry()
@@ -89,6 +109,7 @@ struct Runtime {
         let holder = PolicyHolder()
         var gatewayConfiguration = gatewayOptions.configuration
         gatewayConfiguration.secretBox = secretBox
+        gatewayConfiguration.tls = certificate
         let gateway = Gateway(
             configuration: gatewayConfiguration, policyPollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)),
             rateLimitSync: .milliseconds(gatewayOptions.rateLimitSync), usageRetentionDays: gatewayOptions.usageRetentionDays, policy: holder,
@@ -105,14 +126,17 @@ struct Runtime {
         services.append(contentsOf: gateway.services)
         if let controlPlane {
             var configuration = ControlPlaneConfiguration(
-                host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox, secureCookies: controlPlane.secureCookies,
-                gatewayURL: "http://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
+                host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox,
+                // Over TLS of its own, cookies are Secure whatever the flag says.
+                secureCookies: controlPlane.secureCookies || certificate != nil,
+                gatewayURL: "\(gatewayOptions.scheme)://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60), publicURL: controlPlane.publicURL,
                 passwordSignIn: controlPlane.passwordSignIn, rateLimiter: gateway.server.limiter)
             configuration.gatewayDraining = gateway.server.draining
+            configuration.tls = certificate
             let store = AdminStore(database: database)
             services.append(
-                buildControlPlane(
+                try buildControlPlane(
                     configuration: configuration, store: store, policy: holder, registry: registry,
                     gatewayMetrics: metrics, pages: controlPlane.pages, logger: logger))
             services.append(ProviderRediscovery(store: store, interval: controlPlane.rediscoveryInterval))
@@ -158,11 +182,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.logger("portico")
+        // Checked before anything else starts: a bad certificate pair is a one-line error, not a half-started server.
+        let certificate = try gateway.certificate(logger: logger)
         let url = try await database.reachableURL(logger: logger)
         logger.info(
             "portico serving",
             metadata: [
-                "admin": "http://\(gateway.host):\(adminPort)", "gateway": "http://\(gateway.host):\(gateway.gatewayPort)",
+                "admin": "\(gateway.scheme)://\(gateway.host):\(adminPort)",
+                "gateway": "\(gateway.scheme)://\(gateway.host):\(gateway.gatewayPort)",
                 "database": "\(url)",
             ])
         let box = try secretKey.box()
@@ -184,8 +211,9 @@ struct ServeCommand: AsyncParsableCommand {
             port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1),
             publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"], passwordSignIn: passwordSignIn,
             rediscoveryInterval: .seconds(60 * max(providerRediscoveryMinutes, 1)))
-        try await Runtime(url: url, gatewayOptions: gateway, controlPlane: controlPlane, statusPort: nil, secretBox: box, logger: logger).run(
-            logger: logger)
+        try await Runtime(
+            url: url, gatewayOptions: gateway, certificate: certificate, controlPlane: controlPlane, statusPort: nil, secretBox: box, logger: logger
+        ).run(logger: logger)
     }
 }
 
@@ -204,10 +232,12 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.logger("portico.gateway")
+        let certificate = try gateway.certificate(logger: logger)
         let url = try await database.reachableURL(logger: logger)
         let box = try secretKey.box()
         try await Runtime(
-            url: url, gatewayOptions: gateway, controlPlane: nil, statusPort: statusPort == 0 ? nil : statusPort, secretBox: box, logger: logger
+            url: url, gatewayOptions: gateway, certificate: certificate, controlPlane: nil, statusPort: statusPort == 0 ? nil : statusPort,
+            secretBox: box, logger: logger
         ).run(logger: logger)
     }
 }

@@ -31,7 +31,7 @@ import Testing
                 let database = Database(client: client, logger: TestDatabase.logger, operationTimeout: .milliseconds(500))
                 try await withServices([client]) {
                     try await portico.withGateways(count: 2, gatewayDatabase: database) { gateways in
-                        let app = buildControlPlane(
+                        let app = try buildControlPlane(
                             configuration: .init(port: 0, secretBox: portico.secretBox, rateLimiter: gateways[0].gateway.server.limiter),
                             store: AdminStore(database: database), policy: portico.policy, registry: portico.registry,
                             gatewayMetrics: portico.metrics, pages: portico.pages, logger: TestDatabase.logger)

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Synchronization
 
@@ -5,6 +6,7 @@ import Synchronization
 public final class PorticoProcess: @unchecked Sendable {
     public let adminPort: Int
     public let gatewayPort: Int
+    private let tlsRoot: TestCertificate?
     private let process: Process
     private let output: Pipe
     private let collected = CollectedOutput()
@@ -16,9 +18,12 @@ public final class PorticoProcess: @unchecked Sendable {
 
     /// Starts `portico serve` on free ports against `database`, with `environment` added, and waits until `/readyz`
     /// answers 200. What it prints is collected (`log`) as it comes, so a verbose `logLevel` never fills the pipe.
+    /// Over TLS (`--tls-cert` among `extraArguments`), readiness is asked over HTTPS trusting `tlsRoot`.
     public init(
-        database: TestDatabase, extraArguments: [String] = [], environment extra: [String: String] = [:], logLevel: String = "warning"
+        database: TestDatabase, extraArguments: [String] = [], environment extra: [String: String] = [:], logLevel: String = "warning",
+        tlsRoot: TestCertificate? = nil
     ) async throws {
+        self.tlsRoot = tlsRoot
         adminPort = try freeLoopbackPort()
         gatewayPort = try freeLoopbackPort()
         process = Process()
@@ -48,13 +53,15 @@ public final class PorticoProcess: @unchecked Sendable {
 
     private func waitUntilReady() async throws {
         let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            guard process.isRunning else { break }
-            if let ready = try? await TestHTTP.send(.GET, "http://127.0.0.1:\(adminPort)/readyz", timeout: .seconds(1)), ready.status == 200 {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        let client = try tlsRoot.map { try HTTPClient.trusting($0) } ?? .shared
+        let url = tlsRoot == nil ? "http://127.0.0.1:\(adminPort)/readyz" : "https://localhost:\(adminPort)/readyz"
+        var ready = false
+        while !ready, ContinuousClock.now < deadline, process.isRunning {
+            ready = (try? await TestHTTP.send(.GET, url, timeout: .seconds(1), client: client))?.status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
+        if tlsRoot != nil { try? await client.shutdown() }
+        if ready { return }
         stop()
         throw ProcessFailure(description: "portico serve did not become ready: \(log)")
     }

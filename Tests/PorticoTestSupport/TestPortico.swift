@@ -42,8 +42,8 @@ public struct TestPortico: Sendable {
     public func controlPlane(
         sessions: SignInService.SessionPolicy = .init(), throttle: SignInThrottle = .init(delayStepSeconds: 0.05, maxDelaySeconds: 0.2),
         passwordSignIn: Bool = true
-    ) -> some ApplicationProtocol {
-        buildControlPlane(
+    ) throws -> some ApplicationProtocol {
+        try buildControlPlane(
             configuration: .init(
                 host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle, publicURL: Self.publicURL,
                 passwordSignIn: passwordSignIn),
@@ -99,11 +99,12 @@ public struct TestPortico: Sendable {
     }
 
     /// Runs the gateway (and its policy feed) on a free port around `body`.
+    /// `tls`: the gateway terminates TLS with this certificate.
     public func withGateway<Result: Sendable>(
-        timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)),
+        timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), tls: ServerCertificate? = nil,
         _ body: (GatewayHandle) async throws -> Result
     ) async throws -> Result {
-        try await withGateways(count: 1, timeouts: timeouts) { try await body($0[0]) }
+        try await withGateways(count: 1, timeouts: timeouts, tls: tls) { try await body($0[0]) }
     }
 
     /// Runs `count` gateway replicas on this database, each on a free port with its own policy feed (the first on
@@ -111,13 +112,15 @@ public struct TestPortico: Sendable {
     /// gateways reach the database, when not as the test does (through a `TCPProxy`, say).
     public func withGateways<Result: Sendable>(
         count: Int, timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), rateLimitStore: RateLimitStore = .local,
-        rateLimitSync: Duration = .milliseconds(200), gatewayDatabase: Database? = nil, _ body: ([GatewayHandle]) async throws -> Result
+        rateLimitSync: Duration = .milliseconds(200), gatewayDatabase: Database? = nil, tls: ServerCertificate? = nil,
+        _ body: ([GatewayHandle]) async throws -> Result
     ) async throws -> Result {
         var gateways: [(Gateway, PortReporter)] = []
         for index in 0..<count {
             let ports = PortReporter()
             let gateway = Gateway(
-                configuration: .init(host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore),
+                configuration: .init(
+                    host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore, tls: tls),
                 usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), rateLimitSync: rateLimitSync,
                 policy: index == 0 ? policy : PolicyHolder(), database: gatewayDatabase ?? database, metrics: metrics, logger: TestDatabase.logger,
                 onServerRunning: ports.onServerRunning)
@@ -163,14 +166,14 @@ public struct TestHTTPResponse: Sendable {
 public enum TestHTTP {
     public static func send(
         _ method: NIOHTTP1Method, _ url: String, bearer: String? = nil, headers: [(String, String)] = [], body: Data? = nil,
-        timeout: TimeAmount = .seconds(30)
+        timeout: TimeAmount = .seconds(30), client: HTTPClient = .shared
     ) async throws -> TestHTTPResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method.value
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let response = try await client.execute(request, timeout: timeout)
         let collected = try await response.body.collect(upTo: 256 << 20)
         return TestHTTPResponse(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },

@@ -71,7 +71,7 @@ import Testing
     @Test func secureCookiesBehindATLSProxy() async throws {
         try await withTestPortico { portico in
             try await setPassword(adminPassword, for: portico.admin.id, in: portico)
-            let app = buildControlPlane(
+            let app = try buildControlPlane(
                 configuration: .init(port: 0, secureCookies: true), store: portico.store, policy: portico.policy,
                 registry: portico.registry, gatewayMetrics: portico.metrics, pages: portico.pages, logger: TestDatabase.logger)
             try await app.test(.router) { client in

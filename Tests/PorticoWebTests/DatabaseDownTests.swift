@@ -29,7 +29,7 @@ import Testing
             let policy = PolicyHolder()
             policy.install(.empty)
             policy.confirmCurrent(at: Date().addingTimeInterval(-42))
-            let app = buildControlPlane(
+            let app = try buildControlPlane(
                 configuration: .init(port: 0), store: AdminStore(database: database), policy: policy,
                 registry: registry, gatewayMetrics: GatewayMetrics(factory: PrometheusMetricsFactory(registry: registry)),
                 pages: try await TestDatabase.pages(), logger: TestDatabase.logger)

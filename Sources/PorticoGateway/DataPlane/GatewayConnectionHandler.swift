@@ -26,6 +26,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private let metrics: GatewayMetrics
     private let usage: any UsageSink
     private let readTimeout: TimeAmount
+    /// The client came over TLS the gateway terminated.
+    private let secure: Bool
     private let logger: Logger
 
     private var context: ChannelHandlerContext?
@@ -55,7 +57,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     /// costs a heap insert and removal on the event loop and, often, a timer-fd update.
     private var timeoutCheck: Scheduled<Void>?
 
-    init(decider: GatewayDecider, pool: UpstreamPool, metrics: GatewayMetrics, usage: any UsageSink, readTimeout: Duration, logger: Logger) {
+    init(
+        decider: GatewayDecider, pool: UpstreamPool, metrics: GatewayMetrics, usage: any UsageSink, readTimeout: Duration, secure: Bool,
+        logger: Logger
+    ) {
+        self.secure = secure
         self.decider = decider
         self.pool = pool
         self.metrics = metrics
@@ -219,7 +225,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         let declared: Int?
         if case .contentLength(let length) = head.framing { declared = length } else { declared = nil }
         state.headReceived(keepAlive: head.keepAlive, expectsContinue: head.expectsContinue && head.framing != .none, declaredLength: declared)
-        let request = GatewayRequest(bytes: bytes, head: head, clientAddress: clientAddress)
+        let request = GatewayRequest(bytes: bytes, head: head, clientAddress: clientAddress, secure: secure)
         self.request = request
         apply(decider.decide(request))
     }

@@ -12,11 +12,14 @@ package struct GatewayRequest: Sendable {
     let path: Substring
     let query: Substring?
     let clientAddress: String?
+    /// The client came over TLS the gateway terminated.
+    let secure: Bool
     var formBody: ByteBuffer?
     /// The host an absolute-form target names, which stands in for `Host` (RFC 9112 §3.2.2).
     private let targetAuthority: Substring?
 
-    package init(bytes: ByteBuffer, head: RequestHead, clientAddress: String?) {
+    package init(bytes: ByteBuffer, head: RequestHead, clientAddress: String?, secure: Bool = false) {
+        self.secure = secure
         self.bytes = bytes
         self.parsed = head
         (method, target) = bytes.withUnsafeReadableBytes { raw in

@@ -4,6 +4,7 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import PorticoCore
 import ServiceLifecycle
 import Synchronization
@@ -28,13 +29,16 @@ public struct GatewayConfiguration: Sendable {
     public var drainNotice: Duration
     /// Then how long requests in flight may take to finish before the server stops anyway (`--drain-seconds`).
     public var drainTimeout: Duration
+    /// The certificate the gateway presents when it terminates TLS itself (`--tls-cert`, `--tls-key`).
+    public var tls: ServerCertificate?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
         limiterPruneInterval: Duration = .seconds(10), rateLimitHeaders: RateLimitHeaderStyle = .both,
         rateLimitStore: RateLimitStore = .local, rateLimitFail: RateLimitFailMode = .open, drainNotice: Duration = .zero,
-        drainTimeout: Duration = .seconds(15)
+        drainTimeout: Duration = .seconds(15), tls: ServerCertificate? = nil
     ) {
+        self.tls = tls
         self.drainNotice = drainNotice
         self.drainTimeout = drainTimeout
         self.rateLimitFail = rateLimitFail
@@ -104,6 +108,7 @@ public struct GatewayServer: Service, NamedByType {
 
     public func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
+        let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0.serverConfiguration) }
         let quiesce = ServerQuiescingHelper(group: group)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -116,11 +121,12 @@ public struct GatewayServer: Service, NamedByType {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try configureConnection(channel) }
+                channel.eventLoop.makeCompletedFuture { try configureConnection(channel, tls: tls) }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        logger.info("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+        logger.info(
+            "gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "tls": "\(tls != nil)"])
         await onServerRunning(channel)
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await prune() }
@@ -153,14 +159,15 @@ public struct GatewayServer: Service, NamedByType {
         await pools.closeAll()
     }
 
-    /// A client connection's pipeline: the connection handler alone, on the socket's bytes (it reads HTTP/1.1
-    /// itself; see `RequestStream`). Called on the channel's event loop; the fuzzer (`Fuzz/`) drives the same
-    /// pipeline on an embedded channel.
-    package func configureConnection(_ channel: any Channel) throws {
+    /// A client connection's pipeline: TLS when the gateway terminates it, then the connection handler on the
+    /// plain bytes (it reads HTTP/1.1 itself; see `RequestStream`). Called on the channel's event loop; the fuzzer
+    /// (`Fuzz/`) drives the same pipeline on an embedded channel.
+    package func configureConnection(_ channel: any Channel, tls: NIOSSLContext? = nil) throws {
+        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
         try channel.pipeline.syncOperations.addHandler(
             GatewayConnectionHandler(
                 decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage,
-                readTimeout: configuration.timeouts.read, logger: logger))
+                readTimeout: configuration.timeouts.read, secure: tls != nil, logger: logger))
     }
 
     /// Drops rate-limit state that has gone back to full and OIDC sessions that have expired.

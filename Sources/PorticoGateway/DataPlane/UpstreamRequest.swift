@@ -95,7 +95,7 @@ package enum UpstreamRequest {
         if sawContentLength, request.parsed.framing == .none { out.writeField(HeaderNames.contentLength, "0") }
         if let clientAddress = request.clientAddress { priorFor.append(clientAddress) }
         if !priorFor.isEmpty { out.writeField(HeaderNames.forwardedFor, priorFor.joined(separator: ", ")) }
-        out.writeField(HeaderNames.forwardedProto, "http")
+        out.writeField(HeaderNames.forwardedProto, request.secure ? "https" : "http")
         if let host = request.authority { out.writeField(HeaderNames.forwardedHost, host) }
     }
 

@@ -219,16 +219,19 @@ struct OIDCAdmission: Sendable {
         return .admitted(Consumer(id: principal.consumerId, groups: principal.groups, label: label), changes)
     }
 
-    /// The origin the browser used: `X-Forwarded-Proto: https` from a TLS-terminating proxy, and the Host it sent
-    /// (the provider only accepts registered redirect URIs, so a forged Host gains nothing).
+    /// The origin the browser used: TLS the gateway terminated or `X-Forwarded-Proto: https` from a proxy that did,
+    /// and the Host it sent (the provider only accepts registered redirect URIs, so a forged Host gains nothing).
     static func origin(of request: GatewayRequest) -> String {
-        let secure = request.headers[canonicalForm: HeaderNames.forwardedProto].first == "https"
-        return (secure ? "https://" : "http://") + (request.authority ?? "localhost")
+        (isSecure(request) ? "https://" : "http://") + (request.authority ?? "localhost")
+    }
+
+    static func isSecure(_ request: GatewayRequest) -> Bool {
+        request.secure || request.headers[canonicalForm: HeaderNames.forwardedProto].first == "https"
     }
 
     /// A sliding session's cookie has no Max-Age: the browser keeps it while it runs, the gateway decides when it ends.
     static func cookie(_ name: String, _ value: String, path: String, maxAge: Int?, request: GatewayRequest) -> String {
-        let secure = request.headers[canonicalForm: HeaderNames.forwardedProto].first == "https"
+        let secure = isSecure(request)
         return "\(name)=\(value); Path=\(path)" + (maxAge.map { "; Max-Age=\($0)" } ?? "") + "; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
     }
 
