@@ -46,16 +46,16 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-upstream_port=$(free_port); nginx_port=$(free_port); haproxy_port=$(free_port)
+upstream_port=$(free_port); nginx_port=$(free_port); haproxy_port=$(free_port); nginx_tls_port=$(free_port)
 admin_port=$(free_port); gateway_port=$(free_port)
 render() {
   sed -e "s|@RUN@|$run|g" -e "s|@UPSTREAM_PORT@|$upstream_port|g" -e "s|@NGINX_PORT@|$nginx_port|g" \
-      -e "s|@HAPROXY_PORT@|$haproxy_port|g" -e "s|@ISSUER@|$issuer|g" "$1" >"$2"
+      -e "s|@HAPROXY_PORT@|$haproxy_port|g" -e "s|@NGINX_TLS_PORT@|$nginx_tls_port|g" -e "s|@ISSUER@|$issuer|g" "$1" >"$2"
 }
 wait_for() { # URL [curl args…]: until it answers 200, at most 15 s
   local url=$1; shift
   for _ in $(seq 1 150); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)" = 200 ] && return 0
+    [ "$(curl -sk -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)" = 200 ] && return 0
     sleep 0.1
   done
   echo "no 200 from $url" >&2
@@ -65,6 +65,9 @@ wait_for() { # URL [curl args…]: until it answers 200, at most 15 s
 
 # Keys and tokens: RSA-2048 and P-256 pairs, an HS256 secret, a JWK set (served by the upstream nginx).
 mint make "$run"
+# The certificate both nginx (14) and Portico (15) present when they terminate TLS: P-256, self-signed.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$run/tls.key" -out "$run/tls.crt" 2>/dev/null
 chmod 644 "$run"/*
 
 render bench/upstream.nginx.conf "$run/upstream.conf"
@@ -87,6 +90,10 @@ admin_token=$("$bin" admin token --email admin@bench.example 2>/dev/null)
 # A second replica on the same database counting rate limits in its own memory, for scenario 13 against 10.
 local_port=$(free_port)
 "$bin" gateway --gateway-port "$local_port" --rate-limit-store local --log-level error & local_pid=$!; pids+=($local_pid)
+# A third terminating TLS itself, for scenario 15 against nginx terminating it (14).
+tls_port=$(free_port)
+"$bin" gateway --gateway-port "$tls_port" --status-port "$(free_port)" --tls-cert "$run/tls.crt" --tls-key "$run/tls.key" \
+  --log-level error & tls_pid=$!; pids+=($tls_pid)
 admin="http://127.0.0.1:$admin_port/api/v1"
 wait_for "http://127.0.0.1:$admin_port/readyz"
 api() { # METHOD PATH [JSON]
@@ -188,6 +195,8 @@ load 3 "HAProxy 2.6, jwt_verify RS256" "http://127.0.0.1:$haproxy_port$path" "$r
 load 4 "Portico, API key" "$gateway$path" "$api_key" "$portico_pid"
 load 10 "Portico, API key, rate-limited grant (cluster store)" "$gateway/limited/items/42?view=full" "$api_key" "$portico_pid"
 load 13 "Portico, API key, rate-limited grant (local store)" "http://127.0.0.1:$local_port/limited/items/42?view=full" "$api_key" "$local_pid"
+load 14 "nginx over HTTPS (TLS 1.3), plain reverse proxy" "https://127.0.0.1:$nginx_tls_port$path" "$api_key" "$(cat "$run/proxy.pid")"
+load 15 "Portico over HTTPS (TLS 1.3), API key" "https://127.0.0.1:$tls_port$path" "$api_key" "$tls_pid"
 jwt_settings() { # key source JSON fragment, algorithm
   settings "{\"mode\":\"jwt\",\"jwt\":{$1,\"algorithms\":[\"$2\"],\"issuer\":\"$issuer\"}}"
 }
@@ -247,6 +256,8 @@ rs_haproxy=$(ratio "${rps[6]}" "${rps[3]}")
 rs_fresh_haproxy=$(ratio "${rps[11]}" "${rps[3]}")
 key_nginx=$(ratio "${rps[4]}" "${rps[2]}")
 hs_nginx=$(ratio "${rps[5]}" "${rps[2]}")
+tls_nginx=$(ratio "${rps[15]}" "${rps[14]}")
+tls_cpu=$(ratio "${cpu[15]}" "${cpu[14]}")
 cluster_cost=$(awk -v c="${cpu[10]}" -v l="${cpu[13]}" 'BEGIN { printf "%.1f", (c / l - 1) * 100 }')
 worst_added() { # array name of p99s → the largest Portico p99 minus the direct one
   local -n values=$1
@@ -279,7 +290,7 @@ out=bench/results/latest.md
   echo
   echo "| # | scenario | req/s | p50 ms | p99 ms | CPU µs/req | paced: req/s | p50 ms | p99 ms | 1 connection: p50 ms | p99 ms |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for id in 1 2 3 4 5 6 7 8 9 10 13 11; do
+  for id in 1 2 3 4 5 6 7 8 9 10 13 11 14 15; do
     echo "| $id | ${names[$id]} | ${rps[$id]} | ${p50[$id]} | ${p99[$id]} | ${cpu[$id]} | ${paced_rps[$id]} | ${paced50[$id]} | ${paced99[$id]} | ${single50[$id]} | ${single99[$id]} |"
   done
   echo
@@ -294,6 +305,7 @@ out=bench/results/latest.md
   echo "| the same with a new token on every request (11), nothing remembered | $rs_fresh_haproxy | $(verdict "$rs_fresh_haproxy" ">=" 1.0) |"
   echo "| Portico API key (4) / nginx (2) ≥ 0.9 | $key_nginx | $(verdict "$key_nginx" ">=" 0.9) |"
   echo "| Portico HS256 (5) / nginx (2) ≥ 0.9 | $hs_nginx | $(verdict "$hs_nginx" ">=" 0.9) |"
+  echo "| Portico over HTTPS (15) / nginx over HTTPS (14) ≥ 0.9; CPU per request $tls_cpu× nginx's | $tls_nginx | $(verdict "$tls_nginx" ">=" 0.9) |"
   echo "| Portico p99 − direct p99, worst of 4–10 < 1 ms: at $connections connections, cores saturated (nginx: $nginx_added ms) | $(printf '%.3f' "$added") ms | $(verdict "$added" "<" 1) |"
   echo "| the same at the paced load (about $paced_rate req/s) | $(printf '%.3f' "$added_paced") ms | $(verdict "$added_paced" "<" 1) |"
   echo "| the same, one request at a time | $(printf '%.3f' "$added_single") ms | $(verdict "$added_single" "<" 1) |"

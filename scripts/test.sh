@@ -21,6 +21,9 @@ fi
 # A real OpenID provider for the identity-provider tests.
 PORTICO_OIDC_PROVIDER=$(scripts/oidc-provider-deps.sh)
 export PORTICO_OIDC_PROVIDER
+# An outside HTTP/1.1 conformance linter for the proxy's traffic.
+PORTICO_HTTPOLICE=$(scripts/httpolice-deps.sh)
+export PORTICO_HTTPOLICE
 log=.build/test-output.log
 # The fault tests load the machine on purpose (processes under load, outages, restarts): in the whole suite they
 # run after the rest, each in a process of its own, so that they neither starve the others' timing nor share a

@@ -146,7 +146,8 @@ enum GatewayError: Error, Sendable {
     static let apiKeyInJWTMode = "API keys are turned off while Portico is in JWT mode; present a JWT"
 
     var answer: GatewayAnswer {
-        var headers = HTTPHeaders([(HeaderNames.contentType, "application/json; charset=utf-8")])
+        // JSON is UTF-8 by definition (RFC 8259): `application/json` takes no charset.
+        var headers = HTTPHeaders([(HeaderNames.contentType, "application/json")])
         switch self {
         case .missingCredential:
             headers.add(name: HeaderNames.wwwAuthenticate, value: #"Bearer realm="portico""#)

@@ -106,3 +106,11 @@ import Testing
         #expect(!HeaderNameRules.isHopByHop("Content-Type"))
     }
 }
+
+@Suite struct HTTPDateTests {
+    @Test func theDateIsAnIMFFixdate() {
+        #expect(HTTPDate.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.now().hasSuffix(" GMT"))
+    }
+}

@@ -14,6 +14,16 @@ public final class TCPProxy: Sendable {
     }
     private let state = Mutex(State())
 
+    /// The bytes of one forwarded connection, each way.
+    public struct Recording: Sendable {
+        public var toTarget: [UInt8] = []
+        public var fromTarget: [UInt8] = []
+    }
+    private let recordings = Mutex<[Recording]>([])
+
+    /// Every connection forwarded so far, in the order they were accepted.
+    public var recorded: [Recording] { recordings.withLock { $0 } }
+
     /// Listens on a free port and forwards to `targetPort`.
     public init(to targetPort: Int) async throws {
         self.targetPort = targetPort
@@ -70,11 +80,25 @@ public final class TCPProxy: Sendable {
             return
         }
         track(upstream.channel)
+        let index = recordings.withLock { recordings in
+            recordings.append(Recording())
+            return recordings.count - 1
+        }
         try? await client.executeThenClose { clientIn, clientOut in
             try await upstream.executeThenClose { upstreamIn, upstreamOut in
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { for try await bytes in clientIn { try await upstreamOut.write(bytes) } }
-                    group.addTask { for try await bytes in upstreamIn { try await clientOut.write(bytes) } }
+                    group.addTask { [self] in
+                        for try await bytes in clientIn {
+                            recordings.withLock { $0[index].toTarget.append(contentsOf: bytes.readableBytesView) }
+                            try await upstreamOut.write(bytes)
+                        }
+                    }
+                    group.addTask { [self] in
+                        for try await bytes in upstreamIn {
+                            recordings.withLock { $0[index].fromTarget.append(contentsOf: bytes.readableBytesView) }
+                            try await clientOut.write(bytes)
+                        }
+                    }
                     // Either side closing (or being closed by `cut`) ends both.
                     _ = try await group.next()
                     try? await client.channel.close()

@@ -71,20 +71,35 @@ public final class TLSConnection: Sendable {
         }
     }
 
-    public static func open(port: Int, trusting root: TestCertificate) async throws -> TLSConnection {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.trustRoots = .certificates([try root.niosslCertificate])
-        let context = try NIOSSLContext(configuration: configuration)
+    /// Over TLS trusting `root`; with none, plain TCP.
+    public static func open(port: Int, trusting root: TestCertificate?) async throws -> TLSConnection {
+        let context = try root.map { root in
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .certificates([try root.niosslCertificate])
+            return try NIOSSLContext(configuration: configuration)
+        }
         let received = Received()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    }
                     try channel.pipeline.syncOperations.addHandler(received)
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return TLSConnection(channel: channel, received: received)
+    }
+
+    /// Sends `bytes` as they are and returns everything the server sends until it closes the connection (at most
+    /// `timeout`).
+    public func exchange(_ bytes: [UInt8], timeout: Duration = .seconds(10)) async throws -> [UInt8] {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        let deadline = ContinuousClock.now + timeout
+        while channel.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        guard !channel.isActive else { throw TLSConnectionError.noAnswer }
+        return received.bytes.withLock { $0 }
     }
 
     private init(channel: any Channel, received: Received) {

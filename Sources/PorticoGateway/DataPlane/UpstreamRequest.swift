@@ -106,6 +106,7 @@ package enum UpstreamRequest {
     ) -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(bytes.readableBytes + 64 + extra.count * 32)
+        var dated = false
         out.writeStaticString("HTTP/1.1 ")
         bytes.withUnsafeReadableBytes { raw in
             out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[head.statusText]))
@@ -118,6 +119,7 @@ package enum UpstreamRequest {
             }
             for field in head.fields {
                 let name = raw[field.name]
+                if !dated, Byte.equalsIgnoringCase(name, "date") { dated = true }
                 if isHopByHop(name) || (reframed && Byte.equalsIgnoringCase(name, "content-length")) { continue }
                 if !connectionTokens.isEmpty, connectionTokens.contains(String(decoding: name, as: UTF8.self).lowercased()) { continue }
                 if !extra.isEmpty, extra.contains(name: String(decoding: name, as: UTF8.self)) { continue }
@@ -126,6 +128,8 @@ package enum UpstreamRequest {
             }
         }
         for (name, value) in extra { out.writeField(name, value) }
+        // A recipient with a clock adds the Date an answer came without (RFC 9110 §6.6.1).
+        if !dated { out.writeField("Date", HTTPDate.now()) }
         switch head.framing {
         case .contentLength(let length): out.writeField(HeaderNames.contentLength, String(length))
         case .chunked: out.writeField(HeaderNames.transferEncoding, "chunked")
@@ -147,6 +151,7 @@ package enum UpstreamRequest {
         out.writeStaticString("\r\n")
         for (name, value) in headers { out.writeField(name, value) }
         if status.code >= 200 {
+            out.writeField("Date", HTTPDate.now())
             out.writeField(HeaderNames.contentLength, String(bodyLength))
             if closing { out.writeField(HeaderNames.connection, "close") }
         }
