@@ -166,12 +166,7 @@ package enum RequestHeadParser {
             let name = bytes[field.name]
             let value = bytes[field.value]
             if Byte.equalsIgnoringCase(name, "content-length") {
-                for item in Byte.listItems(value) {
-                    guard !item.isEmpty, item.count <= 18, item.allSatisfy(Byte.isDigit) else {
-                        throw .malformed("Content-Length is not a number")
-                    }
-                    lengths.append(item.reduce(0) { $0 * 10 + Int($1 - Byte.zero) })
-                }
+                lengths += try Byte.contentLengths(value)
             } else if Byte.equalsIgnoringCase(name, "transfer-encoding") {
                 transferEncoding = true
                 codings.append(contentsOf: Byte.listItems(value).filter { !$0.isEmpty })
@@ -303,6 +298,16 @@ enum Byte {
     }
 
     static func lowercased(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+
+    /// A `Content-Length` value's lengths: one, or a list of them (which must then agree, checked by the caller).
+    static func contentLengths(_ value: some Collection<UInt8>) throws(RequestHeadRefusal) -> [Int] {
+        var lengths: [Int] = []
+        for item in listItems(value) {
+            guard !item.isEmpty, item.count <= 18, item.allSatisfy(isDigit) else { throw .malformed("Content-Length is not a number") }
+            lengths.append(item.reduce(0) { $0 * 10 + Int($1 - zero) })
+        }
+        return lengths
+    }
 
     /// The items of a comma-separated list (RFC 9110 §5.6.1), each trimmed of whitespace; empty items kept.
     static func listItems(_ value: some Collection<UInt8>) -> [ArraySlice<UInt8>] {

@@ -21,23 +21,16 @@ package struct RequestStream: Sendable {
         case failed
     }
 
-    private var buffer = ByteBuffer()
+    private var bytes = PendingBytes()
     private var state = State.head
 
     package init() {}
 
     /// Bytes from the client, kept until `next()` takes them.
-    package mutating func append(_ bytes: ByteBuffer) {
-        if buffer.readableBytes == 0 {
-            buffer = bytes
-        } else {
-            var bytes = bytes
-            buffer.writeBuffer(&bytes)
-        }
-    }
+    package mutating func append(_ received: ByteBuffer) { bytes.append(received) }
 
     /// Whether the bytes waiting begin a further request (or part of one): the connection is not idle.
-    package var hasPendingBytes: Bool { buffer.readableBytes > 0 }
+    package var hasPendingBytes: Bool { !bytes.isEmpty }
 
     /// The next message, or nil until more bytes arrive. A refused head or body framing ends the stream.
     package mutating func next() throws(RequestHeadRefusal) -> Message? {
@@ -48,43 +41,34 @@ package struct RequestStream: Sendable {
             state = .head
             return .end
         case .head:
-            guard buffer.readableBytes > 0 else { return nil }
-            let outcome = buffer.withUnsafeReadableBytes { RequestHeadParser.parse($0) }
-            switch outcome {
+            guard !bytes.isEmpty else { return nil }
+            switch bytes.buffer.withUnsafeReadableBytes({ RequestHeadParser.parse($0) }) {
             case .incomplete:
                 return nil
             case .refused(let refusal):
                 state = .failed
                 throw refusal
             case .head(let head):
-                guard let bytes = buffer.readSlice(length: head.length) else { return nil }
+                guard let headBytes = bytes.take(head.length) else { return nil }
                 switch head.framing {
                 case .none: state = .ending
                 case .contentLength(let length): state = .length(remaining: length)
                 case .chunked: state = .chunked(ChunkedFraming())
                 }
-                return .head(head, bytes)
+                return .head(head, headBytes)
             }
         case .length(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let taken = min(remaining, buffer.readableBytes)
-            guard let slice = buffer.readSlice(length: taken) else { return nil }
-            state = taken == remaining ? .ending : .length(remaining: remaining - taken)
-            return .body(slice, payload: taken)
+            guard let (piece, left) = bytes.lengthPiece(remaining: remaining) else { return nil }
+            state = left == 0 ? .ending : .length(remaining: left)
+            return .body(piece, payload: piece.readableBytes)
         case .chunked(var framing):
-            guard buffer.readableBytes > 0 else { return nil }
-            let payloadBefore = framing.payloadBytes
-            let read = buffer.withUnsafeReadableBytes { bytes in
-                Result { () throws(RequestHeadRefusal) in try framing.read(bytes) }
-            }
-            switch read {
-            case .failure(let refusal):
-                state = .failed
-                throw refusal
-            case .success(let taken):
+            do {
+                guard let (piece, payload) = try bytes.chunkedPiece(&framing) else { return nil }
                 state = framing.isComplete ? .ending : .chunked(framing)
-                guard let slice = buffer.readSlice(length: taken) else { return nil }
-                return .body(slice, payload: framing.payloadBytes - payloadBefore)
+                return .body(piece, payload: payload)
+            } catch {
+                state = .failed
+                throw error
             }
         }
     }

@@ -91,10 +91,7 @@ package enum ResponseHeadParser {
             let name = bytes[field.name]
             let value = bytes[field.value]
             if Byte.equalsIgnoringCase(name, "content-length") {
-                for item in Byte.listItems(value) {
-                    guard !item.isEmpty, item.count <= 18, item.allSatisfy(Byte.isDigit) else { throw .malformed("Content-Length is not a number") }
-                    lengths.append(item.reduce(0) { $0 * 10 + Int($1 - Byte.zero) })
-                }
+                lengths += try Byte.contentLengths(value)
             } else if Byte.equalsIgnoringCase(name, "transfer-encoding") {
                 transferEncoding = true
                 if let last = Byte.listItems(value).last(where: { !$0.isEmpty }) { chunkedLast = Byte.equalsIgnoringCase(last, "chunked") }
@@ -141,7 +138,7 @@ package struct ResponseStream: Sendable {
         case failed
     }
 
-    private var buffer = ByteBuffer()
+    private var bytes = PendingBytes()
     private var state = State.idle
 
     package init() {}
@@ -149,17 +146,10 @@ package struct ResponseStream: Sendable {
     /// A request went out: its answer is read next.
     package mutating func expectAnswer(toHead: Bool) { state = .head(answersHead: toHead) }
 
-    package mutating func append(_ bytes: ByteBuffer) {
-        if buffer.readableBytes == 0 {
-            buffer = bytes
-        } else {
-            var bytes = bytes
-            buffer.writeBuffer(&bytes)
-        }
-    }
+    package mutating func append(_ received: ByteBuffer) { bytes.append(received) }
 
     /// Bytes beyond the answer: an upstream that sends them is not given another request on this connection.
-    package var hasPendingBytes: Bool { buffer.readableBytes > 0 }
+    package var hasPendingBytes: Bool { !bytes.isEmpty }
 
     package var isIdle: Bool {
         if case .idle = state { return true }
@@ -174,16 +164,15 @@ package struct ResponseStream: Sendable {
             state = .idle
             return .end
         case .head(let answersHead):
-            while buffer.readableBytes > 0 {
-                let outcome = buffer.withUnsafeReadableBytes { ResponseHeadParser.parse($0, answersHead: answersHead) }
-                switch outcome {
+            while !bytes.isEmpty {
+                switch bytes.buffer.withUnsafeReadableBytes({ ResponseHeadParser.parse($0, answersHead: answersHead) }) {
                 case .incomplete:
                     return nil
                 case .refused(let reason):
                     state = .failed
                     throw .malformed(reason)
                 case .head(let head):
-                    guard let bytes = buffer.readSlice(length: head.length) else { return nil }
+                    guard let headBytes = bytes.take(head.length) else { return nil }
                     if head.status == 101 {
                         state = .failed
                         throw .malformed("the upstream switched protocols unasked")
@@ -195,32 +184,25 @@ package struct ResponseStream: Sendable {
                     case .chunked: state = .chunked(ChunkedFraming())
                     case .untilClose: state = .untilClose
                     }
-                    return .head(head, bytes)
+                    return .head(head, headBytes)
                 }
             }
             return nil
         case .length(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let taken = min(remaining, buffer.readableBytes)
-            guard let slice = buffer.readSlice(length: taken) else { return nil }
-            state = taken == remaining ? .ending : .length(remaining: remaining - taken)
-            return .body(slice)
+            guard let (piece, left) = bytes.lengthPiece(remaining: remaining) else { return nil }
+            state = left == 0 ? .ending : .length(remaining: left)
+            return .body(piece)
         case .untilClose:
-            guard buffer.readableBytes > 0, let slice = buffer.readSlice(length: buffer.readableBytes) else { return nil }
-            return .body(slice)
+            guard let (piece, _) = bytes.lengthPiece(remaining: .max) else { return nil }
+            return .body(piece)
         case .chunked(var framing):
-            guard buffer.readableBytes > 0 else { return nil }
-            let read = buffer.withUnsafeReadableBytes { bytes in
-                Result { () throws(RequestHeadRefusal) in try framing.read(bytes) }
-            }
-            switch read {
-            case .failure(let refusal):
-                state = .failed
-                throw refusal
-            case .success(let taken):
+            do {
+                guard let (piece, _) = try bytes.chunkedPiece(&framing) else { return nil }
                 state = framing.isComplete ? .ending : .chunked(framing)
-                guard let slice = buffer.readSlice(length: taken) else { return nil }
-                return .body(slice)
+                return .body(piece)
+            } catch {
+                state = .failed
+                throw error
             }
         }
     }
