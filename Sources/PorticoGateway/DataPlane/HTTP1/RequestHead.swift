@@ -154,39 +154,28 @@ package enum RequestHeadParser {
         method: Range<Int>, target: Range<Int>, version: RequestHead.Version, fields: [RequestHead.Field], length: Int,
         in bytes: UnsafeRawBufferPointer
     ) throws(RequestHeadRefusal) -> RequestHead {
-        var lengths: [Int] = []
-        var codings: [ArraySlice<UInt8>] = []
-        var transferEncoding = false
+        var framing = FramingFields()
         var hosts = 0
-        var close = false
-        var keepAliveToken = false
         var expectsContinue = false
         var asksUpgrade = false
         for field in fields {
             let name = bytes[field.name]
             let value = bytes[field.value]
-            if Byte.equalsIgnoringCase(name, "content-length") {
-                lengths += try Byte.contentLengths(value)
-            } else if Byte.equalsIgnoringCase(name, "transfer-encoding") {
-                transferEncoding = true
-                codings.append(contentsOf: Byte.listItems(value).filter { !$0.isEmpty })
-            } else if Byte.equalsIgnoringCase(name, "host") {
+            if try framing.read(name: name, value: value) { continue }
+            if Byte.equalsIgnoringCase(name, "host") {
                 hosts += 1
-            } else if Byte.equalsIgnoringCase(name, "connection") {
-                for item in Byte.listItems(value) {
-                    if Byte.equalsIgnoringCase(item, "close") { close = true }
-                    if Byte.equalsIgnoringCase(item, "keep-alive") { keepAliveToken = true }
-                }
             } else if Byte.equalsIgnoringCase(name, "expect") {
                 if Byte.equalsIgnoringCase(value, "100-continue") { expectsContinue = true }
             } else if Byte.equalsIgnoringCase(name, "upgrade") {
                 asksUpgrade = true
             }
         }
+        let (lengths, codings, transferEncoding) = (framing.lengths, framing.codings, framing.transferEncoding)
+        let (close, keepAliveToken) = (framing.close, framing.keepAliveToken)
         if version == .http11, hosts != 1 {
             throw .malformed(hosts == 0 ? "the request has no Host header" : "the request has several Host headers")
         }
-        let framing: RequestHead.Framing
+        let bodyFraming: RequestHead.Framing
         if transferEncoding {
             guard lengths.isEmpty else { throw .malformed("the request has both Content-Length and Transfer-Encoding") }
             guard version == .http11 else { throw .malformed("Transfer-Encoding in an HTTP/1.0 request") }
@@ -197,17 +186,46 @@ package enum RequestHeadParser {
                 let other = codings.first { !Byte.equalsIgnoringCase($0, "chunked") }.map { String(decoding: $0, as: UTF8.self) }
                 throw other.map { .unsupportedTransferCoding($0) } ?? .malformed("chunked is applied more than once")
             }
-            framing = .chunked
+            bodyFraming = .chunked
         } else if let first = lengths.first {
             guard lengths.allSatisfy({ $0 == first }) else { throw .malformed("the request has differing Content-Length values") }
-            framing = first == 0 ? .none : .contentLength(first)
+            bodyFraming = first == 0 ? .none : .contentLength(first)
         } else {
-            framing = .none
+            bodyFraming = .none
         }
         let keepAlive = version == .http11 ? !close : (keepAliveToken && !close)
         return RequestHead(
-            method: method, target: target, version: version, fields: fields, length: length, framing: framing, keepAlive: keepAlive,
+            method: method, target: target, version: version, fields: fields, length: length, framing: bodyFraming, keepAlive: keepAlive,
             expectsContinue: expectsContinue, asksUpgrade: asksUpgrade)
+    }
+}
+
+/// The fields that say how a message is framed and whether its connection persists, gathered from a head's field
+/// lines by the request and the response parsers alike.
+struct FramingFields {
+    var lengths: [Int] = []
+    /// The transfer codings named, in order, empty list items left out.
+    var codings: [ArraySlice<UInt8>] = []
+    var transferEncoding = false
+    var close = false
+    var keepAliveToken = false
+
+    /// Takes `name: value` if it is one of these fields; false for any other.
+    mutating func read(name: some Collection<UInt8>, value: some Collection<UInt8>) throws(RequestHeadRefusal) -> Bool {
+        if Byte.equalsIgnoringCase(name, "content-length") {
+            lengths += try Byte.contentLengths(value)
+        } else if Byte.equalsIgnoringCase(name, "transfer-encoding") {
+            transferEncoding = true
+            codings.append(contentsOf: Byte.listItems(value).filter { !$0.isEmpty })
+        } else if Byte.equalsIgnoringCase(name, "connection") {
+            for item in Byte.listItems(value) {
+                if Byte.equalsIgnoringCase(item, "close") { close = true }
+                if Byte.equalsIgnoringCase(item, "keep-alive") { keepAliveToken = true }
+            }
+        } else {
+            return false
+        }
+        return true
     }
 }
 

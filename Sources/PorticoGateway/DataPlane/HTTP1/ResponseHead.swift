@@ -82,26 +82,10 @@ package enum ResponseHeadParser {
     private static func framing(
         status: Int, version: RequestHead.Version, answersHead: Bool, fields: [RequestHead.Field], in bytes: UnsafeRawBufferPointer
     ) throws(RequestHeadRefusal) -> (ResponseHead.Framing, Bool) {
-        var lengths: [Int] = []
-        var transferEncoding = false
-        var chunkedLast = false
-        var close = false
-        var keepAliveToken = false
-        for field in fields {
-            let name = bytes[field.name]
-            let value = bytes[field.value]
-            if Byte.equalsIgnoringCase(name, "content-length") {
-                lengths += try Byte.contentLengths(value)
-            } else if Byte.equalsIgnoringCase(name, "transfer-encoding") {
-                transferEncoding = true
-                if let last = Byte.listItems(value).last(where: { !$0.isEmpty }) { chunkedLast = Byte.equalsIgnoringCase(last, "chunked") }
-            } else if Byte.equalsIgnoringCase(name, "connection") {
-                for item in Byte.listItems(value) {
-                    if Byte.equalsIgnoringCase(item, "close") { close = true }
-                    if Byte.equalsIgnoringCase(item, "keep-alive") { keepAliveToken = true }
-                }
-            }
-        }
+        var framing = FramingFields()
+        for field in fields { _ = try framing.read(name: bytes[field.name], value: bytes[field.value]) }
+        let (lengths, transferEncoding, close, keepAliveToken) = (framing.lengths, framing.transferEncoding, framing.close, framing.keepAliveToken)
+        let chunkedLast = framing.codings.last.map { Byte.equalsIgnoringCase($0, "chunked") } ?? false
         var keepAlive = version == .http11 ? !close : (keepAliveToken && !close)
         if answersHead || status < 200 || status == 204 || status == 304 { return (.none, keepAlive) }
         if transferEncoding {
