@@ -76,10 +76,12 @@ import Testing
                 try await portico.grant("all", groups: ["buyers"])
                 let user = try await UserService(store: portico.store).create(
                     UserInput(email: "soon@example.com", groups: ["buyers"]), by: portico.actor)
-                let expiry = Date().addingTimeInterval(4)
+                let expiry = Date().addingTimeInterval(8)
                 let key = try await KeyService(store: portico.store).create(for: user.id, name: "short", expiresAt: expiry, by: portico.actor)
                 try await portico.withGateway { gateway in
-                    #expect(try await gateway.get("/orders", key: key.key).status == 200)
+                    let before = try await gateway.get("/orders", key: key.key)
+                    // A loaded machine may take the whole validity to get here; the answer is only judged within it.
+                    if Date() < expiry { #expect(before.status == 200, "the key is valid until its expiry") }
                     try await Task.sleep(for: .milliseconds(Int(expiry.timeIntervalSinceNow * 1000) + 300))
                     let expired = try await gateway.get("/orders", key: key.key)
                     #expect(expired.status == 401)

@@ -40,7 +40,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private var plan: ForwardPlan?
     private var exchange: Exchange?
     private var started = ContinuousClock.now
-    /// Request body bytes read before the upstream connection was ready (or while reading a form).
+    /// A form body read to look for the token in it before deciding; it goes upstream once connected.
     private var held: [ByteBuffer] = []
     /// Body bytes of the current answer written to the client.
     private var bytesOut = 0
@@ -80,6 +80,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A connection on its way out reads on only to see the client close; what it sends is not kept.
+        guard state.phase != .closed else { return }
         stream.append(unwrapInboundIn(data))
         process()
     }
