@@ -51,6 +51,8 @@ package struct GatewayRequest: Sendable {
     }
 
     private static func absoluteFormSchemeEnd(_ target: Substring) -> Substring.Index? {
+        // The usual origin form (`/path`) is told at its first byte, without a lowercased copy.
+        guard let first = target.utf8.first, first != UInt8(ascii: "/") else { return nil }
         for scheme in ["http://", "https://"] where target.utf8.count > scheme.utf8.count && target.prefix(scheme.count).lowercased() == scheme {
             return target.index(target.startIndex, offsetBy: scheme.count)
         }
