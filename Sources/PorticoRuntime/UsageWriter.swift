@@ -64,10 +64,13 @@ public struct UsageWriter: Service, NamedByType {
         let repository = UsageRepository(logger: database.logger)
         do {
             if waiting {
-                try await database.transactionWithoutDeadline { try await repository.add(rows, on: $0) }
+                try await database.transactionUntilCancelled { try await repository.add(rows, on: $0) }
             } else {
                 try await database.transaction { try await repository.add(rows, on: $0) }
             }
+        } catch is Database.OutcomeUnknown {
+            // Shutting down with the write still pending: writing the rows again could count them twice.
+            database.logger.warning("usage records still being written at shutdown may be lost", metadata: ["rows": "\(rows.count)"])
         } catch {
             usage.restore(rows)
             database.logger.warning("could not write usage records; will retry", metadata: ["rows": "\(rows.count)"])

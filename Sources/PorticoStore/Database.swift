@@ -38,6 +38,28 @@ public struct Database: Sendable {
         }
     }
 
+    /// A transaction given up on at cancellation while still pending: it may yet commit, or not.
+    public struct OutcomeUnknown: Error, Sendable {}
+
+    /// `transactionWithoutDeadline`, except that cancellation (a shutdown) stops the wait, throwing
+    /// `OutcomeUnknown`: a query in flight is not interrupted by cancelling its task, so a stuck connection would
+    /// otherwise hold the caller, and its process's shutdown, for ever.
+    public func transactionUntilCancelled<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let work = Task { try await transactionWithoutDeadline(body) }
+        let outcome = FirstOutcome<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.install(continuation)
+                Task { outcome.finish(await work.result) }
+            }
+        } onCancel: {
+            work.cancel()
+            outcome.finish(.failure(OutcomeUnknown()))
+        }
+    }
+
     /// Runs `body` on a pooled connection outside of a transaction (reads), within `timeout` (by default the
     /// operation timeout; a policy load of a million keys gets a deadline of its own).
     public func read<Result: Sendable>(

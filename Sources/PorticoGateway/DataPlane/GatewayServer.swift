@@ -76,6 +76,8 @@ public struct GatewayServer: Service, NamedByType {
     let onServerRunning: @Sendable (any Channel) async -> Void
     /// Set once graceful shutdown has begun; readiness reports it.
     public let draining = DrainState()
+    /// The client connections open now, cut when draining runs out of time.
+    private let connections = OpenConnections()
 
     /// `usage` hears of every admitted key and token user; `onServerRunning` gets the listening channel (tests
     /// bind port 0 and read the port from it).
@@ -120,8 +122,9 @@ public struct GatewayServer: Service, NamedByType {
             }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try configureConnection(channel, tls: tls) }
+            .childChannelInitializer { [connections] channel in
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture { try configureConnection(channel, tls: tls) }
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
@@ -141,20 +144,16 @@ public struct GatewayServer: Service, NamedByType {
         // Stops accepting; idle connections close now, busy ones after their answer (which says `Connection: close`).
         let closed = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: closed)
-        let drained = await withTaskGroup(of: Bool.self) { tasks in
-            tasks.addTask { (try? await closed.futureResult.get()) != nil }
-            tasks.addTask { [timeout = configuration.drainTimeout] in
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await tasks.next() ?? false
-            tasks.cancelAll()
-            return first
-        }
+        // The future is not cancellable, so the wait for it is raced against the timeout without a task group,
+        // which would wait for it anyway.
+        let drained = await Self.first(closed.futureResult, orAfter: configuration.drainTimeout)
         if drained {
             logger.info("gateway drained")
         } else {
             logger.warning("gateway drain timed out; the requests still in flight are cut", metadata: ["timeout": "\(configuration.drainTimeout)"])
+            // Cut them: the quiescing helper's promise completes once the last one has closed.
+            connections.closeAll()
+            _ = try? await closed.futureResult.get()
         }
         await pools.closeAll()
     }
@@ -170,6 +169,19 @@ public struct GatewayServer: Service, NamedByType {
                 readTimeout: configuration.timeouts.read, secure: tls != nil, logger: logger))
     }
 
+    /// Whether `future` completed within `timeout` (or before this task was cancelled).
+    private static func first(_ future: EventLoopFuture<Void>, orAfter timeout: Duration) async -> Bool {
+        let outcome = FirstOutcome()
+        return await withCheckedContinuation { continuation in
+            outcome.wait(continuation)
+            future.whenComplete { _ in outcome.resume(true) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                outcome.resume(false)
+            }
+        }
+    }
+
     /// Drops rate-limit state that has gone back to full and OIDC sessions that have expired.
     private func prune() async {
         while !Task.isCancelled {
@@ -178,4 +190,28 @@ public struct GatewayServer: Service, NamedByType {
             decider.oidc?.sessions.prune(now: Date())
         }
     }
+}
+
+/// The client connections a server has open, so that a drain that runs out of time can close what is left.
+final class OpenConnections: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in channels.withLock { $0[id] = nil } }
+    }
+
+    func closeAll() {
+        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+}
+
+/// A continuation resumed by whichever of two events comes first.
+private final class FirstOutcome: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+    func wait(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation.withLock { $0 = continuation } }
+
+    func resume(_ value: Bool) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }
