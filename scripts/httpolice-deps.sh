@@ -11,14 +11,8 @@ if [ -x "$runner" ] && "$runner" --version >/dev/null 2>&1; then
   exit 0
 fi
 python=$(command -v python3)
-if ! "$python" -m pip --version >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq python3-pip >/dev/null
-fi
-rm -rf "$target"
-PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
-  "$python" -m pip install -q --disable-pip-version-check --target "$target/lib" 'HTTPolice==0.9.0' 'bitstring<4' >&2
+source scripts/pip-target.sh
+pip_target "$python" "$target" 'HTTPolice==0.9.0' 'bitstring<4'
 cat >"$runner" <<RUN
 #!/usr/bin/env bash
 PYTHONPATH="$target/lib" exec "$python" -W ignore -c 'import sys; from httpolice.cli import main; sys.argv[0] = "httpolice"; sys.exit(main())' "\$@"

@@ -21,14 +21,8 @@ for candidate in "${candidates[@]}"; do
   fi
 done
 if [ -z "$python" ]; then python=$(command -v python3) spec='oidc-provider-mock>=0.3,<0.4'; fi
-if ! "$python" -m pip --version >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq python3-pip >/dev/null
-fi
-rm -rf "$target"
-PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
-  "$python" -m pip install -q --disable-pip-version-check --target "$target/lib" "$spec" >&2
+source scripts/pip-target.sh
+pip_target "$python" "$target" "$spec"
 cat >"$runner" <<RUN
 #!/usr/bin/env bash
 PYTHONPATH="$target/lib" exec "$python" -W ignore -m oidc_provider_mock "\$@"
