@@ -49,14 +49,14 @@ import Testing
 
     @Test func aRenewedPairIsPresentedToNewConnectionsWhileOpenOnesGoOn() async throws {
         try await withTLSGateway { gateway, key, files, first in
-            let open = try await TLSConnection.open(port: gateway.port, trusting: first)
+            let open = try await HeldConnection.open(port: gateway.port, trusting: first)
             #expect(try await open.get("/orders/1", bearer: key) == 200)
             #expect(try await open.peerSerial == first.serial)
 
             let renewed = try TestCertificate()
             try renewed.install(certificate: files.certificate, key: files.key)
             try await Task.sleep(for: ServerCertificate.checkInterval + .milliseconds(300))
-            let fresh = try await TLSConnection.open(port: gateway.port, trusting: renewed)
+            let fresh = try await HeldConnection.open(port: gateway.port, trusting: renewed)
             #expect(try await fresh.get("/orders/2", bearer: key) == 200)
             #expect(try await fresh.peerSerial == renewed.serial, "a new connection sees the renewed certificate")
             #expect(try await open.get("/orders/3", bearer: key) == 200, "the connection opened before the renewal goes on")
@@ -65,7 +65,7 @@ import Testing
             let half = try TestCertificate()
             try half.installCertificateOnly(at: files.certificate)
             try await Task.sleep(for: ServerCertificate.checkInterval + .milliseconds(300))
-            let after = try await TLSConnection.open(port: gateway.port, trusting: renewed)
+            let after = try await HeldConnection.open(port: gateway.port, trusting: renewed)
             #expect(try await after.get("/orders/4", bearer: key) == 200)
             #expect(try await after.peerSerial == renewed.serial)
             for connection in [open, fresh, after] { await connection.close() }

@@ -42,7 +42,7 @@ import Testing
                         "GET /orders/4 HTTP/1.1\r\nHost: gateway.test\r\nUser-Agent: conformance/1\r\n\r\n",
                         "DELETE /orders/5 HTTP/1.1\r\n\(common)Connection: close\r\n\r\n",
                     ].joined()
-                    let connection = try await TLSConnection.open(port: gateway.port, trusting: root)
+                    let connection = try await HeldConnection.open(port: gateway.port, trusting: root)
                     let answers = try await connection.exchange(Array(requests.utf8))
                     let clientSide = try Self.lint(
                         linter, requests: Array(requests.utf8), responses: answers, overTLS: true, label: "client ↔ gateway (TLS)")

@@ -11,7 +11,7 @@ import X509
 public struct TestCertificate: Sendable {
     public let certificatePEM: String
     public let keyPEM: String
-    /// As `ServerCertificate.currentSerial` and X.509 print it.
+    /// As X.509 prints it.
     public let serial: String
 
     public init() throws {
@@ -54,9 +54,9 @@ public struct TestCertificate: Sendable {
     }
 }
 
-/// One TLS connection to a listener, trusting `root`, kept open for as long as the test likes (across a certificate
+/// One connection to a listener (over TLS trusting `root`, or plain), kept open for as long as the test likes (across a certificate
 /// renewal, say): raw HTTP/1.1 requests over it, and the certificate it was shown.
-public final class TLSConnection: Sendable {
+public final class HeldConnection: Sendable {
     private let channel: any Channel
     private let received: Received
 
@@ -72,7 +72,7 @@ public final class TLSConnection: Sendable {
     }
 
     /// Over TLS trusting `root`; with none, plain TCP.
-    public static func open(port: Int, trusting root: TestCertificate?) async throws -> TLSConnection {
+    public static func open(port: Int, trusting root: TestCertificate?) async throws -> HeldConnection {
         let context = try root.map { root in
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.trustRoots = .certificates([try root.niosslCertificate])
@@ -89,7 +89,7 @@ public final class TLSConnection: Sendable {
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        return TLSConnection(channel: channel, received: received)
+        return HeldConnection(channel: channel, received: received)
     }
 
     /// Sends `bytes` as they are and returns everything the server sends until it closes the connection (at most
@@ -98,7 +98,7 @@ public final class TLSConnection: Sendable {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
         let deadline = ContinuousClock.now + timeout
         while channel.isActive, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        guard !channel.isActive else { throw TLSConnectionError.noAnswer }
+        guard !channel.isActive else { throw HeldConnectionError.noAnswer }
         return received.bytes.withLock { $0 }
     }
 
@@ -126,7 +126,7 @@ public final class TLSConnection: Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        throw TLSConnectionError.noAnswer
+        throw HeldConnectionError.noAnswer
     }
 
     /// The serial number of the certificate the server presented on this connection.
@@ -134,7 +134,7 @@ public final class TLSConnection: Sendable {
         get async throws {
             let handler = try await channel.pipeline.handler(type: NIOSSLClientHandler.self).get()
             let certificate = try await channel.eventLoop.submit { handler.peerCertificate }.get()
-            guard let certificate else { throw TLSConnectionError.noAnswer }
+            guard let certificate else { throw HeldConnectionError.noAnswer }
             return try Certificate(derEncoded: try certificate.toDERBytes()).serialNumber.description
         }
     }
@@ -142,7 +142,7 @@ public final class TLSConnection: Sendable {
     public func close() async { try? await channel.close() }
 }
 
-public enum TLSConnectionError: Error {
+public enum HeldConnectionError: Error {
     case noAnswer
 }
 

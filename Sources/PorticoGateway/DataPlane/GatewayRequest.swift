@@ -93,8 +93,6 @@ struct RequestFields: Sendable {
             value.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
         }
     }
-
-    func contains(name: String) -> Bool { first(name: name) != nil }
 }
 
 extension Substring {

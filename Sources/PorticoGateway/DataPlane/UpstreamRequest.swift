@@ -122,7 +122,7 @@ package enum UpstreamRequest {
                 if !dated, Byte.equalsIgnoringCase(name, "date") { dated = true }
                 if isHopByHop(name) || (reframed && Byte.equalsIgnoringCase(name, "content-length")) { continue }
                 if !connectionTokens.isEmpty, connectionTokens.contains(String(decoding: name, as: UTF8.self).lowercased()) { continue }
-                if !extra.isEmpty, extra.contains(name: String(decoding: name, as: UTF8.self)) { continue }
+                if !extra.isEmpty, extra.contains(where: { Byte.equalsName(name, $0.name) }) { continue }
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<field.value.upperBound]))
                 out.writeStaticString("\r\n")
             }

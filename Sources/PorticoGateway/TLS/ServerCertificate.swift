@@ -80,9 +80,6 @@ public final class ServerCertificate: Sendable {
         return configuration
     }
 
-    /// The serial number of the certificate handshakes present now.
-    public var currentSerial: String { current().serial }
-
     /// The pair to present, read again first if a file changed since the last look (at most once a second).
     func current() -> Pair {
         let due = state.withLock { state -> [FileStamp]? in

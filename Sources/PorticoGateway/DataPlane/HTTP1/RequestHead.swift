@@ -30,7 +30,8 @@ package struct RequestHead: Sendable, Equatable {
     /// HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`.
     let keepAlive: Bool
     let expectsContinue: Bool
-    /// The client asks to switch protocols (`Upgrade`), which the fast path leaves to NIO's codec.
+    /// The client asks to switch protocols (`Upgrade`). The gateway does not relay a switch (the field is hop-by-hop)
+    /// and serves the request as a plain one.
     let asksUpgrade: Bool
 }
 
