@@ -9,8 +9,11 @@ import Testing
 
 /// Five minutes (`PORTICO_SOAK_SECONDS`) of mixed load through a real `portico gateway`: API keys and JWTs (the
 /// auth mode switches every 30 s, so both run and the policy is rebuilt under load), 429s from a tight grant,
-/// 404s, uploads under and over an API's body limit. The resident memory is sampled every 10 s; after the first
-/// minute it may grow by no more than the verified-token memory can hold, and its slope is reported.
+/// 404s, uploads under and over an API's body limit. The resident memory is sampled every 10 s. It swings with the
+/// mode: a key phase after a JWT phase needs room that the token memory's entries now take, so the arenas grow
+/// until the next JWT phase's new verifier drops the old memory. So the first two minutes (two phases of each
+/// mode) set the peak, and no later sample may pass it by more than the verified-token memory can hold; the
+/// slope after the first minute is reported and bounded too.
 @Suite struct SoakTests {
     static let seconds = Int(ProcessInfo.processInfo.environment["PORTICO_SOAK_SECONDS"] ?? "") ?? 300
     static let phase = Duration.seconds(30)
@@ -73,12 +76,13 @@ import Testing
                 // By the first minute's end the first JWT phase has filled the verified-token memory.
                 let settled = samples.filter { $0.seconds >= 60 }
                 let slope = Self.slopeKiBPerMinute(settled)
-                let growth = (settled.map(\.kib).max() ?? 0) - (settled.first?.kib ?? 0)
+                let firstPeak = samples.filter { $0.seconds <= 120 }.map(\.kib).max() ?? 0
+                let growth = max(0, (samples.filter { $0.seconds > 120 }.map(\.kib).max() ?? 0) - firstPeak)
                 let memoryBoundKiB = VerifiedTokenMemory().byteLimit / 1024
                 print(
                     """
                     soak: \(Self.seconds) s, \(counts.values.reduce(0, +)) requests \(counts.sorted { $0.key < $1.key }); \
-                    RSS KiB \(samples.map(\.kib)); after the first minute: growth \(growth) KiB, slope \(String(format: "%.1f", slope)) KiB/min \
+                    RSS KiB \(samples.map(\.kib)); after the first two minutes' peak: growth \(growth) KiB; after the first minute: slope \(String(format: "%.1f", slope)) KiB/min \
                     (bound \(memoryBoundKiB) KiB)
                     """)
                 #expect(gateway.isRunning)
@@ -87,7 +91,7 @@ import Testing
                     unexpected.count == 0,
                     "\(unexpected.count) unexpected answers, the first: \(unexpected.prefix(5)); the gateway's log ends: \(gateway.log.suffix(1500))")
                 for status in [200, 404, 413, 429] { #expect(counts[status, default: 0] > 0, "no \(status) in \(counts)") }
-                #expect(growth <= memoryBoundKiB, "RSS grew \(growth) KiB after the first minute: \(samples)")
+                #expect(growth <= memoryBoundKiB, "RSS grew \(growth) KiB past the first two minutes' peak: \(samples)")
                 #expect(slope * Double(Self.seconds) / 60 <= Double(memoryBoundKiB), "slope \(slope) KiB/min")
             }
         }
