@@ -218,6 +218,14 @@ let package = Package(
             path: "Benchmarks/GatewayHotPath",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "proxy-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ProxyFloor"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
