@@ -32,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // OpenAPI documents (3.0 and 3.1) for the API catalog, without the external-reference loader.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0", traits: []),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // Tests only: a structured-field parser Portico did not write, to check the RateLimit fields' syntax.
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
     ],
@@ -83,6 +86,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "PorticoCatalog",
+            dependencies: [
+                "PorticoCore",
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+                .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
+                .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "PorticoDemo",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -95,6 +109,8 @@ let package = Package(
                 "PorticoCore",
                 "PorticoStore",
                 "PorticoGateway",
+                "PorticoCatalog",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -186,6 +202,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PorticoRuntimeTests", dependencies: ["PorticoRuntime", "PorticoCore"]),
+        .testTarget(name: "PorticoCatalogTests", dependencies: ["PorticoCatalog", "PorticoCore"]),
         .testTarget(
             name: "PorticoStoreTests",
             dependencies: ["PorticoStore", "PorticoTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]),

@@ -12,3 +12,14 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// A file input that fills a text area (an OpenAPI document): shown only when this script runs, since without it the
+// text can still be pasted.
+for (const element of document.querySelectorAll("[data-needs-script]")) element.hidden = false;
+document.addEventListener("change", (event) => {
+  const input = event.target.closest("input[type=file][data-fills]");
+  if (!input || !input.files || !input.files[0]) return;
+  const area = document.getElementById(input.dataset.fills);
+  if (!area) return;
+  input.files[0].text().then((text) => { area.value = text; });
+});

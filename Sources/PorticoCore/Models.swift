@@ -69,14 +69,17 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     /// `default` follows the auth settings' mode; `oidc` needs a session of `oidc.provider`.
     public var auth: APIAuth
     public var oidc: APIOIDCSettings?
+    /// Where the API's OpenAPI document is fetched from (absolute, or a path on the upstream); nil when it is uploaded.
+    public var openapiUrl: String?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus,
         forwardCredential: Bool = false, maxBodyBytes: Int? = nil, tokenProviders: [String]? = nil, auth: APIAuth = .default,
-        oidc: APIOIDCSettings? = nil, createdAt: Date, updatedAt: Date
+        oidc: APIOIDCSettings? = nil, openapiUrl: String? = nil, createdAt: Date, updatedAt: Date
     ) {
+        self.openapiUrl = openapiUrl
         self.forwardCredential = forwardCredential
         self.maxBodyBytes = maxBodyBytes
         self.auth = auth

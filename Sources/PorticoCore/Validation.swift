@@ -66,4 +66,19 @@ public enum Validation {
         _ = try Upstream(trimmed, field: field)
         return trimmed
     }
+
+    /// Where an API's OpenAPI document is fetched from: an absolute `http`/`https` URL, or a path on the API's
+    /// upstream (`/openapi.json`).
+    public static func documentURL(_ value: String, field: String = "openapiUrl") throws(PorticoError) -> String {
+        let trimmed = value.trimmingSpaces()
+        guard trimmed.count <= 2000, !trimmed.contains(where: { $0.isWhitespace }) else {
+            throw .invalid(field: field, reason: "must be a URL or a path without spaces, at most 2000 characters")
+        }
+        if trimmed.hasPrefix("/") { return trimmed }
+        let lowered = trimmed.lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://"), trimmed.count > 8 else {
+            throw .invalid(field: field, reason: "'\(trimmed)' must be an http(s) URL or a path on the upstream starting with '/'")
+        }
+        return trimmed
+    }
 }

@@ -13,16 +13,16 @@ public struct APIRepository: Sendable {
         id, name, path_prefix, host, upstream, strip_prefix, status,
         (SELECT array_agg(p.name ORDER BY p.name) FROM api_token_providers t JOIN identity_providers p ON p.id = t.provider_id
          WHERE t.api_id = apis.id),
-        auth, oidc::text, forward_credential, max_body_bytes, created_at, updated_at
+        auth, oidc::text, forward_credential, max_body_bytes, openapi_url, created_at, updated_at
         """
     private static let select = "SELECT \(columns) FROM apis"
 
     public func create(_ api: APIDefinition, on connection: PostgresConnection) async throws -> APIDefinition {
         let rows = try await connection.query(
             """
-            INSERT INTO apis (name, path_prefix, host, upstream, strip_prefix, status, forward_credential, max_body_bytes)
+            INSERT INTO apis (name, path_prefix, host, upstream, strip_prefix, status, forward_credential, max_body_bytes, openapi_url)
             VALUES (\(api.name), \(api.pathPrefix), \(api.host), \(api.upstream), \(api.stripPrefix), \(api.status.rawValue),
-                    \(api.forwardCredential), \(api.maxBodyBytes.map(Int64.init)))
+                    \(api.forwardCredential), \(api.maxBodyBytes.map(Int64.init)), \(api.openapiUrl))
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
         guard let created = try await decode(rows).first else { throw PorticoError.conflict("the API was not created") }
@@ -48,7 +48,7 @@ public struct APIRepository: Sendable {
             UPDATE apis SET name = \(api.name), path_prefix = \(api.pathPrefix), host = \(api.host), upstream = \(api.upstream),
                    strip_prefix = \(api.stripPrefix), status = \(api.status.rawValue), auth = \(api.auth.rawValue),
                    oidc = \(try Self.json(api.oidc))::jsonb, forward_credential = \(api.forwardCredential),
-                   max_body_bytes = \(api.maxBodyBytes.map(Int64.init)), updated_at = now()
+                   max_body_bytes = \(api.maxBodyBytes.map(Int64.init)), openapi_url = \(api.openapiUrl), updated_at = now()
             WHERE id = \(api.id)
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
@@ -96,16 +96,18 @@ public struct APIRepository: Sendable {
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIDefinition] {
         var apis: [APIDefinition] = []
         for try await (
-            id, name, prefix, host, upstream, strip, status, tokenProviders, auth, oidc, forwardCredential, maxBodyBytes, createdAt, updatedAt
+            id, name, prefix, host, upstream, strip, status, tokenProviders, auth, oidc, forwardCredential, maxBodyBytes, openapiUrl, createdAt,
+            updatedAt
         )
-            in rows.decode((UUID, String, String, String?, String, Bool, String, [String]?, String, String?, Bool, Int64?, Date, Date).self)
+            in rows.decode((UUID, String, String, String?, String, Bool, String, [String]?, String, String?, Bool, Int64?, String?, Date, Date).self)
         {
             apis.append(
                 APIDefinition(
                     id: id, name: name, pathPrefix: prefix, host: host, upstream: upstream, stripPrefix: strip,
                     status: APIStatus(rawValue: status) ?? .disabled, forwardCredential: forwardCredential, maxBodyBytes: maxBodyBytes.map(Int.init),
                     tokenProviders: tokenProviders, auth: APIAuth(rawValue: auth) ?? .default,
-                    oidc: try oidc.map { try JSONDecoder().decode(APIOIDCSettings.self, from: Data($0.utf8)) }, createdAt: createdAt,
+                    oidc: try oidc.map { try JSONDecoder().decode(APIOIDCSettings.self, from: Data($0.utf8)) }, openapiUrl: openapiUrl,
+                    createdAt: createdAt,
                     updatedAt: updatedAt))
         }
         return apis

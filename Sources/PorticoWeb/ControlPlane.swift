@@ -74,8 +74,9 @@ public func buildControlPlane(
     let plans = PlanService(store: store)
     let usage = UsageService(store: store)
     let identityProviders = IdentityProviderService(store: store, secretBox: configuration.secretBox)
+    let documents = APIDocumentService(store: store)
     AdminAPIController(
-        users: users, groups: groups, apis: apis, accesses: accesses, plans: plans, usage: usage, keys: keys,
+        users: users, groups: groups, apis: apis, documents: documents, accesses: accesses, plans: plans, usage: usage, keys: keys,
         authSettings: authSettings,
         identityProviders: identityProviders, store: store
     ).addRoutes(to: api)
@@ -89,7 +90,8 @@ public func buildControlPlane(
         SignInController(area: area, renderer: pages, signIn: signIn, providers: providerSignIn, passwordSignIn: configuration.passwordSignIn)
     }
     DashboardController(
-        renderer: pages, signInPages: signInPages(.dashboard), users: users, groups: groups, apis: apis, accesses: accesses, plans: plans,
+        renderer: pages, signInPages: signInPages(.dashboard), users: users, groups: groups, apis: apis, documents: documents,
+        accesses: accesses, plans: plans,
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
         policy: policy,
@@ -98,7 +100,7 @@ public func buildControlPlane(
     PortalController(
         renderer: pages, signInPages: signInPages(.portal), consumerAccess: ConsumerAccessService(store: store),
         usage: usage, keys: keys, invitations: invitations,
-        authSettings: authSettings,
+        authSettings: authSettings, documents: documents,
         gatewayURL: configuration.gatewayURL
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     ProviderCallbackController(renderer: pages, providers: providerSignIn).addRoutes(to: router.group("oidc").add(middleware: sessionMiddleware))

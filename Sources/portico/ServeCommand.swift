@@ -94,6 +94,7 @@ struct Runtime {
         let secureCookies: Bool
         let sessionIdleMinutes: Int
         let publicURL: String?
+        let publicGatewayURL: String?
         let passwordSignIn: Bool
         let rediscoveryInterval: Duration
     }
@@ -129,7 +130,7 @@ struct Runtime {
                 host: gatewayOptions.host, port: controlPlane.port, secretBox: secretBox,
                 // Over TLS of its own, cookies are Secure whatever the flag says.
                 secureCookies: controlPlane.secureCookies || certificate != nil,
-                gatewayURL: "\(gatewayOptions.scheme)://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
+                gatewayURL: controlPlane.publicGatewayURL ?? "\(gatewayOptions.scheme)://\(gatewayOptions.host):\(gatewayOptions.gatewayPort)",
                 sessions: .init(idleSeconds: controlPlane.sessionIdleMinutes * 60), publicURL: controlPlane.publicURL,
                 passwordSignIn: controlPlane.passwordSignIn, rateLimiter: gateway.server.limiter)
             configuration.gatewayDraining = gateway.server.draining
@@ -176,9 +177,25 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Portico's origin as browsers reach it, for identity providers' redirect URIs (or PORTICO_PUBLIC_URL; default http://host:admin-port).")
     var publicURL: String?
     @Option(
+        name: .customLong("public-gateway-url"),
+        help:
+            "The gateway as consumers reach it, for the portal's curl lines and OpenAPI documents (or PORTICO_PUBLIC_GATEWAY_URL; default http://host:gateway-port)."
+    )
+    var publicGatewayURL: String?
+    @Option(
         name: .customLong("provider-rediscovery-minutes"),
         help: "Minutes between re-reads of the identity providers' discovery documents.")
     var providerRediscoveryMinutes = 60
+
+    /// An absolute http(s) URL without a query: what the portal puts before an API's path.
+    static func checkedGatewayURL(_ text: String) throws -> String {
+        guard let url = URLComponents(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+            url.query == nil, url.fragment == nil
+        else { throw CLI.fail(CLIFailure("--public-gateway-url: '\(text)' is not an absolute http(s) URL without a query")) }
+        var trimmed = text
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed
+    }
 
     func run() async throws {
         let logger = logging.logger("portico")
@@ -209,7 +226,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let controlPlane = Runtime.ControlPlaneSetup(
             port: adminPort, pages: pages, secureCookies: secureCookies, sessionIdleMinutes: max(sessionIdleMinutes, 1),
-            publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"], passwordSignIn: passwordSignIn,
+            publicURL: publicURL ?? environment["PORTICO_PUBLIC_URL"],
+            publicGatewayURL: try (publicGatewayURL ?? environment["PORTICO_PUBLIC_GATEWAY_URL"]).map(Self.checkedGatewayURL),
+            passwordSignIn: passwordSignIn,
             rediscoveryInterval: .seconds(60 * max(providerRediscoveryMinutes, 1)))
         try await Runtime(
             url: url, gatewayOptions: gateway, certificate: certificate, controlPlane: controlPlane, statusPort: nil, secretBox: box, logger: logger

@@ -7,6 +7,7 @@ struct AdminAPIController {
     let users: UserService
     let groups: GroupService
     let apis: APIService
+    let documents: APIDocumentService
     let accesses: AccessService
     let plans: PlanService
     let usage: UsageService
@@ -82,7 +83,8 @@ struct AdminAPIController {
             let body = try await JSONCoding.decode(CreateAPIBody.self, from: request, context: context)
             let input = APIInput(
                 name: body.name, pathPrefix: body.pathPrefix, upstream: body.upstream, stripPrefix: body.stripPrefix,
-                host: body.host, status: body.status, forwardCredential: body.forwardCredential, maxBodyBytes: body.maxBodyBytes)
+                host: body.host, status: body.status, forwardCredential: body.forwardCredential, maxBodyBytes: body.maxBodyBytes,
+                openapiUrl: body.openapiUrl)
             let created = try await apis.create(input, by: context.actor)
             return try await versioned(created, .apis, id: created.id, status: .created)
         }
@@ -104,6 +106,7 @@ struct AdminAPIController {
             try await RowVersion.expecting(try Self.ifMatch(request), of: .apis, id: id) { try await apis.delete(id, by: context.actor) }
             return HTTPResponse.Status.noContent
         }
+        addDocumentRoutes(to: group)
 
         group.post("accesses") { request, context in
             let body = try await JSONCoding.decode(CreateAccessBody.self, from: request, context: context)

@@ -29,13 +29,14 @@ struct CreateAPIBody: Decodable {
     var status: APIStatus?
     var forwardCredential: Bool?
     var maxBodyBytes: Int?
+    var openapiUrl: String?
 }
 
 struct PatchAPIBody: Decodable {
     var patch: APIPatch
 
     enum CodingKeys: String, CodingKey {
-        case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders, auth, oidc, forwardCredential, maxBodyBytes
+        case name, pathPrefix, upstream, stripPrefix, host, status, tokenProviders, auth, oidc, forwardCredential, maxBodyBytes, openapiUrl
     }
 
     init(from decoder: any Decoder) throws {
@@ -54,7 +55,8 @@ struct PatchAPIBody: Decodable {
             auth: try container.decodeIfPresent(APIAuth.self, forKey: .auth),
             oidc: container.contains(.oidc) ? .some(try container.decodeIfPresent(APIOIDCSettings.self, forKey: .oidc)) : .none,
             forwardCredential: try container.decodeIfPresent(Bool.self, forKey: .forwardCredential),
-            maxBodyBytes: container.contains(.maxBodyBytes) ? .some(try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes)) : .none)
+            maxBodyBytes: container.contains(.maxBodyBytes) ? .some(try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes)) : .none,
+            openapiUrl: container.contains(.openapiUrl) ? .some(try container.decodeIfPresent(String.self, forKey: .openapiUrl)) : .none)
     }
 }
 

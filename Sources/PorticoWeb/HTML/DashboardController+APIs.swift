@@ -13,7 +13,8 @@ extension DashboardController {
                     name: form.text("name") ?? "", pathPrefix: form.text("pathPrefix") ?? "", upstream: form.text("upstream") ?? "",
                     stripPrefix: form.isChecked("stripPrefix"), host: form.text("host"),
                     status: form.text("status").flatMap(APIStatus.init(rawValue:)),
-                    forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: try Self.bodyLimit(form))
+                    forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: try Self.bodyLimit(form),
+                    openapiUrl: form.text("openapiUrl"))
                 let api = try await apis.create(input, by: context.actor)
                 return PageRenderer.redirect(to: "/admin/apis", flash: "Created API \(api.name) at \(api.pathPrefix).", context: context)
             } catch {
@@ -32,7 +33,8 @@ extension DashboardController {
                     stripPrefix: form.isChecked("stripPrefix"), host: .some(form.text("host")),
                     status: form.text("status").flatMap(APIStatus.init(rawValue:)),
                     tokenProviders: .some(form.commaSeparated("tokenProviders")), auth: auth, oidc: oidc,
-                    forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: .some(try Self.bodyLimit(form)))
+                    forwardCredential: form.isChecked("forwardCredential"), maxBodyBytes: .some(try Self.bodyLimit(form)),
+                    openapiUrl: .some(form.text("openapiUrl")))
                 let api = try await RowVersion.expecting(Self.openedVersion(form), of: .apis, id: id) {
                     try await apis.update(id, patch, by: context.actor)
                 }
@@ -47,6 +49,7 @@ extension DashboardController {
             Deletion(
                 path: "apis", entity: "API", load: apis.get, delete: apis.delete,
                 describe: { ($0.name, "Delete API \($0.name) (\($0.pathPrefix))? The gateway stops routing it at once.") }))
+        addDocumentRoutes(to: group)
     }
 
     func apiList(request: Request?, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
@@ -58,7 +61,8 @@ extension DashboardController {
         return renderer.page("apis", title: "APIs", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
     }
 
-    func apiDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil) async throws -> Response {
+    /// `feedback` is for the API's form, `documentFeedback` for the OpenAPI document's.
+    func apiDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil, documentFeedback: FormFeedback? = nil) async throws -> Response {
         let api = try await apis.get(id)
         var values = feedback?.dictionary ?? [:]
         values["version"] = try await versions.current(.apis, id: id).map(String.init) ?? ""
@@ -66,6 +70,7 @@ extension DashboardController {
             values["values"] = [
                 "name": api.name, "pathPrefix": api.pathPrefix, "host": api.host ?? "", "upstream": api.upstream,
                 "tokenProviders": api.tokenProviders?.joined(separator: ", ") ?? "", "maxBodyBytes": api.maxBodyBytes.map(String.init) ?? "",
+                "openapiUrl": api.openapiUrl ?? "",
             ]
         }
         if feedback == nil, var stored = values["values"] as? [String: String] {
@@ -86,8 +91,15 @@ extension DashboardController {
         values["forwardChecked"] = feedback.map { $0.values["forwardCredential"] != nil } ?? api.forwardCredential
         values["statuses"] = Self.statusOptions(selected: feedback?.values["status"] ?? api.status.rawValue)
         values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: nil, api: api), subject: "every consumer")
+        values["document"] = try await documentFacts(of: api)
+        values["canFetch"] = api.openapiUrl != nil
+        if let documentFeedback {
+            values["documentError"] = documentFeedback.errors["form"]
+            values["documentText"] = documentFeedback.values["document"] ?? ""
+        }
+        let refused = feedback != nil || documentFeedback != nil
         return renderer.page(
-            "api", title: "API \(api.name)", values, context: context, section: "apis", status: feedback == nil ? .ok : .unprocessableContent)
+            "api", title: "API \(api.name)", values, context: context, section: "apis", status: refused ? .unprocessableContent : .ok)
     }
 
     /// The form's body limit: empty for none, else a whole number of bytes.

@@ -17,6 +17,7 @@ struct DashboardController {
     let users: UserService
     let groups: GroupService
     let apis: APIService
+    let documents: APIDocumentService
     let accesses: AccessService
     let plans: PlanService
     let usage: UsageService

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import PorticoCatalog
 import PorticoCore
 
 /// The consumer portal under `/portal`: my APIs, my keys, and in JWT mode what the gateway expects of a token.
@@ -14,6 +16,8 @@ struct PortalController {
     let keys: KeyService
     let invitations: InvitationService
     let authSettings: AuthSettingsService
+    let documents: APIDocumentService
+    /// The gateway as consumers reach it (`--public-gateway-url`): in curl lines and the documents' `servers`.
     let gatewayURL: String
 
     func addRoutes(to group: RouterGroup<Context>) {
@@ -63,6 +67,24 @@ struct PortalController {
             return PageRenderer.redirect(to: "/portal/keys", flash: "Revoked key \(key.name).", context: context)
         }
         signedIn.get("token") { _, context in try await tokenPage(context: context) }
+        signedIn.get("apis/{id}/openapi.json") { _, context in try await publishedDocument(context: context) }
+    }
+
+    /// The OpenAPI document of an API the signed-in consumer may call, naming the gateway as its only server; an
+    /// API they may not call is answered as if it did not exist.
+    func publishedDocument(context: Context) async throws -> Response {
+        let user = try context.signedInUser(area: .portal)
+        let id = try context.id(of: "API")
+        guard let api = try await consumerAccess.access(of: user).first(where: { $0.api.id == id })?.api else {
+            throw PorticoError.notFound("API \(id)")
+        }
+        let document = try await documents.document(of: id)
+        guard let server = APIDocument.gatewayServer(gatewayURL: gatewayURL, pathPrefix: api.pathPrefix, stripPrefix: api.stripPrefix) else {
+            throw PorticoError.unavailable("the gateway's public URL '\(gatewayURL)' is not a URL")
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "private, no-cache"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try document.published(server: server))))
     }
 
     /// A key of the signed-in user; another user's key id is answered as if it did not exist.

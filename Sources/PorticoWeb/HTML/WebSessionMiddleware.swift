@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PorticoCatalog
 import PorticoCore
 
 /// For the dashboard and the portal: finds the session behind the cookie, reads a posted form, and refuses a POST
@@ -12,6 +13,8 @@ struct WebSessionMiddleware: RouterMiddleware {
     let renderer: PageRenderer
 
     static let formLimit = 1 << 20
+    /// A pasted OpenAPI document: its largest size, URL-encoded (a byte may take three).
+    static let documentFormLimit = 3 * APIDocument.maxBytes + (64 << 10)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -45,10 +48,13 @@ struct WebSessionMiddleware: RouterMiddleware {
             if let lookupFailure { throw lookupFailure }
             if request.method == .post {
                 let body: ByteBuffer
+                let isDocument = request.uri.path.hasSuffix("/openapi")
                 do {
-                    body = try await request.collectBody(upTo: Self.formLimit)
+                    body = try await request.collectBody(upTo: isDocument ? Self.documentFormLimit : Self.formLimit)
                 } catch {
-                    throw PorticoError.malformed("the form is larger than 1 MiB")
+                    throw isDocument
+                        ? PorticoError.tooLarge("the OpenAPI document is larger than \(APIDocument.maxBytes >> 20) MiB")
+                        : PorticoError.malformed("the form is larger than 1 MiB")
                 }
                 context.web.form = FormValues(String(buffer: body))
                 let sent = context.web.form["_csrf"] ?? ""

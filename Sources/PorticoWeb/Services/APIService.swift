@@ -1,4 +1,5 @@
 import Foundation
+import PorticoCatalog
 import PorticoCore
 import PorticoStore
 import PostgresNIO
@@ -13,11 +14,14 @@ public struct APIInput: Sendable {
     public var status: APIStatus?
     public var forwardCredential: Bool?
     public var maxBodyBytes: Int?
+    /// Where the OpenAPI document is fetched from when the API is saved (absolute, or a path on the upstream).
+    public var openapiUrl: String?
 
     public init(
         name: String, pathPrefix: String, upstream: String, stripPrefix: Bool? = nil, host: String? = nil, status: APIStatus? = nil,
-        forwardCredential: Bool? = nil, maxBodyBytes: Int? = nil
+        forwardCredential: Bool? = nil, maxBodyBytes: Int? = nil, openapiUrl: String? = nil
     ) {
+        self.openapiUrl = openapiUrl
         self.forwardCredential = forwardCredential
         self.maxBodyBytes = maxBodyBytes
         self.name = name
@@ -46,12 +50,15 @@ public struct APIPatch: Sendable {
     public var forwardCredential: Bool?
     /// `.some(nil)` lifts the limit.
     public var maxBodyBytes: Int??
+    /// `.some(nil)` stops fetching the document (the one stored stays until it is deleted or replaced).
+    public var openapiUrl: String??
 
     public init(
         name: String? = nil, pathPrefix: String? = nil, upstream: String? = nil, stripPrefix: Bool? = nil, host: String?? = nil,
         status: APIStatus? = nil, tokenProviders: [String]?? = nil, auth: APIAuth? = nil, oidc: APIOIDCSettings?? = nil,
-        forwardCredential: Bool? = nil, maxBodyBytes: Int?? = nil
+        forwardCredential: Bool? = nil, maxBodyBytes: Int?? = nil, openapiUrl: String?? = nil
     ) {
+        self.openapiUrl = openapiUrl
         self.forwardCredential = forwardCredential
         self.maxBodyBytes = maxBodyBytes
         self.auth = auth
@@ -66,11 +73,17 @@ public struct APIPatch: Sendable {
     }
 }
 
-/// APIs: validated, created, listed, changed, deleted; every change audited and announced to the gateways.
+/// APIs: validated, created, listed, changed, deleted; every change audited and announced to the gateways. An API
+/// with an `openapiUrl` has its OpenAPI document fetched and checked when it is saved: a document that cannot be
+/// fetched or used refuses the whole save.
 public struct APIService: Sendable {
     let store: AdminStore
+    let fetcher: APIDocumentFetcher
 
-    public init(store: AdminStore) { self.store = store }
+    public init(store: AdminStore, fetcher: APIDocumentFetcher = .init()) {
+        self.store = store
+        self.fetcher = fetcher
+    }
 
     public func create(_ input: APIInput, by actor: Actor) async throws -> APIDefinition {
         let now = Date()
@@ -78,10 +91,25 @@ public struct APIService: Sendable {
             id: UUID(), name: try Validation.identifier(input.name), pathPrefix: try Validation.pathPrefix(input.pathPrefix),
             host: try input.host.flatMap { $0.isEmpty ? nil : try Validation.host($0) }, upstream: try Validation.upstream(input.upstream),
             stripPrefix: input.stripPrefix ?? false, status: input.status ?? .published, forwardCredential: input.forwardCredential ?? false,
-            maxBodyBytes: try input.maxBodyBytes.map(Self.bodyLimit), createdAt: now, updatedAt: now)
+            maxBodyBytes: try input.maxBodyBytes.map(Self.bodyLimit),
+            openapiUrl: try input.openapiUrl.flatMap { $0.isEmpty ? nil : try Validation.documentURL($0) }, createdAt: now, updatedAt: now)
+        let document = try await fetchedDocument(of: api)
         return try await store.write("api.create", entity: "api", by: actor) { connection in
             let created = try await store.apis.create(api, on: connection)
+            if let document { _ = try await store.documents.save(document.stored(for: created.id), on: connection) }
             return (AdminStore.Change<APIDefinition, APIDefinition>(before: nil, after: created, entityId: created.id.uuidString), created)
+        }
+    }
+
+    /// The document `api.openapiUrl` names, fetched and checked; nil when the API has none.
+    func fetchedDocument(of api: APIDefinition) async throws -> FetchedDocument? {
+        guard let openapiUrl = api.openapiUrl else { return nil }
+        let url = try APIDocumentFetcher.resolve(openapiUrl, upstream: api.upstream)
+        let text = try await fetcher.fetch(url)
+        do {
+            return FetchedDocument(document: try APIDocument(parsing: text), url: url)
+        } catch let PorticoError.invalid(field, reason) {
+            throw PorticoError.invalid(field: "openapiUrl", reason: "the document at \(url) is not usable: \(field): \(reason)")
         }
     }
 
@@ -99,7 +127,19 @@ public struct APIService: Sendable {
         let upstream = try patch.upstream.map { try Validation.upstream($0) }
         let host: String?? = try patch.host.map { value in try value.flatMap { $0.isEmpty ? nil : try Validation.host($0) } }
         let maxBodyBytes: Int?? = try patch.maxBodyBytes.map { try $0.map(Self.bodyLimit) }
-        return try await store.write("api.update", entity: "api", by: actor) { connection in
+        let openapiUrl: String?? = try patch.openapiUrl.map { value in try value.flatMap { $0.isEmpty ? nil : try Validation.documentURL($0) } }
+        // A new `openapiUrl` is fetched before the transaction, so that no row is held while a slow server answers;
+        // the refresh button fetches an unchanged one again.
+        var document: FetchedDocument?
+        if case .some(.some(let url)) = openapiUrl {
+            var planned = try await get(id)
+            if planned.openapiUrl != url {
+                planned.openapiUrl = url
+                if let upstream { planned.upstream = upstream }
+                document = try await fetchedDocument(of: planned)
+            }
+        }
+        return try await store.write("api.update", entity: "api", by: actor) { [document] connection in
             let before = try await store.apis.require(id, on: connection)
             var after = before
             if let name { after.name = name }
@@ -112,7 +152,9 @@ public struct APIService: Sendable {
             if let oidc = patch.oidc { after.oidc = oidc }
             if let forward = patch.forwardCredential { after.forwardCredential = forward }
             if let maxBodyBytes { after.maxBodyBytes = maxBodyBytes }
+            if let openapiUrl { after.openapiUrl = openapiUrl }
             try await checkOIDC(of: after, on: connection)
+            if let document { _ = try await store.documents.save(document.stored(for: id), on: connection) }
             if let names = patch.tokenProviders {
                 try await store.apis.setTokenProviders(try await tokenProviderIds(names, on: connection), of: id, on: connection)
             }

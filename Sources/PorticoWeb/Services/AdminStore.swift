@@ -12,6 +12,7 @@ public struct AdminStore: Sendable {
     public let users: UserRepository
     public let groups: GroupRepository
     public let apis: APIRepository
+    public let documents: APIDocumentRepository
     public let accesses: AccessRepository
     public let plans: PlanRepository
     public let keys: KeyRepository
@@ -27,6 +28,7 @@ public struct AdminStore: Sendable {
         self.users = UserRepository(logger: logger)
         self.groups = GroupRepository(logger: logger)
         self.apis = APIRepository(logger: logger)
+        self.documents = APIDocumentRepository(logger: logger)
         self.accesses = AccessRepository(logger: logger)
         self.plans = PlanRepository(logger: logger)
         self.keys = KeyRepository(table: .apiKeys, logger: logger)
