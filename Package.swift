@@ -35,6 +35,8 @@ let package = Package(
         // OpenAPI documents (3.0 and 3.1) for the API catalog, without the external-reference loader.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0", traits: []),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // The descriptions' CommonMark, rendered and then passed through the catalog's own allow-list.
+        .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
         // Tests only: a structured-field parser Portico did not write, to check the RateLimit fields' syntax.
         .package(url: "https://github.com/apple/swift-http-structured-headers.git", from: "1.7.0"),
     ],
@@ -93,6 +95,7 @@ let package = Package(
                 .product(name: "OpenAPIKit30", package: "OpenAPIKit"),
                 .product(name: "OpenAPIKitCompat", package: "OpenAPIKit"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Ink", package: "Ink"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

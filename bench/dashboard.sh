@@ -49,16 +49,35 @@ curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "_csrf=$csrf" --data-u
 user_id=$(scripts/pg.sh psql -d "$db" -Atc "SELECT id FROM users WHERE email = 'user-5000@bench.example'")
 group_id=$(scripts/pg.sh psql -d "$db" -Atc "SELECT id FROM groups WHERE name = 'group-1'")
 
+# The portal's page of an API with a large OpenAPI document (about 2 MiB, 500 operations), seen by the admin as a
+# member of a group granted the API; the document is parsed on its first view and kept, its page built each time.
+token=$("$bin" admin token --email admin@bench.example 2>/dev/null)
+big_id=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"name":"big","pathPrefix":"/big","upstream":"http://127.0.0.1:9000","stripPrefix":true}' "$base/api/v1/apis" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+python3 bench/big_openapi.py 500 2097152 >"$jar.openapi.json"
+curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $token" --data-binary @"$jar.openapi.json" \
+  "$base/api/v1/apis/$big_id/openapi" | grep -q 200 || { echo "the large OpenAPI document was not taken" >&2; exit 1; }
+scripts/pg.sh psql -d "$db" >/dev/null <<SQL
+INSERT INTO groups (name) VALUES ('portal-bench');
+INSERT INTO memberships (user_id, group_id)
+  SELECT u.id, g.id FROM users u, groups g WHERE u.email = 'admin@bench.example' AND g.name = 'portal-bench';
+WITH grant_row AS (INSERT INTO api_access (name) VALUES ('portal-bench') RETURNING id)
+INSERT INTO api_access_groups (access_id, group_id) SELECT grant_row.id, g.id FROM grant_row, groups g WHERE g.name = 'portal-bench';
+INSERT INTO api_access_apis (access_id, api_id) SELECT a.id, '$big_id' FROM api_access a WHERE a.name = 'portal-bench';
+SQL
+rm -f "$jar.openapi.json"
+
 pages=("/admin" "/admin/users" "/admin/users?page=100" "/admin/users?search=user-99" "/admin/users/$user_id" "/admin/groups"
        "/admin/groups/$group_id" "/admin/groups/$group_id?page=10" "/admin/apis" "/admin/accesses" "/admin/keys" "/admin/keys?page=150"
-       "/admin/auth" "/admin/audit" "/admin/audit?page=150")
+       "/admin/auth" "/admin/audit" "/admin/audit?page=150" "/portal/apis/$big_id" "/portal/apis/$big_id/openapi.json")
 mkdir -p bench/results
 out=bench/results/dashboard.md
 {
   echo "# Dashboard pages with $users users ($(date -u '+%Y-%m-%d %H:%M UTC'), release build, median of $runs)"
   echo
-  echo "| page | status | median ms | max ms | target < 200 ms |"
-  echo "|---|---|---|---|---|"
+  echo "| page | status | first ms | median ms | max ms | target: median < 200 ms |"
+  echo "|---|---|---|---|---|---|"
 } >"$out"
 worst=0
 for page in "${pages[@]}"; do
@@ -68,13 +87,21 @@ for page in "${pages[@]}"; do
     read -r status seconds < <(curl -s -b "$jar" -o /dev/null -w '%{http_code} %{time_total}\n' "$base$page")
     times+=("$seconds")
   done
+  first=$(awk -v t="${times[0]}" 'BEGIN { printf "%.1f", t * 1000 }')
   read -r median max < <(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f %.1f\n", a[int((NR+1)/2)]*1000, a[NR]*1000}')
   verdict=$(awk -v m="$median" -v s="$status" 'BEGIN { print (m < 200 && s == 200) ? "met" : "NOT MET" }')
   [ "$verdict" = "met" ] || worst=1
   label=${page//$user_id/{user\}}
   label=${label//$group_id/{group\}}
-  echo "| \`$label\` | $status | $median | $max | $verdict |" >>"$out"
+  label=${label//$big_id/{API with a 2 MiB, 500-operation document\}}
+  echo "| \`$label\` | $status | $first | $median | $max | $verdict |" >>"$out"
 done
 rm -f "$jar"
+{
+  echo
+  echo "First: the first view after start-up. An API page with an OpenAPI document parses the document on its first view"
+  echo "(then keeps it by its SHA-256) and keeps the rendered document part by document version, path prefix, credential"
+  echo "kind and gateway URL, so later views only wrap it in the page."
+} >>"$out"
 cat "$out"
 exit "$worst"

@@ -35,8 +35,9 @@ public struct APIDocument: Sendable {
     public static let maxBytes = 8 << 20
 
     /// Parses and validates `source`; a document that cannot be used is `PorticoError.invalid` naming the JSON path
-    /// of the first problem (`$.paths['/pets'].get.responses`) and how many more there are.
-    public init(parsing source: String) throws(PorticoError) {
+    /// of the first problem (`$.paths['/pets'].get.responses`) and how many more there are. `validating` false skips
+    /// OpenAPIKit's validation (a pass over the whole document) for a document already validated when it was stored.
+    public init(parsing source: String, validating: Bool = true) throws(PorticoError) {
         guard source.utf8.count <= Self.maxBytes else {
             throw .tooLarge("the OpenAPI document is larger than \(Self.maxBytes >> 20) MiB")
         }
@@ -54,12 +55,12 @@ public struct APIDocument: Sendable {
         let document: OpenAPIKit.OpenAPI.Document
         if specVersion.hasPrefix("3.0.") {
             let parsed = try Self.decode(OpenAPIKit30.OpenAPI.Document.self, from: source, format: format)
-            try Self.check { _ = try parsed.validate(strict: false) }
+            if validating { try Self.check { _ = try parsed.validate(strict: false) } }
             original = .openAPI30(parsed)
             document = parsed.convert(to: .v3_1_1)
         } else if specVersion.hasPrefix("3.1.") {
             let parsed = try Self.decode(OpenAPIKit.OpenAPI.Document.self, from: source, format: format)
-            try Self.check { _ = try parsed.validate(strict: false) }
+            if validating { try Self.check { _ = try parsed.validate(strict: false) } }
             original = .openAPI31(parsed)
             document = parsed
         } else {

@@ -70,6 +70,13 @@ public struct APIDocumentRepository: Sendable {
         try await decode(connection.query("SELECT \(unescaped: Self.columns) FROM api_documents WHERE api_id = \(api)", logger: logger)).first
     }
 
+    /// The SHA-256 of the API's document, without reading the document; nil when it has none.
+    public func sha256(api: UUID, on connection: PostgresConnection) async throws -> String? {
+        let rows = try await connection.query("SELECT sha256 FROM api_documents WHERE api_id = \(api)", logger: logger)
+        for try await sha256 in rows.decode(String.self) { return sha256 }
+        return nil
+    }
+
     /// Removes the API's document; says whether there was one.
     @discardableResult
     public func delete(api: UUID, on connection: PostgresConnection) async throws -> Bool {

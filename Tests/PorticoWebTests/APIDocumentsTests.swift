@@ -184,4 +184,50 @@ import Testing
             #expect(try await web.get("/admin/apis/\(api.id)").contains("No document yet"))
         }
     }
+
+    @Test func thePortalRendersTheDocumentWithCurlLinesForTheCurrentMode() async throws {
+        try await withDashboard { web, portico in
+            let api = try await APIService(store: portico.store).create(
+                APIInput(name: "petstore", pathPrefix: "/pets", upstream: "http://127.0.0.1:9", stripPrefix: true), by: portico.actor)
+            let bare = try await portico.createAPI("bare", prefix: "/bare", upstreamPort: 9)
+            let hidden = try await portico.createAPI("hidden", prefix: "/hidden", upstreamPort: 9)
+            let hostile = try Self.fixture("swagger-petstore.yaml").replacingOccurrences(
+                of: "description: Returns a single pet.", with: "description: 'Returns a single pet. <script>alert(1)</script> **now**'")
+            _ = try await APIDocumentService(store: portico.store).upload(hostile, to: api.id, by: portico.actor)
+            try await portico.grant("buyers", groups: ["buyers"], apis: ["petstore", "bare"])
+            let (consumer, _) = try await portico.seedConsumer(email: "c@example.com", groups: ["buyers"])
+            try await setPassword("consumer password 1", for: consumer.id, in: portico)
+            _ = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
+
+            let list = try await web.get("/portal")
+            #expect(list.contains("<a href=\"/portal/apis/\(api.id)\">petstore</a>"))
+            let page = try await web.get("/portal/apis/\(api.id)")
+            #expect(page.status == 200)
+            #expect(page.contains("Swagger Petstore - OpenAPI 3.0"))
+            #expect(page.contains(#"<span class="method method-GET">GET</span> <code>/pets/pet/{petId}</code>"#))
+            #expect(page.contains("Find pet by ID."))
+            #expect(page.contains("<strong>now</strong>"), "the description's CommonMark is rendered")
+            #expect(!page.contains("<script>alert"), "and its HTML is not")
+            #expect(page.contains(##"<td class="depth-0"><code>category</code></td><td><a href="#schema-Category">Category</a></td>"##))
+            #expect(page.contains(#"<article class="card" id="schema-Category">"#), "the component's own table, which the link reaches")
+            #expect(page.text.contains(#"curl -H 'Authorization: Bearer '"$PORTICO_KEY" 'http://127.0.0.1:8000/pets/pet/{petId}'"#))
+            #expect(page.contains("/portal/apis/\(api.id)/openapi.json"))
+
+            _ = try await portico.useJWT([
+                "signingSecret": "a portal test secret of at least 32 bytes", "tokenSources": ["header": NSNull(), "query": "access_token"],
+            ])
+            let jwtPage = try await web.get("/portal/apis/\(api.id)")
+            #expect(jwtPage.text.contains(#"curl 'http://127.0.0.1:8000/pets/pet/{petId}?access_token='"$JWT""#))
+
+            // The rendered document is kept, but a new version of it shows at once.
+            _ = try await APIDocumentService(store: portico.store).upload(
+                hostile.replacingOccurrences(of: "title: Swagger Petstore - OpenAPI 3.0", with: "title: Petstore Two"), to: api.id, by: portico.actor)
+            #expect(try await web.get("/portal/apis/\(api.id)").contains("Petstore Two"))
+
+            let noDocument = try await web.get("/portal/apis/\(bare.id)")
+            #expect(noDocument.status == 200)
+            #expect(noDocument.contains("has no OpenAPI document yet"))
+            #expect(try await web.get("/portal/apis/\(hidden.id)").status == 404)
+        }
+    }
 }

@@ -5,7 +5,8 @@ import NIOCore
 import PorticoCore
 
 /// Renders the Mustache templates of `templates/` into pages. Every value is HTML-escaped by Mustache's `{{…}}`;
-/// no template uses the unescaped form for anything a user typed.
+/// the unescaped form `{{{…}}}` is used only for HTML Portico made itself: descriptions through `SafeMarkdown`'s
+/// allow-list, and fragments this renderer produced.
 public struct PageRenderer: Sendable {
     let library: MustacheLibrary
     let stylesheet: ByteBuffer
@@ -58,6 +59,11 @@ public struct PageRenderer: Sendable {
         headers[.contentSecurityPolicy] = "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
         headers[.xContentTypeOptions] = "nosniff"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// A template rendered on its own, for a part of a page that is kept and reused (`{{{…}}}` in the page).
+    func fragment(_ template: String, _ values: [String: Any]) -> String {
+        library.render(Self.withoutEmptyText(values), withTemplate: template) ?? ""
     }
 
     /// Mustache treats an empty string as true, so `{{#host}} on {{host}}{{/host}}` would print " on ". Empty

@@ -17,6 +17,8 @@ struct PortalController {
     let invitations: InvitationService
     let authSettings: AuthSettingsService
     let documents: APIDocumentService
+    /// The rendered document part of API pages, by document version and what changes its rendering.
+    let renderedDocuments = RenderedFragments()
     /// The gateway as consumers reach it (`--public-gateway-url`): in curl lines and the documents' `servers`.
     let gatewayURL: String
 
@@ -68,6 +70,50 @@ struct PortalController {
         }
         signedIn.get("token") { _, context in try await tokenPage(context: context) }
         signedIn.get("apis/{id}/openapi.json") { _, context in try await publishedDocument(context: context) }
+        signedIn.get("apis/{id}") { _, context in try await apiPage(context: context) }
+    }
+
+    /// An API the signed-in consumer may call, with its OpenAPI document rendered: operations by tag, parameters,
+    /// bodies and responses as tables, and a `curl` line for each with the credential the gateway expects now.
+    func apiPage(context: Context) async throws -> Response {
+        let user = try context.signedInUser(area: .portal)
+        let id = try context.id(of: "API")
+        guard let access = try await consumerAccess.access(of: user).first(where: { $0.api.id == id }) else {
+            throw PorticoError.notFound("API \(id)")
+        }
+        let api = access.api
+        var values: [String: Any] = [
+            "path": api.pathPrefix, "host": api.host ?? "", "deprecated": api.status == .deprecated,
+            "plan": access.limits.plan?.name ?? "—", "limit": access.limits.rate.map { Format.limit(RateLimitView($0)) } ?? "unlimited",
+            "quota": Format.quota(access.limits.quota),
+        ]
+        do {
+            let version = try await documents.version(of: id)
+            let credential = Self.credential(for: try await authSettings.current())
+            let prefix = api.stripPrefix ? api.pathPrefix : "/"
+            // A large document's page is built once per version, prefix, credential and gateway URL, then reused.
+            let key = [version, id.uuidString, api.name, prefix, "\(credential)", gatewayURL].joined(separator: "\u{1F}")
+            values["documentHTML"] = try await renderedDocuments.fragment(for: key) {
+                let view = DocumentView(try await documents.document(of: id), gatewayURL: gatewayURL, exposedPrefix: prefix, credential: credential)
+                return renderer.fragment("portal-api-document", DocumentPage.values(view, apiId: id, apiName: api.name))
+            }
+        } catch PorticoError.notFound {
+            values["documentHTML"] = false
+        }
+        return renderer.page("portal-api", title: api.name, values, context: context, section: "portalAPIs")
+    }
+
+    /// Where a `curl` line puts the consumer's credential: an API key in `Authorization`; in JWT mode the first
+    /// place the settings read a token from.
+    static func credential(for settings: AuthSettingsView) -> DocumentView.Credential {
+        guard settings.mode == .jwt else { return .header(name: "Authorization", value: "Bearer $PORTICO_KEY") }
+        let sources = settings.jwt?.tokenSources ?? .init()
+        if let header = sources.header {
+            return header.lowercased() == "authorization" ? .header(name: header, value: "Bearer $JWT") : .header(name: header, value: "$JWT")
+        }
+        if let query = sources.query { return .query(name: query, value: "$JWT") }
+        if let cookie = sources.cookie { return .cookie(name: cookie, value: "$JWT") }
+        return .header(name: "Authorization", value: "Bearer $JWT")
     }
 
     /// The OpenAPI document of an API the signed-in consumer may call, naming the gateway as its only server; an
@@ -114,7 +160,7 @@ struct PortalController {
         let rows: [[String: Any]] = try await consumerAccess.access(of: user).map { access in
             let api = access.api
             var row: [String: Any] = [
-                "name": api.name, "path": api.pathPrefix, "host": api.host ?? "", "deprecated": api.status == .deprecated,
+                "id": api.id.uuidString, "name": api.name, "path": api.pathPrefix, "host": api.host ?? "", "deprecated": api.status == .deprecated,
                 "plan": access.limits.plan?.name ?? "—", "limit": access.limits.rate.map { Format.limit(RateLimitView($0)) } ?? "unlimited",
                 "quota": Format.quota(access.limits.quota),
                 "curl": "curl -H 'Authorization: Bearer \(credential)' \(gatewayURL)\(api.pathPrefix)",

@@ -45,12 +45,15 @@ public struct APIDocumentService: Sendable {
     }
 
     private func save(_ document: FetchedDocument, to api: UUID, by actor: Actor) async throws -> StoredAPIDocument {
-        try await store.write("api.openapi.save", entity: "api", by: actor) { connection in
+        let saved = try await store.write("api.openapi.save", entity: "api", by: actor) { connection in
             _ = try await store.apis.require(api, on: connection)
             let before = try await store.documents.find(api: api, on: connection)
             let saved = try await store.documents.save(document.stored(for: api), on: connection)
             return (AdminStore.Change(before: before, after: saved, entityId: api.uuidString), saved)
         }
+        // Parsed already: the portal's first view of it in this process need not parse it again.
+        parsed.remember(document.document)
+        return saved
     }
 
     /// The API's stored document (its facts and source); a 404 when it has none.
@@ -59,6 +62,14 @@ public struct APIDocumentService: Sendable {
             throw PorticoError.notFound("the OpenAPI document of API \(api)")
         }
         return document
+    }
+
+    /// Which version of the API's document is stored (its SHA-256), read without the document; a 404 when none is.
+    public func version(of api: UUID) async throws -> String {
+        guard let sha256 = try await store.read({ try await store.documents.sha256(api: api, on: $0) }) else {
+            throw PorticoError.notFound("the OpenAPI document of API \(api)")
+        }
+        return sha256
     }
 
     /// The API's document, parsed (once per version of it).
@@ -88,12 +99,17 @@ public final class ParsedDocuments: Sendable {
 
     func document(_ source: String, sha256: String) throws(PorticoError) -> APIDocument {
         if let hit = entries.withLock({ entries in entries.first { $0.sha256 == sha256 }?.document }) { return hit }
-        let document = try APIDocument(parsing: source)
+        // Stored documents were validated when they were saved.
+        let document = try APIDocument(parsing: source, validating: false)
+        remember(document)
+        return document
+    }
+
+    func remember(_ document: APIDocument) {
         entries.withLock { entries in
-            entries.removeAll { $0.sha256 == sha256 }
-            entries.insert((sha256, document), at: 0)
+            entries.removeAll { $0.sha256 == document.sha256 }
+            entries.insert((document.sha256, document), at: 0)
             if entries.count > capacity { entries.removeLast(entries.count - capacity) }
         }
-        return document
     }
 }
