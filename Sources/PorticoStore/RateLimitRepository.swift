@@ -47,12 +47,17 @@ public struct RateLimitRepository: Sendable {
     }
 
     /// Records that replica `id` is alive and returns how many replicas were seen within `window`.
+    /// The time is the statement's (`clock_timestamp()`), not the transaction's start (`now()`): a sync whose
+    /// transaction waited a while still beats at the moment it writes, and counts the others at the moment it reads.
     public func heartbeat(_ id: UUID, window: Duration, on connection: PostgresConnection) async throws -> Int {
         try await connection.query(
-            "INSERT INTO gateway_replicas (id, seen_at) VALUES (\(id), now()) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
+            """
+            INSERT INTO gateway_replicas (id, seen_at) VALUES (\(id), clock_timestamp())
+            ON CONFLICT (id) DO UPDATE SET seen_at = clock_timestamp()
+            """,
             logger: logger)
         let rows = try await connection.query(
-            "SELECT count(*) FROM gateway_replicas WHERE seen_at > now() - make_interval(secs => \(window.seconds))", logger: logger)
+            "SELECT count(*) FROM gateway_replicas WHERE seen_at > clock_timestamp() - make_interval(secs => \(window.seconds))", logger: logger)
         for try await count in rows.decode(Int64.self) { return Int(count) }
         return 1
     }
