@@ -13,6 +13,13 @@ import Testing
     static func fixture(_ name: String) throws -> String {
         try String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)
     }
+    /// A consumer in `groups`, signed in to the portal with a password.
+    static func signInConsumer(in groups: [String], web: WebClient, portico: TestPortico) async throws {
+        let (consumer, _) = try await portico.seedConsumer(email: "c@example.com", groups: groups)
+        try await setPassword("consumer password 1", for: consumer.id, in: portico)
+        _ = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
+    }
+
     static let noResponses = "openapi: 3.0.3\ninfo: {title: Broken, version: '1'}\npaths:\n  /a:\n    get: {}\n"
 
     @Test func anUploadedDocumentIsStoredWithItsFactsAndServedBack() async throws {
@@ -123,8 +130,7 @@ import Testing
 
     @Test func aConsumerGetsTheDocumentOfAnAPITheyMayCallWithTheGatewayAsItsServer() async throws {
         try await withDashboard { web, portico in
-            let stripped = try await APIService(store: portico.store).create(
-                APIInput(name: "petstore", pathPrefix: "/pets", upstream: "http://127.0.0.1:9", stripPrefix: true), by: portico.actor)
+            let stripped = try await portico.createAPI("petstore", prefix: "/pets", upstreamPort: 9, stripPrefix: true)
             let kept = try await portico.createAPI("orders", prefix: "/orders", upstreamPort: 9)
             let hidden = try await portico.createAPI("hidden", prefix: "/hidden", upstreamPort: 9)
             let documents = APIDocumentService(store: portico.store)
@@ -133,10 +139,8 @@ import Testing
             }
             let noDocument = try await portico.createAPI("bare", prefix: "/bare", upstreamPort: 9)
             try await portico.grant("buyers", groups: ["buyers"], apis: ["petstore", "orders", "bare"])
-            let (consumer, _) = try await portico.seedConsumer(email: "c@example.com", groups: ["buyers"])
-            try await setPassword("consumer password 1", for: consumer.id, in: portico)
             #expect(try await web.get("/portal/apis/\(stripped.id)/openapi.json").status == 303, "signed out: to sign-in")
-            _ = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
+            try await Self.signInConsumer(in: ["buyers"], web: web, portico: portico)
 
             for (api, server) in [(stripped, "http://127.0.0.1:8000/pets"), (kept, "http://127.0.0.1:8000")] {
                 let page = try await web.get("/portal/apis/\(api.id)/openapi.json")
@@ -187,17 +191,14 @@ import Testing
 
     @Test func thePortalRendersTheDocumentWithCurlLinesForTheCurrentMode() async throws {
         try await withDashboard { web, portico in
-            let api = try await APIService(store: portico.store).create(
-                APIInput(name: "petstore", pathPrefix: "/pets", upstream: "http://127.0.0.1:9", stripPrefix: true), by: portico.actor)
+            let api = try await portico.createAPI("petstore", prefix: "/pets", upstreamPort: 9, stripPrefix: true)
             let bare = try await portico.createAPI("bare", prefix: "/bare", upstreamPort: 9)
             let hidden = try await portico.createAPI("hidden", prefix: "/hidden", upstreamPort: 9)
             let hostile = try Self.fixture("swagger-petstore.yaml").replacingOccurrences(
                 of: "description: Returns a single pet.", with: "description: 'Returns a single pet. <script>alert(1)</script> **now**'")
             _ = try await APIDocumentService(store: portico.store).upload(hostile, to: api.id, by: portico.actor)
             try await portico.grant("buyers", groups: ["buyers"], apis: ["petstore", "bare"])
-            let (consumer, _) = try await portico.seedConsumer(email: "c@example.com", groups: ["buyers"])
-            try await setPassword("consumer password 1", for: consumer.id, in: portico)
-            _ = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
+            try await Self.signInConsumer(in: ["buyers"], web: web, portico: portico)
 
             let list = try await web.get("/portal")
             #expect(list.contains("<a href=\"/portal/apis/\(api.id)\">petstore</a>"))
