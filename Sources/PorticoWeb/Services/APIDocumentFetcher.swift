@@ -30,6 +30,19 @@ public struct APIDocumentFetcher: Sendable {
         return base.origin + base.basePath + openapiUrl
     }
 
+    /// The document `api.openapiUrl` names, fetched and checked; nil when the API has none. Any failure is a 422
+    /// on `openapiUrl`.
+    func document(of api: APIDefinition) async throws(PorticoError) -> FetchedDocument? {
+        guard let openapiUrl = api.openapiUrl else { return nil }
+        let url = try Self.resolve(openapiUrl, upstream: api.upstream)
+        let text = try await fetch(url)
+        do {
+            return FetchedDocument(document: try APIDocument(parsing: text), url: url)
+        } catch .invalid(let field, let reason) {
+            throw .invalid(field: "openapiUrl", reason: "the document at \(url) is not usable: \(field): \(reason)")
+        }
+    }
+
     /// The document's text; any failure is a 422 on `openapiUrl` saying what went wrong.
     public func fetch(_ url: String) async throws(PorticoError) -> String {
         var request = HTTPClientRequest(url: url)

@@ -38,7 +38,7 @@ public struct APIDocumentService: Sendable {
     /// Fetches the API's document from its `openapiUrl` again and stores it.
     public func refresh(_ api: UUID, by actor: Actor) async throws -> StoredAPIDocument {
         let definition = try await store.read { try await store.apis.require(api, on: $0) }
-        guard let document = try await APIService(store: store, fetcher: fetcher).fetchedDocument(of: definition) else {
+        guard let document = try await fetcher.document(of: definition) else {
             throw PorticoError.invalid(field: "openapiUrl", reason: "API \(definition.name) has no openapiUrl to fetch its document from")
         }
         return try await save(document, to: api, by: actor)

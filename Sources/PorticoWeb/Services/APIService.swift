@@ -1,5 +1,4 @@
 import Foundation
-import PorticoCatalog
 import PorticoCore
 import PorticoStore
 import PostgresNIO
@@ -93,23 +92,11 @@ public struct APIService: Sendable {
             stripPrefix: input.stripPrefix ?? false, status: input.status ?? .published, forwardCredential: input.forwardCredential ?? false,
             maxBodyBytes: try input.maxBodyBytes.map(Self.bodyLimit),
             openapiUrl: try input.openapiUrl.flatMap { $0.isEmpty ? nil : try Validation.documentURL($0) }, createdAt: now, updatedAt: now)
-        let document = try await fetchedDocument(of: api)
+        let document = try await fetcher.document(of: api)
         return try await store.write("api.create", entity: "api", by: actor) { connection in
             let created = try await store.apis.create(api, on: connection)
             if let document { _ = try await store.documents.save(document.stored(for: created.id), on: connection) }
             return (AdminStore.Change<APIDefinition, APIDefinition>(before: nil, after: created, entityId: created.id.uuidString), created)
-        }
-    }
-
-    /// The document `api.openapiUrl` names, fetched and checked; nil when the API has none.
-    func fetchedDocument(of api: APIDefinition) async throws -> FetchedDocument? {
-        guard let openapiUrl = api.openapiUrl else { return nil }
-        let url = try APIDocumentFetcher.resolve(openapiUrl, upstream: api.upstream)
-        let text = try await fetcher.fetch(url)
-        do {
-            return FetchedDocument(document: try APIDocument(parsing: text), url: url)
-        } catch let PorticoError.invalid(field, reason) {
-            throw PorticoError.invalid(field: "openapiUrl", reason: "the document at \(url) is not usable: \(field): \(reason)")
         }
     }
 
@@ -136,7 +123,7 @@ public struct APIService: Sendable {
             if planned.openapiUrl != url {
                 planned.openapiUrl = url
                 if let upstream { planned.upstream = upstream }
-                document = try await fetchedDocument(of: planned)
+                document = try await fetcher.document(of: planned)
             }
         }
         return try await store.write("api.update", entity: "api", by: actor) { [document] connection in
