@@ -191,7 +191,14 @@ public struct DocumentView: Sendable {
     }
 
     static func anchor(operationId: String?, method: String, path: String) -> String {
-        let raw = operationId ?? "\(method)-\(path)"
-        return "op-" + String(raw.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+        PageAnchor.id("op-", operationId ?? "\(method)-\(path)")
+    }
+}
+
+/// An `id` for a page's links to a part of it: the prefix, then the name with anything but letters, digits, `-`
+/// and `_` replaced by `-`.
+enum PageAnchor {
+    static func id(_ prefix: String, _ name: String) -> String {
+        prefix + String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
     }
 }

@@ -20,9 +20,7 @@ struct SchemaTable {
         self.markdown = markdown
     }
 
-    static func anchor(of name: String) -> String {
-        "schema-" + String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
-    }
+    static func anchor(of name: String) -> String { PageAnchor.id("schema-", name) }
 
     /// The rows of a body's or a component's schema; a top-level `$ref` is resolved.
     mutating func rows(of schema: JSONSchema) -> [DocumentView.SchemaRow] {
