@@ -4,7 +4,8 @@ import Hummingbird
 import NIOCore
 
 /// A small upstream for demos and tests (`portico demo-upstream`): it answers every request with a JSON
-/// description of what it received, or streams a request body straight back. `?delay_ms=N` (at most 60 000)
+/// description of what it received, or streams a request body straight back; `GET /openapi.json` is its own
+/// OpenAPI document. `?delay_ms=N` (at most 60 000)
 /// waits before answering, to show the gateway's 504.
 public struct EchoUpstream: HTTPResponder {
     public typealias Context = BasicRequestContext
@@ -12,6 +13,9 @@ public struct EchoUpstream: HTTPResponder {
     public init() {}
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        if request.method == .get, request.uri.path == "/openapi.json" {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: EchoDocument.json)))
+        }
         if let delay = request.uri.queryParameters.get("delay_ms", as: Int.self), delay > 0 {
             try await Task.sleep(for: .milliseconds(min(delay, 60_000)))
         }

@@ -44,6 +44,7 @@ struct DemoCommand: AsyncParsableCommand {
             case nil:
                 break
             }
+            print("API document: \(result.document); the portal renders it at \(admin)/portal")
             print("Admin token:  \(result.adminToken)")
             print("Consumer key: \(result.consumerKey)")
             print("")
@@ -62,6 +63,8 @@ struct DemoSeedResult: Sendable {
     var adminToken: String
     var consumerKey: String
     var identityProvider: ProviderSeed?
+    /// What became of the demo API's OpenAPI document.
+    var document: String
 
     /// A local identity provider for sign-in, when one was given: registered, or why not (never fatal).
     enum ProviderSeed: Sendable {
@@ -89,6 +92,7 @@ struct DemoSeeder {
             _ = try await APIService(store: store).create(
                 APIInput(name: "demo", pathPrefix: "/demo", upstream: upstream, stripPrefix: true), by: actor)
         }
+        let document = try await seedDocument(by: actor)
         try await ignoringDuplicate {
             _ = try await AccessService(store: store).create(
                 AccessInput(name: "demo-access", groups: ["demo-consumers"], apis: ["demo"], rateLimit: RateLimitInput(limit: 10, period: "1m")),
@@ -110,7 +114,20 @@ struct DemoSeeder {
         return DemoSeedResult(
             adminPassword: password, adminInvitation: try await invitations.invite(admin.id, by: actor),
             consumerInvitation: try await invitations.invite(consumer.id, by: actor), adminToken: token.key, consumerKey: key.key,
-            identityProvider: try await issuer.asyncMap { try await seedProvider($0, by: actor) })
+            identityProvider: try await issuer.asyncMap { try await seedProvider($0, by: actor) }, document: document)
+    }
+
+    /// Points the demo API at the echo upstream's own OpenAPI document, once: fetched now, so an upstream that is
+    /// not running leaves the API without one (reported, not fatal).
+    private func seedDocument(by actor: Actor) async throws -> String {
+        guard let api = try await APIService(store: store).list().first(where: { $0.name == "demo" }) else { return "no demo API" }
+        if api.openapiUrl != nil { return "fetched from the demo upstream's /openapi.json" }
+        do {
+            _ = try await APIService(store: store).update(api.id, APIPatch(openapiUrl: .some("/openapi.json")), by: actor)
+            return "fetched from the demo upstream's /openapi.json"
+        } catch let error as PorticoError {
+            return "not fetched (\(error.message))"
+        }
     }
 
     /// Registers a local OpenID provider as `local`, a public client `portico` (no secret) for dashboard and portal

@@ -231,4 +231,20 @@ import Testing
             #expect(try await web.get("/portal/apis/\(hidden.id)").status == 404)
         }
     }
+
+    /// `make run`'s demo API takes its document from the echo upstream, which serves one of its own.
+    @Test func theEchoUpstreamServesAUsableDocumentOfItsOwn() async throws {
+        try await withEchoUpstream { port in
+            try await withAdminAPI { admin, _ in
+                let created = try await admin.call(
+                    .post, "/apis",
+                    #"{"name":"demo","pathPrefix":"/demo","upstream":"http://127.0.0.1:\#(port)","stripPrefix":true,"openapiUrl":"/openapi.json"}"#)
+                #expect(created.status == .created, "\(created.message)")
+                let document = try await admin.call(.post, "/apis/\(created.id)/openapi/refresh")
+                #expect(document.json["title"] as? String == "Portico demo echo")
+                #expect(document.json["operationCount"] as? Int == 3)
+                #expect(document.json["openapiVersion"] as? String == "3.1.0")
+            }
+        }
+    }
 }

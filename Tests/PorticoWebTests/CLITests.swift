@@ -28,6 +28,8 @@ import Testing
             let unreachable = try runPortico(["demo", "seed", "--identity-provider", "http://127.0.0.1:1"], environment: env)
             #expect(unreachable.status == 0, "\(unreachable.stderr)")
             #expect(unreachable.stdout.contains("identity provider not registered: issuer: discovery failed"), "\(unreachable.stdout)")
+            #expect(
+                unreachable.stdout.contains("API document: not fetched (openapiUrl: fetching "), "no demo upstream runs here: \(unreachable.stdout)")
             let seeded = try runPortico(["demo", "seed", "--identity-provider", issuer], environment: env)
             #expect(seeded.status == 0, "\(seeded.stderr)")
             #expect(seeded.stdout.contains("Sign-in:      through identity provider 'local' (\(issuer))"))
