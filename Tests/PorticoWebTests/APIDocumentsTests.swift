@@ -247,4 +247,33 @@ import Testing
             }
         }
     }
+
+    /// An operation, parameter or response without a description shows none, not the one of what encloses it.
+    @Test func aMissingDescriptionIsNotBorrowedFromTheEnclosingPart() async throws {
+        try await withDashboard { web, portico in
+            let api = try await portico.createAPI("tagged", prefix: "/tagged", upstreamPort: 9)
+            let document = """
+                openapi: 3.1.0
+                info: {title: Tagged, version: '1', description: ONLY-THE-DOCUMENT}
+                tags: [{name: things, description: ONLY-THE-TAG}]
+                paths:
+                  /things/{id}:
+                    get:
+                      tags: [things]
+                      description: ONLY-THE-OPERATION
+                      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+                      responses: {'200': {description: ONLY-THE-RESPONSE, content: {application/json: {schema: {type: object, properties: {a: {type: string}}}}}}}
+                    delete:
+                      tags: [things]
+                      responses: {'204': {description: ''}}
+                """
+            _ = try await APIDocumentService(store: portico.store).upload(document, to: api.id, by: portico.actor)
+            try await portico.grant("buyers", groups: ["buyers"], apis: ["tagged"])
+            try await Self.signInConsumer(in: ["buyers"], web: web, portico: portico)
+            let page = try await web.get("/portal/apis/\(api.id)")
+            for text in ["ONLY-THE-DOCUMENT", "ONLY-THE-TAG", "ONLY-THE-OPERATION", "ONLY-THE-RESPONSE"] {
+                #expect(page.html.components(separatedBy: text).count == 2, "\(text) once")
+            }
+        }
+    }
 }
