@@ -83,7 +83,14 @@ public struct APIDocument: Sendable {
     private static func decode<T: Decodable>(_ type: T.Type, from source: String, format: Format) throws(PorticoError) -> T {
         do {
             switch format {
-            case .json: return try JSONDecoder().decode(T.self, from: Data(source.utf8))
+            case .json:
+                // JSON is YAML too, and Yams keeps the order members were written in (paths, properties), where
+                // Foundation's decoder does not; text Yams cannot read (a tab where YAML allows none) is left to it.
+                do {
+                    return try YAMLDecoder().decode(T.self, from: source)
+                } catch is YamlError {
+                    return try JSONDecoder().decode(T.self, from: Data(source.utf8))
+                }
             case .yaml: return try YAMLDecoder().decode(T.self, from: source)
             }
         } catch {

@@ -58,6 +58,10 @@ import Testing
         )
         #expect(json.format == .json)
         #expect(json.operationCount == 1)
+        // Tabs are fine in JSON but not everywhere in YAML: such a document is read as JSON alone.
+        let tabbed = try APIDocument(
+            parsing: "{\n\t\"openapi\": \"3.1.0\",\n\t\"info\": {\"title\": \"Tabs\", \"version\": \"1\"},\n\t\"paths\": {}\n}")
+        #expect(tabbed.title == "Tabs")
     }
 
     /// One document per class of error, with the field (JSON path) and the words the answer must carry.

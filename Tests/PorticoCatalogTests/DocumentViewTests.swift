@@ -122,4 +122,15 @@ import Testing
         #expect(rows.first?.descriptionHTML.contains("<script") == false)
         #expect(view.groups.first?.name == "Other")
     }
+
+    /// A JSON document keeps the order it was written in (paths, operations, properties), as a YAML one does.
+    @Test func aJSONDocumentKeepsItsOrder() throws {
+        let document = try APIDocument(parsing: try APIDocumentTests.fixture("oai-v3.0-petstore-expanded.json"))
+        #expect(document.format == .json)
+        let view = DocumentView(document, gatewayURL: Self.gateway, exposedPrefix: "/", credential: Self.key)
+        #expect(
+            view.groups.flatMap(\.operations).map { "\($0.method) \($0.path)" } == ["GET /pets", "POST /pets", "GET /pets/{id}", "DELETE /pets/{id}"])
+        let create = try #require(view.groups.flatMap(\.operations).first { $0.method == "POST" })
+        #expect(create.requestBody.first?.schema.map(\.name) == ["name", "tag"])
+    }
 }
