@@ -124,7 +124,8 @@ def run(driver):
 
     # An API, a group, a consumer, an access grant.
     visit(driver, "/admin/apis", "admin-apis-empty")
-    fill(driver, {"api-name": "orders", "api-prefix": "/orders", "api-upstream": UPSTREAM})
+    # The echo upstream serves an OpenAPI document of its own, fetched when the API is saved.
+    fill(driver, {"api-name": "orders", "api-prefix": "/orders", "api-upstream": UPSTREAM, "api-openapi-url": "/openapi.json"})
     driver.find_element(By.NAME, "stripPrefix").click()
     submit(driver)
     check("Created API orders at /orders." in flash(driver), "the API was created")
@@ -194,6 +195,13 @@ def run(driver):
     check(driver.current_url.endswith("/portal"), "the consumer is in the portal")
     check("/orders" in driver.page_source and "5 per minute" in driver.page_source, "my APIs lists orders with its limit")
     shot(driver, "portal-apis")
+
+    # The API's page renders its OpenAPI document, with a curl line for an API key.
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, "orders"))
+    page = driver.page_source
+    check("Portico demo echo" in page and "Echo a body" in page, "the API's page renders its OpenAPI document")
+    check("/orders/hello" in page and "$PORTICO_KEY" in page, "with the gateway's paths and a curl line for an API key")
+    shot(driver, "portal-api-document")
 
     # The consumer makes a key, copies it, and revokes it.
     visit(driver, "/portal/keys", "portal-keys")
