@@ -18,7 +18,7 @@ struct PortalController {
     let authSettings: AuthSettingsService
     let documents: APIDocumentService
     /// The rendered document part of API pages, by document version and what changes its rendering.
-    let renderedDocuments = RenderedFragments()
+    let renderedDocuments = RecentValues<String>()
     /// The gateway as consumers reach it (`--public-gateway-url`): in curl lines and the documents' `servers`.
     let gatewayURL: String
 
@@ -93,7 +93,7 @@ struct PortalController {
             let prefix = api.stripPrefix ? api.pathPrefix : "/"
             // A large document's page is built once per version, prefix, credential and gateway URL, then reused.
             let key = [version, id.uuidString, api.name, prefix, "\(credential)", gatewayURL].joined(separator: "\u{1F}")
-            values["documentHTML"] = try await renderedDocuments.fragment(for: key) {
+            values["documentHTML"] = try await renderedDocuments.value(for: key) {
                 let view = DocumentView(try await documents.document(of: id), gatewayURL: gatewayURL, exposedPrefix: prefix, credential: credential)
                 return renderer.fragment("portal-api-document", DocumentPage.values(view, apiId: id, apiName: api.name))
             }

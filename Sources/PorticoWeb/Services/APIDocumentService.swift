@@ -2,7 +2,6 @@ import Foundation
 import PorticoCatalog
 import PorticoCore
 import PorticoStore
-import Synchronization
 
 /// A document fetched from an API's `openapiUrl`, checked, with where it came from.
 struct FetchedDocument: Sendable {
@@ -22,9 +21,10 @@ struct FetchedDocument: Sendable {
 public struct APIDocumentService: Sendable {
     let store: AdminStore
     let fetcher: APIDocumentFetcher
-    let parsed: ParsedDocuments
+    /// Parsed documents by their SHA-256, so that a page view does not parse a large document again.
+    let parsed: RecentValues<APIDocument>
 
-    public init(store: AdminStore, fetcher: APIDocumentFetcher = .init(), parsed: ParsedDocuments = .init()) {
+    public init(store: AdminStore, fetcher: APIDocumentFetcher = .init(), parsed: RecentValues<APIDocument> = .init()) {
         self.store = store
         self.fetcher = fetcher
         self.parsed = parsed
@@ -52,7 +52,7 @@ public struct APIDocumentService: Sendable {
             return (AdminStore.Change(before: before, after: saved, entityId: api.uuidString), saved)
         }
         // Parsed already: the portal's first view of it in this process need not parse it again.
-        parsed.remember(document.document)
+        parsed.remember(document.document, for: document.document.sha256)
         return saved
     }
 
@@ -75,7 +75,11 @@ public struct APIDocumentService: Sendable {
     /// The API's document, parsed (once per version of it).
     public func document(of api: UUID) async throws -> APIDocument {
         let stored = try await stored(of: api)
-        return try parsed.document(stored.source, sha256: stored.sha256)
+        if let kept = parsed.value(for: stored.sha256) { return kept }
+        // Stored documents were validated when they were saved.
+        let document = try APIDocument(parsing: stored.source, validating: false)
+        parsed.remember(document, for: stored.sha256)
+        return document
     }
 
     public func delete(of api: UUID, by actor: Actor) async throws {
@@ -85,31 +89,6 @@ public struct APIDocumentService: Sendable {
             }
             try await store.documents.delete(api: api, on: connection)
             return (AdminStore.Change<StoredAPIDocument, StoredAPIDocument>(before: before, after: nil, entityId: api.uuidString), ())
-        }
-    }
-}
-
-/// Parsed documents by their SHA-256, so that a page view does not parse a large document again; holds the last
-/// few, as only a handful of APIs are looked at in any minute.
-public final class ParsedDocuments: Sendable {
-    private let entries = Mutex<[(sha256: String, document: APIDocument)]>([])
-    let capacity: Int
-
-    public init(capacity: Int = 16) { self.capacity = capacity }
-
-    func document(_ source: String, sha256: String) throws(PorticoError) -> APIDocument {
-        if let hit = entries.withLock({ entries in entries.first { $0.sha256 == sha256 }?.document }) { return hit }
-        // Stored documents were validated when they were saved.
-        let document = try APIDocument(parsing: source, validating: false)
-        remember(document)
-        return document
-    }
-
-    func remember(_ document: APIDocument) {
-        entries.withLock { entries in
-            entries.removeAll { $0.sha256 == document.sha256 }
-            entries.insert((document.sha256, document), at: 0)
-            if entries.count > capacity { entries.removeLast(entries.count - capacity) }
         }
     }
 }
