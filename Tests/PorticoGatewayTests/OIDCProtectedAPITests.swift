@@ -1,5 +1,6 @@
 import Foundation
 import PorticoCore
+import PorticoGateway
 import PorticoTestSupport
 import PorticoWeb
 import Testing
@@ -188,8 +189,14 @@ import Testing
     @Test func withRefreshTheAccessTokenIsRefreshedOnceAcrossReplicasAndARefusedRefreshEndsTheSession() async throws {
         let refreshing: @Sendable (inout APIOIDCSettings) -> Void = { $0.session = .init(refresh: true) }
         try await withProtectedAPI(configure: refreshing) { provider, first, second, portico in
-            provider.setAccessTokenLifetime(6)
+            // A refresh is due `refreshMarginSeconds` (5 s) before the access token runs out: with 10 s tokens a
+            // session is not due for 5 s, room enough for the first call on a loaded machine, and each wait below
+            // is counted from a moment the token was already issued.
+            let lifetime = 10
+            provider.setAccessTokenLifetime(lifetime)
+            let notDueFor = Duration.seconds(Double(lifetime) - OIDCSessions.refreshMarginSeconds)
             let session = try await signIn(first, at: provider)
+            let signedIn = ContinuousClock.now
             let cookie = [("Cookie", "\(session.name)=\(session.value)")]
             #expect(try await first.get("/app/page", headers: cookie).status == 200)
             #expect(provider.refreshes == 0, "not due yet")
@@ -199,15 +206,16 @@ import Testing
             }
             #expect(stored.hasPrefix(SecretBox.storedPrefix), "the refresh token is stored sealed")
 
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(until: signedIn + notDueFor + .milliseconds(300))
             async let fromFirst = first.get("/app/page", headers: cookie)
             async let fromSecond = second.get("/app/page", headers: cookie)
             let statuses = try await (fromFirst.status, fromSecond.status)
             #expect(statuses == (200, 200))
             #expect(provider.refreshes == 1, "one replica refreshed, the other saw it done")
 
+            let refreshed = ContinuousClock.now
             provider.revokeRefreshTokens()
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(until: refreshed + notDueFor + .milliseconds(300))
             #expect(try await first.get("/app/page", headers: cookie).status == 401, "a refused refresh ends the session")
             let browser = try await ProviderBrowser.send(second.baseURL + "/app/page", headers: cookie + Self.browser)
             #expect(browser.status == 302, "a browser signs in again")
