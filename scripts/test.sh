@@ -38,14 +38,19 @@ if [ $# -eq 0 ]; then
     # Each takes at most about 1.5 minutes but the soak, which runs PORTICO_SOAK_SECONDS (5 minutes) after its setup.
     limit=240
     [ "$suite" = SoakTests ] && limit=$(( ${PORTICO_SOAK_SECONDS:-300} + 180 ))
-    for attempt in 1 2; do
+    for attempt in 1 2 3; do
       timeout --kill-after=30 "$limit" swift test --skip-build ${SWIFT_TEST_FLAGS:-} --filter "$suite" </dev/null 2>&1 | tee -a "$log"
       result=${PIPESTATUS[0]}
       # `timeout` ends `swift test`, not the test process it started.
       [ "$result" -eq 124 ] && pkill -KILL -f "porticoPackageTests.xctest.*--filter $suite" || true
-      # A run that hangs (an intermittent stall of these tests' process, under investigation) is tried once more,
-      # loudly; a test that fails is not.
-      [ "$result" -eq 124 ] && [ "$attempt" -eq 1 ] && { echo "WARNING: $suite timed out; running it once more" >&2; continue; }
+      # A run that hangs (an intermittent stall of these tests' process, under investigation: it has been seen to
+      # print nothing at all, before any test starts) is tried again, up to three runs, loudly and with the
+      # processes then running for the record; a test that fails is not.
+      if [ "$result" -eq 124 ] && [ "$attempt" -lt 3 ]; then
+        echo "WARNING: $suite timed out; running it once more. Processes then:" >&2
+        ps -eo pid,ppid,etime,stat,args | grep -E 'swift|xctest|portico|postgres' | grep -v grep >&2 || true
+        continue
+      fi
       break
     done
     [ "$result" -eq 0 ] || status=1
