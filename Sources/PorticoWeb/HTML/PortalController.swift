@@ -76,12 +76,8 @@ struct PortalController {
     /// An API the signed-in consumer may call, with its OpenAPI document rendered: operations by tag, parameters,
     /// bodies and responses as tables, and a `curl` line for each with the credential the gateway expects now.
     func apiPage(context: Context) async throws -> Response {
-        let user = try context.signedInUser(area: .portal)
-        let id = try context.id(of: "API")
-        guard let access = try await consumerAccess.access(of: user).first(where: { $0.api.id == id }) else {
-            throw PorticoError.notFound("API \(id)")
-        }
-        let api = access.api
+        let access = try await callableAPI(context: context)
+        let (api, id) = (access.api, access.api.id)
         var values: [String: Any] = [
             "path": api.pathPrefix, "host": api.host ?? "", "deprecated": api.status == .deprecated,
             "plan": access.limits.plan?.name ?? "—", "limit": access.limits.rate.map { Format.limit(RateLimitView($0)) } ?? "unlimited",
@@ -103,6 +99,17 @@ struct PortalController {
         return renderer.page("portal-api", title: api.name, values, context: context, section: "portalAPIs")
     }
 
+    /// The route's API with the signed-in consumer's access to it; one they may not call is answered as if it did
+    /// not exist.
+    func callableAPI(context: Context) async throws -> ConsumerAccess {
+        let user = try context.signedInUser(area: .portal)
+        let id = try context.id(of: "API")
+        guard let access = try await consumerAccess.access(of: user).first(where: { $0.api.id == id }) else {
+            throw PorticoError.notFound("API \(id)")
+        }
+        return access
+    }
+
     /// Where a `curl` line puts the consumer's credential: an API key in `Authorization`; in JWT mode the first
     /// place the settings read a token from.
     static func credential(for settings: AuthSettingsView) -> DocumentView.Credential {
@@ -119,11 +126,8 @@ struct PortalController {
     /// The OpenAPI document of an API the signed-in consumer may call, naming the gateway as its only server; an
     /// API they may not call is answered as if it did not exist.
     func publishedDocument(context: Context) async throws -> Response {
-        let user = try context.signedInUser(area: .portal)
-        let id = try context.id(of: "API")
-        guard let api = try await consumerAccess.access(of: user).first(where: { $0.api.id == id })?.api else {
-            throw PorticoError.notFound("API \(id)")
-        }
+        let api = try await callableAPI(context: context).api
+        let id = api.id
         let document = try await documents.document(of: id)
         guard let server = APIDocument.gatewayServer(gatewayURL: gatewayURL, pathPrefix: api.pathPrefix, stripPrefix: api.stripPrefix) else {
             throw PorticoError.unavailable("the gateway's public URL '\(gatewayURL)' is not a URL")
