@@ -129,12 +129,7 @@ public struct DocumentView: Sendable {
         _ operation: OpenAPI.Operation, method: String, path: String, shared: OpenAPI.Parameter.Array, document: OpenAPI.Document,
         schemas: inout SchemaTable, markdown: MarkdownCache, gatewayURL: String, credential: Credential
     ) -> Operation {
-        // Operation-level parameters override path-level ones of the same name and location.
-        var parameters: [OpenAPI.Parameter] = operation.parameters.compactMap { document.components[$0] }
-        for inherited in shared.compactMap({ document.components[$0] })
-        where !parameters.contains(where: { $0.name == inherited.name && $0.location == inherited.location }) {
-            parameters.insert(inherited, at: 0)
-        }
+        let parameters = Self.parameters(of: operation, shared: shared, components: document.components)
         let request = operation.requestBody.flatMap { document.components[$0] }
         var responses: [Response] = []
         for (status, either) in operation.responses {
@@ -183,11 +178,30 @@ public struct DocumentView: Sendable {
                 contents.append(Content(mediaType: mediaType.rawValue, schema: [], example: nil))
                 continue
             }
-            let named = content.examples?.values.lazy.compactMap { components[$0] }.compactMap { $0.legacyValue ?? $0.dataValue }.first
-            let example = (content.example ?? named).map(ExampleText.text)
-            contents.append(Content(mediaType: mediaType.rawValue, schema: content.schema.map { schemas.rows(of: $0) } ?? [], example: example))
+            contents.append(
+                Content(
+                    mediaType: mediaType.rawValue, schema: content.schema.map { schemas.rows(of: $0) } ?? [],
+                    example: example(of: content, components: components)))
         }
         return contents
+    }
+
+    /// An operation's parameters with those of its path item it does not override (same name and location).
+    static func parameters(of operation: OpenAPI.Operation, shared: OpenAPI.Parameter.Array, components: OpenAPI.Components)
+        -> [OpenAPI.Parameter]
+    {
+        var parameters: [OpenAPI.Parameter] = operation.parameters.compactMap { components[$0] }
+        for inherited in shared.compactMap({ components[$0] })
+        where !parameters.contains(where: { $0.name == inherited.name && $0.location == inherited.location }) {
+            parameters.insert(inherited, at: 0)
+        }
+        return parameters
+    }
+
+    /// A body's example: its own, or the first of its named examples that holds a value.
+    static func example(of content: OpenAPI.Content, components: OpenAPI.Components) -> String? {
+        let named = content.examples?.values.lazy.compactMap { components[$0] }.compactMap { $0.legacyValue ?? $0.dataValue }.first
+        return (content.example ?? named).map(ExampleText.text)
     }
 
     static func anchor(operationId: String?, method: String, path: String) -> String {

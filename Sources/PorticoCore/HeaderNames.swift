@@ -17,6 +17,8 @@ public enum HeaderNames {
     public static let porticoUser = "X-Portico-User"
     public static let porticoGroups = "X-Portico-Groups"
     public static let porticoKeyId = "X-Portico-Key-Id"
+    /// The portal's try-it pass (`TryItPass`); under the gateway's own prefix, so it never reaches an upstream.
+    public static let porticoTryIt = "X-Portico-Try-It"
     public static let rateLimitLimit = "X-RateLimit-Limit"
     public static let rateLimitPeriod = "X-RateLimit-Period"
     public static let rateLimitRemaining = "X-RateLimit-Remaining"

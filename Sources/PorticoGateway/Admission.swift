@@ -19,9 +19,12 @@ enum Admission: Sendable {
 /// API-key mode: the bearer credential must be an active key of an enabled user.
 struct KeyAdmission: Sendable {
     let usage: any UsageSink
+    let passes: TryItAdmission
 
     func admit(_ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot, nowMillis: Int64) -> Admission {
-        guard let credential = BearerCredential(request.headers.first(name: HeaderNames.authorization)) else { return .refused(.missingCredential) }
+        guard let credential = BearerCredential(request.headers.first(name: HeaderNames.authorization)) else {
+            return passes.admit(request, api: api, snapshot: snapshot, now: nowMillis / 1000) ?? .refused(.missingCredential)
+        }
         switch snapshot.authenticate(apiKey: credential.token, nowMillis: nowMillis) {
         case .rejected(let reason):
             return .refused(.invalidCredential(reason))
@@ -34,6 +37,33 @@ struct KeyAdmission: Sendable {
             changes.addedHeaders.append((HeaderNames.porticoKeyId, keyId.headerText))
             return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil), changes)
         }
+    }
+}
+
+/// The portal's try-it console calls through its own gateway with a pass (`TryItPass`) instead of a credential:
+/// the consumer it names is admitted in the groups it names, in either auth mode. Looked at only when a request
+/// brings no credential, so the calls that do pay nothing for it.
+struct TryItAdmission: Sendable {
+    /// nil in a gateway without a portal of its own (`portico gateway`): it accepts no pass.
+    let signer: TryItPassSigner?
+
+    /// The admission a pass decides, or nil when the request brings none.
+    func admit(_ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot, now: Int64) -> Admission? {
+        guard let text = request.headers.first(name: HeaderNames.porticoTryIt) else { return nil }
+        guard let signer else { return .refused(.invalidCredential("this gateway runs without a portal and accepts no try-it pass")) }
+        let pass: TryItPass
+        switch signer.verify(text, now: now) {
+        case .failure(let refusal): return .refused(.invalidCredential(refusal.description))
+        case .success(let verified): pass = verified
+        }
+        guard pass.apiId == api.id else { return .refused(.invalidCredential("the try-it pass is for another API")) }
+        guard !snapshot.isDisabled(userId: pass.userId), !snapshot.isDisabled(externalUserId: pass.caller) else {
+            return .refused(.invalidCredential("the try-it pass's user is disabled"))
+        }
+        var changes = UpstreamRequestChanges()
+        changes.removesAuthorization = true
+        CallerHeaders.add(user: pass.caller, groups: pass.groups, to: &changes)
+        return .admitted(Consumer(id: pass.consumerId, groups: pass.groups, label: nil), changes)
     }
 }
 
@@ -58,6 +88,7 @@ enum CallerHeaders {
 /// otherwise it says what it needs: the form body, or `admit`, which may fetch keys and verify.
 struct TokenAdmission: Sendable {
     let verifiers: JWTVerifierCache
+    let passes: TryItAdmission
     /// Verifiers of the identity providers JWT mode trusts (`PolicySnapshot.trustedIssuers`).
     let issuers: IssuerVerifiers
     let usage: any UsageSink
@@ -185,6 +216,9 @@ struct TokenAdmission: Sendable {
         case .needsFormBody:
             return .needsFormBody
         case .none:
+            if let admission = passes.admit(request, api: api, snapshot: snapshot, now: Int64(Date().timeIntervalSince1970)) {
+                return .decided(admission)
+            }
             return .decided(config.strictness == .strict ? .refused(.missingCredential) : .admitted(anonymous(config, request), changes))
         case .found(let token):
             found = token

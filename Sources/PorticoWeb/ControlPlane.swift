@@ -31,6 +31,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var gatewayDraining: DrainState?
     /// The certificate the control plane presents when it terminates TLS itself (`--tls-cert`, `--tls-key`).
     public var tls: ServerCertificate?
+    /// The gateway of this process, for the portal's try-it console; nil offers none.
+    public var tryIt: TryItRoute?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
@@ -101,7 +103,7 @@ public func buildControlPlane(
         renderer: pages, signInPages: signInPages(.portal), consumerAccess: ConsumerAccessService(store: store),
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, documents: documents,
-        gatewayURL: configuration.gatewayURL
+        gatewayURL: configuration.gatewayURL, tryIt: configuration.tryIt.map { TryItService(route: $0) }
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     ProviderCallbackController(renderer: pages, providers: providerSignIn).addRoutes(to: router.group("oidc").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }

@@ -70,6 +70,17 @@ struct GatewayOptions: ParsableArguments {
 
     var scheme: String { tlsCertificate == nil ? "http" : "https" }
 
+    /// The gateway as this process reaches it: over loopback when it listens on every address.
+    var loopbackURL: String {
+        let reached: String
+        switch host {
+        case "", "0.0.0.0", "*": reached = "127.0.0.1"
+        case "::", "[::]": reached = "[::1]"
+        default: reached = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        }
+        return "\(scheme)://\(reached):\(gatewayPort)"
+    }
+
     var configuration: GatewayConfiguration {
         GatewayConfiguration(
             host: host, port: gatewayPort,
@@ -111,6 +122,9 @@ struct Runtime {
         var gatewayConfiguration = gatewayOptions.configuration
         gatewayConfiguration.secretBox = secretBox
         gatewayConfiguration.tls = certificate
+        // The portal's try-it passes are signed and checked in this process only, with a key it never writes down.
+        let passes = controlPlane == nil ? nil : TryItPassSigner.random()
+        gatewayConfiguration.tryItPasses = passes
         let gateway = Gateway(
             configuration: gatewayConfiguration, policyPollInterval: .milliseconds(Int(gatewayOptions.pollInterval * 1000)),
             rateLimitSync: .milliseconds(gatewayOptions.rateLimitSync), usageRetentionDays: gatewayOptions.usageRetentionDays, policy: holder,
@@ -135,6 +149,7 @@ struct Runtime {
                 passwordSignIn: controlPlane.passwordSignIn, rateLimiter: gateway.server.limiter)
             configuration.gatewayDraining = gateway.server.draining
             configuration.tls = certificate
+            configuration.tryIt = passes.map { TryItRoute(signer: $0, gatewayURL: gatewayOptions.loopbackURL) }
             let store = AdminStore(database: database)
             services.append(
                 try buildControlPlane(

@@ -27,7 +27,7 @@ import Testing
                     for _ in 0..<3 { #expect(try await gateways[0].get("/orders/y", key: key).status == 429) }
                     #expect(try await gateways[1].get("/nowhere", key: key).status == 404, "no API: not a usage record")
 
-                    let stored = try await Self.waitForCalls(10, consumer: consumer.id, portico: portico)
+                    let stored = try await portico.waitForCalls(10, consumer: consumer.id)
                     #expect(stored.byClass == [7, 0, 3, 0])
                     #expect(stored.rateLimited == 3)
                     #expect(stored.bytesOut > 0)
@@ -93,19 +93,4 @@ import Testing
     }
 
     /// Polls the stored usage of `consumer` until it counts `calls` calls (the writer flushes every 200 ms here).
-    static func waitForCalls(_ calls: Int64, consumer: UUID, portico: TestPortico) async throws -> UsageCounts {
-        let deadline = ContinuousClock.now + .seconds(10)
-        var total = UsageCounts()
-        while ContinuousClock.now < deadline {
-            let now = Int64(Date().timeIntervalSince1970)
-            let series = try await portico.store.read { connection in
-                try await UsageRepository(logger: portico.database.logger).series(
-                    consumer: consumer, api: nil, from: now - 86_400, to: now + 3_600, bucketSeconds: 86_400 * 2, on: connection)
-            }
-            total = series.reduce(into: UsageCounts()) { $0.add($1.counts) }
-            if total.requests >= calls { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return total
-    }
 }

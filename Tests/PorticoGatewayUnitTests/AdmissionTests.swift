@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func aKeyIsItsOwnersGroupsAndItsUseIsReported() throws {
-        let admission = KeyAdmission(usage: fixture.sink).admit(
+        let admission = KeyAdmission(usage: fixture.sink, passes: fixture.tryIt).admit(
             request("/orders", headers: [("Authorization", "bearer \(fixture.key.secret)")]), api: fixture.orders, snapshot: try fixture.snapshot(),
             nowMillis: 0)
         #expect(consumer(admission)?.id == fixture.userId)
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func aMalformedKeyIsRefusedAndNothingIsReported() throws {
-        let admission = KeyAdmission(usage: fixture.sink).admit(
+        let admission = KeyAdmission(usage: fixture.sink, passes: fixture.tryIt).admit(
             request("/orders", headers: [("Authorization", "Bearer nope")]), api: fixture.orders, snapshot: try fixture.snapshot(), nowMillis: 0)
         guard case .invalidCredential(let reason)? = refusal(admission) else {
             Issue.record("expected an invalid credential, got \(admission)")

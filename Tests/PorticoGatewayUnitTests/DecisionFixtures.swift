@@ -33,6 +33,8 @@ struct DecisionFixture {
     let legacy: GatewayAPI
     let closed: GatewayAPI
     let sink = RecordingSink()
+    /// The signer of the portal beside the fixture's gateway.
+    let passes = TryItPassSigner.random()
 
     init() throws {
         let upstream = try Upstream("http://127.0.0.1:9")
@@ -91,6 +93,8 @@ struct DecisionFixture {
         return settings
     }
 
+    var tryIt: TryItAdmission { TryItAdmission(signer: passes) }
+
     func decider(
         _ snapshot: PolicySnapshot, rateLimitHeaders: RateLimitHeaderStyle = .both, limiter: RateLimiter = RateLimiter(),
         quotas: QuotaCounter = QuotaCounter()
@@ -98,8 +102,9 @@ struct DecisionFixture {
         let resolver = SecretResolver(box: nil, environment: { $0 == "UNIT_SECRET" ? Self.secret : nil })
         let factory = JWTVerifierFactory(resolver: resolver, logger: Logger(label: "unit"))
         return GatewayDecider(
-            policy: PolicyHolder(loaded: snapshot), limiter: limiter, quotas: quotas, keys: KeyAdmission(usage: sink),
-            tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: sink),
+            policy: PolicyHolder(loaded: snapshot), limiter: limiter, quotas: quotas, keys: KeyAdmission(usage: sink, passes: tryIt),
+            tokens: TokenAdmission(
+                verifiers: JWTVerifierCache(factory: factory), passes: tryIt, issuers: IssuerVerifiers(factory: factory), usage: sink),
             oidc: nil, rateLimitHeaders: rateLimitHeaders, logger: Logger(label: "unit"))
     }
 

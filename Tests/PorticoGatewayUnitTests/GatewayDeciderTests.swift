@@ -14,7 +14,7 @@ import Testing
 
     @Test func beforeTheFirstSnapshotEveryRequestIs503() {
         let decider = GatewayDecider(
-            policy: PolicyHolder(), limiter: RateLimiter(), quotas: QuotaCounter(), keys: KeyAdmission(usage: fixture.sink),
+            policy: PolicyHolder(), limiter: RateLimiter(), quotas: QuotaCounter(), keys: KeyAdmission(usage: fixture.sink, passes: fixture.tryIt),
             tokens: fixture.decider(.empty).tokens, oidc: nil, rateLimitHeaders: .both, logger: .init(label: "unit"))
         let refused = answer(decider.decide(request("/orders/1", headers: [("Authorization", "Bearer \(fixture.key.secret)")])))
         #expect(refused?.status == .serviceUnavailable)

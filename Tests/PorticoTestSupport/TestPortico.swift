@@ -39,14 +39,17 @@ public struct TestPortico: Sendable {
     /// Browsers reach the test control plane here, as far as identity providers' redirect URIs are concerned.
     public static let publicURL = "http://portico.test"
 
+    /// `tryIt`: the gateway the portal's try-it console sends through, as in `portico serve`.
     public func controlPlane(
         sessions: SignInService.SessionPolicy = .init(), throttle: SignInThrottle = .init(delayStepSeconds: 0.05, maxDelaySeconds: 0.2),
-        passwordSignIn: Bool = true
+        passwordSignIn: Bool = true, tryIt: TryItRoute? = nil
     ) throws -> some ApplicationProtocol {
-        try buildControlPlane(
-            configuration: .init(
-                host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle, publicURL: Self.publicURL,
-                passwordSignIn: passwordSignIn),
+        var configuration = ControlPlaneConfiguration(
+            host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle, publicURL: Self.publicURL,
+            passwordSignIn: passwordSignIn)
+        configuration.tryIt = tryIt
+        return try buildControlPlane(
+            configuration: configuration,
             store: store, policy: policy, registry: registry, gatewayMetrics: metrics, pages: pages, logger: TestDatabase.logger)
     }
 
@@ -102,9 +105,9 @@ public struct TestPortico: Sendable {
     /// `tls`: the gateway terminates TLS with this certificate.
     public func withGateway<Result: Sendable>(
         timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), tls: ServerCertificate? = nil,
-        _ body: (GatewayHandle) async throws -> Result
+        tryItPasses: TryItPassSigner? = nil, _ body: (GatewayHandle) async throws -> Result
     ) async throws -> Result {
-        try await withGateways(count: 1, timeouts: timeouts, tls: tls) { try await body($0[0]) }
+        try await withGateways(count: 1, timeouts: timeouts, tls: tls, tryItPasses: tryItPasses) { try await body($0[0]) }
     }
 
     /// Runs `count` gateway replicas on this database, each on a free port with its own policy feed (the first on
@@ -113,14 +116,16 @@ public struct TestPortico: Sendable {
     public func withGateways<Result: Sendable>(
         count: Int, timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), rateLimitStore: RateLimitStore = .local,
         rateLimitSync: Duration = .milliseconds(200), gatewayDatabase: Database? = nil, tls: ServerCertificate? = nil,
-        _ body: ([GatewayHandle]) async throws -> Result
+        tryItPasses: TryItPassSigner? = nil, _ body: ([GatewayHandle]) async throws -> Result
     ) async throws -> Result {
         var gateways: [(Gateway, PortReporter)] = []
         for index in 0..<count {
             let ports = PortReporter()
+            var configuration = GatewayConfiguration(
+                host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore, tls: tls)
+            configuration.tryItPasses = tryItPasses
             let gateway = Gateway(
-                configuration: .init(
-                    host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore, tls: tls),
+                configuration: configuration,
                 usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), rateLimitSync: rateLimitSync,
                 policy: index == 0 ? policy : PolicyHolder(), database: gatewayDatabase ?? database, metrics: metrics, logger: TestDatabase.logger,
                 onServerRunning: ports.onServerRunning)
@@ -132,6 +137,26 @@ public struct TestPortico: Sendable {
             for (gateway, ports) in gateways { handles.append(GatewayHandle(port: await ports.next(), gateway: gateway)) }
             return try await body(handles)
         }
+    }
+}
+
+extension TestPortico {
+    /// The consumer's usage records of the last day, once they count at least `calls` (or after 10 s): the
+    /// gateways write them in batches.
+    public func waitForCalls(_ calls: Int64, consumer: UUID) async throws -> UsageCounts {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var total = UsageCounts()
+        while ContinuousClock.now < deadline {
+            let now = Int64(Date().timeIntervalSince1970)
+            let series = try await store.read { connection in
+                try await UsageRepository(logger: database.logger).series(
+                    consumer: consumer, api: nil, from: now - 86_400, to: now + 3_600, bucketSeconds: 86_400 * 2, on: connection)
+            }
+            total = series.reduce(into: UsageCounts()) { $0.add($1.counts) }
+            if total.requests >= calls { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return total
     }
 }
 

@@ -209,6 +209,9 @@ public final class PolicySnapshot: Sendable {
 
     public func isDisabled(externalUserId: String) -> Bool { disabledExternalIds[externalUserId] != nil }
 
+    /// Whether an admin has disabled the user (the snapshot holds every disabled user).
+    public func isDisabled(userId: UUID) -> Bool { consumers[userId]?.disabled == true }
+
     /// The most generous limits the given groups hold on the API, or nil when none of them holds a grant.
     public func access(groups: some Sequence<String>, api: UUID) -> AccessLimits? {
         grantedAccess(groups: groups, api: api)?.limits

@@ -31,6 +31,8 @@ public struct GatewayConfiguration: Sendable {
     public var drainTimeout: Duration
     /// The certificate the gateway presents when it terminates TLS itself (`--tls-cert`, `--tls-key`).
     public var tls: ServerCertificate?
+    /// Checks the try-it passes of the portal in the same process; without it the gateway accepts none.
+    public var tryItPasses: TryItPassSigner?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
@@ -88,11 +90,13 @@ public struct GatewayServer: Service, NamedByType {
     ) {
         let factory = JWTVerifierFactory(resolver: SecretResolver(box: configuration.secretBox), logger: logger)
         let health = CountingHealth(failMode: configuration.rateLimitFail)
+        let passes = TryItAdmission(signer: configuration.tryItPasses)
         self.configuration = configuration
         self.decider = GatewayDecider(
             policy: policy, limiter: RateLimiter(store: configuration.rateLimitStore, health: health), quotas: QuotaCounter(health: health),
-            keys: KeyAdmission(usage: usage),
-            tokens: TokenAdmission(verifiers: JWTVerifierCache(factory: factory), issuers: IssuerVerifiers(factory: factory), usage: usage),
+            keys: KeyAdmission(usage: usage, passes: passes),
+            tokens: TokenAdmission(
+                verifiers: JWTVerifierCache(factory: factory), passes: passes, issuers: IssuerVerifiers(factory: factory), usage: usage),
             oidc: oidcSessions.map { OIDCAdmission(sessions: $0, client: OIDCClient(verifiers: factory), usage: usage) },
             rateLimitHeaders: configuration.rateLimitHeaders, logger: logger)
         self.metrics = metrics

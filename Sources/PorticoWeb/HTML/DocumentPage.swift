@@ -5,9 +5,10 @@ import PorticoCatalog
 /// (`operationDescriptionHTML`, …): a value left out (empty text is) is looked up in the enclosing levels, so a
 /// shared name would show a group's description under an operation that has none.
 enum DocumentPage {
-    static func values(_ view: DocumentView, apiId: UUID, apiName: String) -> [String: Any] {
+    /// `tryIt`: each operation links to the portal's try-it console.
+    static func values(_ view: DocumentView, apiId: UUID, apiName: String, tryIt: Bool) -> [String: Any] {
         [
-            "apiId": apiId.uuidString, "apiName": apiName, "title": view.title, "version": view.version,
+            "apiId": apiId.uuidString, "apiName": apiName, "tryIt": tryIt, "title": view.title, "version": view.version,
             "documentDescriptionHTML": view.descriptionHTML,
             "groups": view.groups.map { group in
                 ["name": group.name, "groupDescriptionHTML": group.descriptionHTML, "operations": group.operations.map(operation)] as [String: Any]

@@ -21,6 +21,8 @@ struct PortalController {
     let renderedDocuments = RecentValues<String>()
     /// The gateway as consumers reach it (`--public-gateway-url`): in curl lines and the documents' `servers`.
     let gatewayURL: String
+    /// Sends try-it calls through the gateway of this process; nil without one, and the portal offers no try-it.
+    let tryIt: TryItService?
 
     func addRoutes(to group: RouterGroup<Context>) {
         signInPages.addRoutes(to: group)
@@ -71,6 +73,7 @@ struct PortalController {
         signedIn.get("token") { _, context in try await tokenPage(context: context) }
         signedIn.get("apis/{id}/openapi.json") { _, context in try await publishedDocument(context: context) }
         signedIn.get("apis/{id}") { _, context in try await apiPage(context: context) }
+        addTryItRoutes(to: signedIn)
     }
 
     /// An API the signed-in consumer may call, with its OpenAPI document rendered: operations by tag, parameters,
@@ -87,11 +90,12 @@ struct PortalController {
             let version = try await documents.version(of: id)
             let credential = Self.credential(for: try await authSettings.current())
             let prefix = api.stripPrefix ? api.pathPrefix : "/"
-            // A large document's page is built once per version, prefix, credential and gateway URL, then reused.
-            let key = [version, id.uuidString, api.name, prefix, "\(credential)", gatewayURL].joined(separator: "\u{1F}")
+            let offersTryIt = tryIt != nil && api.oidc == nil
+            // A large document's page is built once per version, prefix, credential, gateway URL and console, then reused.
+            let key = [version, id.uuidString, api.name, prefix, "\(credential)", gatewayURL, "\(offersTryIt)"].joined(separator: "\u{1F}")
             values["documentHTML"] = try await renderedDocuments.value(for: key) {
                 let view = DocumentView(try await documents.document(of: id), gatewayURL: gatewayURL, exposedPrefix: prefix, credential: credential)
-                return renderer.fragment("portal-api-document", DocumentPage.values(view, apiId: id, apiName: api.name))
+                return renderer.fragment("portal-api-document", DocumentPage.values(view, apiId: id, apiName: api.name, tryIt: offersTryIt))
             }
         } catch PorticoError.notFound {
             values["documentHTML"] = false

@@ -15,6 +15,8 @@ struct WebSessionMiddleware: RouterMiddleware {
     static let formLimit = 1 << 20
     /// A pasted OpenAPI document: its largest size, URL-encoded (a byte may take three).
     static let documentFormLimit = 3 * APIDocument.maxBytes + (64 << 10)
+    /// A try-it call: its largest body, URL-encoded, and its parameters.
+    static let tryItFormLimit = 3 * TryItCall.maxBodyBytes + (64 << 10)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -49,12 +51,13 @@ struct WebSessionMiddleware: RouterMiddleware {
             if request.method == .post {
                 let body: ByteBuffer
                 let isDocument = request.uri.path.hasSuffix("/openapi")
+                let isTryIt = request.uri.path.hasPrefix("/portal/apis/") && request.uri.path.contains("/try/")
+                let limit = isDocument ? Self.documentFormLimit : isTryIt ? Self.tryItFormLimit : Self.formLimit
                 do {
-                    body = try await request.collectBody(upTo: isDocument ? Self.documentFormLimit : Self.formLimit)
+                    body = try await request.collectBody(upTo: limit)
                 } catch {
-                    throw isDocument
-                        ? PorticoError.tooLarge("the OpenAPI document is larger than \(APIDocument.maxBytes >> 20) MiB")
-                        : PorticoError.malformed("the form is larger than 1 MiB")
+                    if isDocument { throw PorticoError.tooLarge("the OpenAPI document is larger than \(APIDocument.maxBytes >> 20) MiB") }
+                    throw PorticoError.tooLarge("the form is larger than \(limit >> 20) MiB")
                 }
                 context.web.form = FormValues(String(buffer: body))
                 let sent = context.web.form["_csrf"] ?? ""
