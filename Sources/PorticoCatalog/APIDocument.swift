@@ -31,6 +31,17 @@ public struct APIDocument: Sendable {
     public var version: String { document.info.version }
     public var operationCount: Int { document.routes.reduce(0) { $0 + $1.pathItem.endpoints.count } }
 
+    /// Every operation with its method, path template, operation id and tags, as operation filters match them.
+    public var operations: [DocumentOperation] {
+        document.routes.flatMap { route in
+            route.pathItem.endpoints.map { endpoint in
+                DocumentOperation(
+                    method: endpoint.method.rawValue, path: route.path.rawValue, operationId: endpoint.operation.operationId,
+                    tags: endpoint.operation.tags ?? [])
+            }
+        }
+    }
+
     /// The largest document taken: a big public API's description is a few MiB.
     public static let maxBytes = 8 << 20
 

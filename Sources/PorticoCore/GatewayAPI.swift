@@ -87,11 +87,16 @@ public struct GatewayAPI: Sendable, Hashable {
 
     /// The path to request upstream for a matched request path (percent-encoded, without query).
     public func upstreamPath(for requestPath: String) -> String {
-        var rest = Substring(requestPath)
+        upstream.basePath + documentPath(for: Substring(requestPath))
+    }
+
+    /// The path as the API's OpenAPI document writes it: the request's, without the prefix when the gateway strips it.
+    public func documentPath(for requestPath: Substring) -> Substring {
+        var rest = requestPath
         if stripPrefix, pathPrefix != "/" {
             rest = rest.dropFirst(pathPrefix.count)
         }
-        if rest.isEmpty { rest = "/" } else if !rest.hasPrefix("/") { rest = "/" + rest }
-        return upstream.basePath + rest
+        if rest.isEmpty { return "/" }
+        return rest.hasPrefix("/") ? rest : "/" + rest
     }
 }

@@ -108,14 +108,17 @@ public struct APIAccess: Codable, Sendable, Equatable {
     /// The plan's name; its rate limit applies unless the grant has one of its own, its quota always.
     public var plan: String?
     public var rateLimit: RateLimitView?
+    /// The operations it covers; nil covers every operation.
+    public var operationFilter: OperationFilter?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
-        id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, plan: String? = nil, rateLimit: RateLimitView?, createdAt: Date,
-        updatedAt: Date
+        id: UUID, name: String, groups: [String], apis: [String]?, allApis: Bool, plan: String? = nil, rateLimit: RateLimitView?,
+        operationFilter: OperationFilter? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.plan = plan
+        self.operationFilter = operationFilter
         self.id = id
         self.name = name
         self.groups = groups

@@ -9,6 +9,8 @@ enum GatewayError: Error, Sendable {
     case missingCredential
     case invalidCredential(String)
     case noAccess(api: String)
+    /// The caller's grants on the API cover other operations (their operation filters), not this one.
+    case operationNotCovered(api: String, operation: String)
     case claimsMismatch
     case noGroups(claim: String)
     case authUnavailable
@@ -52,7 +54,7 @@ enum GatewayError: Error, Sendable {
         case .missingCredential, .invalidCredential, .signInRequired, .signInRefused: .unauthorized
         case .signInFlowInvalid: .badRequest
         case .identityProviderUnavailable: .serviceUnavailable
-        case .noAccess, .claimsMismatch, .noGroups: .forbidden
+        case .noAccess, .operationNotCovered, .claimsMismatch, .noGroups: .forbidden
         case .authUnavailable, .jwksUnavailable: .serviceUnavailable
         case .formTooLarge, .bodyTooLarge: .payloadTooLarge
         case .headersTooLarge: .requestHeaderFieldsTooLarge
@@ -74,6 +76,7 @@ enum GatewayError: Error, Sendable {
         case .missingCredential: "missing_credential"
         case .invalidCredential: "invalid_token"
         case .noAccess: "no_access"
+        case .operationNotCovered: "operation_not_allowed"
         case .claimsMismatch: "claims_mismatch"
         case .noGroups: "no_groups"
         case .authUnavailable: "auth_unavailable"
@@ -105,6 +108,8 @@ enum GatewayError: Error, Sendable {
         case .missingCredential: "a bearer credential is required"
         case .invalidCredential(let reason): reason
         case .noAccess(let api): "your groups hold no access grant for API '\(api)'"
+        case .operationNotCovered(let api, let operation):
+            "your access to API '\(api)' does not cover operation \(operation)"
         case .claimsMismatch: "the token's claims do not satisfy this gateway's claims expression"
         case .noGroups(let claim): "the token carries no groups (claim '\(claim)'), and groups are needed to call APIs"
         case .authUnavailable: "tokens cannot be verified right now; retry shortly"

@@ -17,11 +17,14 @@ public struct StoredAPIDocument: Encodable, Sendable, Equatable {
     public var updatedAt: Date
     /// Left out of JSON answers and audit rows: the document itself is served on its own route.
     public var source: String
+    /// What operation filters match against; written when the document is saved, not read back with it.
+    public var operations: [DocumentOperation]?
 
     public init(
         apiId: UUID, format: String, openapiVersion: String, title: String, documentVersion: String, operationCount: Int, sha256: String,
-        fetchedFrom: String?, updatedAt: Date, source: String
+        fetchedFrom: String?, updatedAt: Date, source: String, operations: [DocumentOperation]? = nil
     ) {
+        self.operations = operations
         self.apiId = apiId
         self.format = format
         self.openapiVersion = openapiVersion
@@ -53,13 +56,15 @@ public struct APIDocumentRepository: Sendable {
     public func save(_ document: StoredAPIDocument, on connection: PostgresConnection) async throws -> StoredAPIDocument {
         let rows = try await connection.query(
             """
-            INSERT INTO api_documents (api_id, format, source, openapi_version, title, document_version, operation_count, sha256, fetched_from)
+            INSERT INTO api_documents (api_id, format, source, openapi_version, title, document_version, operation_count, sha256, fetched_from,
+                                       operations)
             VALUES (\(document.apiId), \(document.format), \(document.source), \(document.openapiVersion), \(document.title),
-                    \(document.documentVersion), \(document.operationCount), \(document.sha256), \(document.fetchedFrom))
+                    \(document.documentVersion), \(document.operationCount), \(document.sha256), \(document.fetchedFrom),
+                    \(try Self.json(document.operations))::jsonb)
             ON CONFLICT (api_id) DO UPDATE SET format = EXCLUDED.format, source = EXCLUDED.source,
                 openapi_version = EXCLUDED.openapi_version, title = EXCLUDED.title, document_version = EXCLUDED.document_version,
                 operation_count = EXCLUDED.operation_count, sha256 = EXCLUDED.sha256, fetched_from = EXCLUDED.fetched_from,
-                updated_at = now()
+                operations = EXCLUDED.operations, updated_at = now()
             RETURNING \(unescaped: Self.columns)
             """, logger: logger)
         guard let saved = try await decode(rows).first else { throw PorticoError.conflict("the OpenAPI document was not saved") }
@@ -75,6 +80,29 @@ public struct APIDocumentRepository: Sendable {
         let rows = try await connection.query("SELECT sha256 FROM api_documents WHERE api_id = \(api)", logger: logger)
         for try await sha256 in rows.decode(String.self) { return sha256 }
         return nil
+    }
+
+    /// The operations of the APIs' documents that have them read out, by API.
+    public func operations(on connection: PostgresConnection) async throws -> [UUID: [DocumentOperation]] {
+        let rows = try await connection.query(
+            "SELECT api_id, operations::text FROM api_documents WHERE operations IS NOT NULL ORDER BY api_id", logger: logger)
+        var operations: [UUID: [DocumentOperation]] = [:]
+        for try await (api, json) in rows.decode((UUID, String).self) {
+            operations[api] = try JSONDecoder().decode([DocumentOperation].self, from: Data(json.utf8))
+        }
+        return operations
+    }
+
+    /// Fills in the operations of a document saved before they were read out.
+    public func setOperations(_ operations: [DocumentOperation], api: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE api_documents SET operations = \(try Self.json(operations))::jsonb WHERE api_id = \(api) AND operations IS NULL",
+            logger: logger)
+    }
+
+    private static func json(_ operations: [DocumentOperation]?) throws -> String? {
+        guard let operations else { return nil }
+        return String(decoding: try JSONEncoder().encode(operations), as: UTF8.self)
     }
 
     /// Removes the API's document; says whether there was one.

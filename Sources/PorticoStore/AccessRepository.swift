@@ -11,8 +11,12 @@ public struct AccessRecord: Sendable {
     public var apiIds: [UUID]?
     public var rateLimit: RateLimit?
     public var planId: UUID?
+    public var operationFilter: OperationFilter?
 
-    public init(name: String, groupIds: [UUID], apiIds: [UUID]?, rateLimit: RateLimit?, planId: UUID? = nil) {
+    public init(
+        name: String, groupIds: [UUID], apiIds: [UUID]?, rateLimit: RateLimit?, planId: UUID? = nil, operationFilter: OperationFilter? = nil
+    ) {
+        self.operationFilter = operationFilter
         self.name = name
         self.groupIds = groupIds
         self.apiIds = apiIds
@@ -28,7 +32,7 @@ public struct AccessRepository: Sendable {
     public init(logger: Logger) { self.logger = logger }
 
     private static let select = """
-        SELECT a.id, a.name, a.all_apis, a.rate_limit, a.rate_period_seconds, a.created_at, a.updated_at,
+        SELECT a.id, a.name, a.all_apis, a.rate_limit, a.rate_period_seconds, a.created_at, a.updated_at, a.operation_filter::text,
                (SELECT p.name FROM plans p WHERE p.id = a.plan_id),
                coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
                          WHERE ag.access_id = a.id), '{}'),
@@ -40,8 +44,9 @@ public struct AccessRepository: Sendable {
     public func create(_ record: AccessRecord, on connection: PostgresConnection) async throws -> APIAccess {
         let rows = try await connection.query(
             """
-            INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds, plan_id)
-            VALUES (\(record.name), \(record.apiIds == nil), \(record.rateLimit?.limit), \(record.rateLimit?.periodSeconds), \(record.planId))
+            INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds, plan_id, operation_filter)
+            VALUES (\(record.name), \(record.apiIds == nil), \(record.rateLimit?.limit), \(record.rateLimit?.periodSeconds), \(record.planId),
+                    \(try Self.json(record.operationFilter))::jsonb)
             RETURNING id
             """, logger: logger)
         guard let id = try await rows.decode(UUID.self).first(where: { _ in true }) else {
@@ -55,7 +60,8 @@ public struct AccessRepository: Sendable {
         try await connection.query(
             """
             UPDATE api_access SET name = \(record.name), all_apis = \(record.apiIds == nil), rate_limit = \(record.rateLimit?.limit),
-                   rate_period_seconds = \(record.rateLimit?.periodSeconds), plan_id = \(record.planId), updated_at = now()
+                   rate_period_seconds = \(record.rateLimit?.periodSeconds), plan_id = \(record.planId),
+                   operation_filter = \(try Self.json(record.operationFilter))::jsonb, updated_at = now()
             WHERE id = \(id)
             """, logger: logger)
         try await connection.query("DELETE FROM api_access_groups WHERE access_id = \(id)", logger: logger)
@@ -96,14 +102,20 @@ public struct AccessRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIAccess] {
         var result: [APIAccess] = []
-        for try await (id, name, allApis, limit, period, createdAt, updatedAt, plan, groups, apis) in rows.decode(
-            (UUID, String, Bool, Int?, Int?, Date, Date, String?, [String], [String]).self)
+        for try await (id, name, allApis, limit, period, createdAt, updatedAt, filter, plan, groups, apis) in rows.decode(
+            (UUID, String, Bool, Int?, Int?, Date, Date, String?, String?, [String], [String]).self)
         {
             result.append(
                 APIAccess(
                     id: id, name: name, groups: groups, apis: allApis ? nil : apis, allApis: allApis, plan: plan,
-                    rateLimit: RateLimit.stored(limit, period).map(RateLimitView.init), createdAt: createdAt, updatedAt: updatedAt))
+                    rateLimit: RateLimit.stored(limit, period).map(RateLimitView.init),
+                    operationFilter: try filter.map { try JSONDecoder().decode(OperationFilter.self, from: Data($0.utf8)) },
+                    createdAt: createdAt, updatedAt: updatedAt))
         }
         return result
+    }
+
+    private static func json(_ filter: OperationFilter?) throws -> String? {
+        try filter.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
     }
 }

@@ -162,11 +162,13 @@ public struct PolicyRepository: Sendable {
                    coalesce((SELECT array_agg(g.name ORDER BY g.name) FROM api_access_groups ag JOIN groups g ON g.id = ag.group_id
                              WHERE ag.access_id = a.id), '{}'),
                    coalesce((SELECT array_agg(aa.api_id ORDER BY aa.api_id) FROM api_access_apis aa WHERE aa.access_id = a.id), '{}'),
-                   p.id, p.name, p.rate_limit, p.rate_period_seconds, p.quota_limit, p.quota_period, p.bucket
+                   p.id, p.name, p.rate_limit, p.rate_period_seconds, p.quota_limit, p.quota_period, p.bucket, a.operation_filter::text
             FROM api_access a LEFT JOIN plans p ON p.id = a.plan_id ORDER BY a.name
             """, logger: logger)
-        for try await (name, allApis, limit, period, groups, apiIds, planId, planName, planLimit, planPeriod, quotaLimit, quotaPeriod, bucket)
-            in grantRows.decode((String, Bool, Int?, Int?, [String], [UUID], UUID?, String?, Int?, Int?, Int?, String?, String?).self)
+        for try await (
+            name, allApis, limit, period, groups, apiIds, planId, planName, planLimit, planPeriod, quotaLimit, quotaPeriod, bucket, filter
+        )
+            in grantRows.decode((String, Bool, Int?, Int?, [String], [UUID], UUID?, String?, Int?, Int?, Int?, String?, String?, String?).self)
         {
             let plan = planId.flatMap { id in
                 planName.map { name in
@@ -175,8 +177,12 @@ public struct PolicyRepository: Sendable {
                         bucket: bucket)
                 }
             }
+            // Checked before it was saved; a filter that no longer reads covers nothing rather than everything.
+            let operationFilter = filter.map { (try? JSONDecoder().decode(OperationFilter.self, from: Data($0.utf8))) ?? OperationFilter() }
             grants.append(
-                AccessGrant(name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: RateLimit.stored(limit, period), plan: plan))
+                AccessGrant(
+                    name: name, groups: groups, apiIds: allApis ? nil : apiIds, rateLimit: RateLimit.stored(limit, period), plan: plan,
+                    operationFilter: operationFilter))
         }
         var trustedIssuers: [TrustedIssuer] = []
         if let handling = auth.jwt {
@@ -188,6 +194,8 @@ public struct PolicyRepository: Sendable {
                 }
             }
         }
-        return PolicyStructure(apis: apis, grants: grants, auth: auth, authVersion: stored.version, trustedIssuers: trustedIssuers)
+        return PolicyStructure(
+            apis: apis, grants: grants, auth: auth, authVersion: stored.version, trustedIssuers: trustedIssuers,
+            documentedOperations: try await APIDocumentRepository(logger: logger).operations(on: connection))
     }
 }

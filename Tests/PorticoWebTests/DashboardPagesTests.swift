@@ -35,9 +35,12 @@ import Testing
                 "/admin/accesses",
                 [
                     ("name", "buyers-orders"), ("groups", "buyers"), ("apis", "orders"), ("limit", "10"), ("period", "1m"),
+                    ("operations", "GET /orders/*\r\nPOST /orders"),
                 ])
             #expect(access.location == "/admin/accesses")
-            #expect(try await web.get("/admin/accesses").contains("10 per minute"))
+            let accesses = try await web.get("/admin/accesses")
+            #expect(accesses.contains("10 per minute"))
+            #expect(accesses.contains("<td>GET /orders/*, POST /orders</td>"), "the operations the grant covers")
 
             try await web.get(userPath)
             let key = try await web.post(userPath + "/keys", [("name", "laptop"), ("expiresAt", "2099-12-31")])
@@ -156,6 +159,11 @@ import Testing
             #expect(period.status == 422)
             #expect(period.contains(#"id="access-period" name="period" value="fortnight" aria-invalid="true""#))
             #expect(period.contains("is not a period"))
+            let operations = try await web.post(
+                "/admin/accesses", [("name", "a"), ("groups", "buyers"), ("allApis", "on"), ("operations", "tag:read")])
+            #expect(operations.status == 422)
+            #expect(operations.contains("tags and operation ids need an OpenAPI document"))
+            #expect(operations.contains(">tag:read</textarea>"), "the entry stays in the form")
             #expect(try await AccessService(store: portico.store).list().isEmpty)
         }
     }

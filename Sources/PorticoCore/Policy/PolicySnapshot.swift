@@ -40,13 +40,18 @@ public struct AccessGrant: Sendable, Hashable {
     public let apiIds: [UUID]?
     public let rateLimit: RateLimit?
     public let plan: CompiledPlan?
+    /// nil covers every operation.
+    public let operationFilter: OperationFilter?
 
-    public init(name: String, groups: [String], apiIds: [UUID]?, rateLimit: RateLimit?, plan: CompiledPlan? = nil) {
+    public init(
+        name: String, groups: [String], apiIds: [UUID]?, rateLimit: RateLimit?, plan: CompiledPlan? = nil, operationFilter: OperationFilter? = nil
+    ) {
         self.name = name
         self.groups = groups
         self.apiIds = apiIds
         self.rateLimit = rateLimit
         self.plan = plan
+        self.operationFilter = operationFilter
     }
 
     public var limits: AccessLimits { AccessLimits(grantRate: rateLimit, plan: plan) }
@@ -61,16 +66,20 @@ public struct PolicyStructure: Sendable, Hashable {
     /// Changes whenever the auth settings are saved; the gateway rebuilds its token verifier when it does.
     public var authVersion: Int
     public var trustedIssuers: [TrustedIssuer]
+    /// The operations of the APIs' OpenAPI documents, for grants whose operation filters name tags or operation ids
+    /// and for refusals that name the operation. Only APIs with a document are here.
+    public var documentedOperations: [UUID: [DocumentOperation]]
 
     public init(
         apis: [GatewayAPI], grants: [AccessGrant], auth: CompiledAuthSettings = .apiKeyDefault, authVersion: Int = 0,
-        trustedIssuers: [TrustedIssuer] = []
+        trustedIssuers: [TrustedIssuer] = [], documentedOperations: [UUID: [DocumentOperation]] = [:]
     ) {
         self.apis = apis
         self.grants = grants
         self.auth = auth
         self.authVersion = authVersion
         self.trustedIssuers = trustedIssuers
+        self.documentedOperations = documentedOperations
     }
 }
 
@@ -217,43 +226,112 @@ public final class PolicySnapshot: Sendable {
         grantedAccess(groups: groups, api: api)?.limits
     }
 
-    /// The most generous limit the given groups hold on the API with the grant that gives it (the first such
-    /// grant by name when several give the same), or nil when none of them holds a grant.
+    /// The most generous limit the given groups hold on the API, whatever operations their grants cover, with the
+    /// grant that gives it (the first such grant by name when several give the same), or nil when none of them
+    /// holds a grant.
     public func grantedAccess(groups: some Sequence<String>, api: UUID) -> GrantedLimit? {
-        guard let byGroup = compiled.limitsByAPI[api] else { return nil }
+        guard let byGroup = compiled.accessByAPI[api] else { return nil }
         var best: GrantedLimit?
         for group in groups {
-            guard let next = byGroup[group] else { continue }
+            guard let next = byGroup[group]?.mostGenerous else { continue }
             if let current = best, !next.isMoreGenerous(than: current) { continue }
             best = next
         }
         return best
     }
+
+    /// The most generous limit the given groups hold on one call: of their grants on the API, those that cover
+    /// the operation (`method` and the path the API's document describes, `GatewayAPI.documentPath`).
+    public func access(groups: some Sequence<String>, api: UUID, method: String, documentPath: Substring) -> OperationAccess {
+        guard let byGroup = compiled.accessByAPI[api] else { return .noGrant }
+        var best: GrantedLimit?
+        var heldAny = false
+        var segments: RequestPathSegments?
+        for group in groups {
+            guard let access = byGroup[group] else { continue }
+            heldAny = true
+            if let next = access.unfiltered, best.map(next.isMoreGenerous) ?? true { best = next }
+            for filtered in access.filtered where best.map(filtered.limit.isMoreGenerous) ?? true {
+                let path = segments ?? RequestPathSegments(documentPath)
+                segments = path
+                if filtered.patterns.contains(where: { $0.matches(method: method, path: path) }) { best = filtered.limit }
+            }
+        }
+        if let best { return .granted(best) }
+        guard heldAny else { return .noGrant }
+        return .notCovered(operation: operationName(api: api, method: method, path: segments ?? RequestPathSegments(documentPath)))
+    }
+
+    /// How a refusal names a call's operation: its operation id and template when the document has it.
+    private func operationName(api: UUID, method: String, path: RequestPathSegments) -> String {
+        for (pattern, operation) in compiled.operationsByAPI[api] ?? [] where pattern.matches(method: method, path: path) {
+            return operation.operationId.map { "'\($0)' (\(pattern))" } ?? "\(pattern)"
+        }
+        return "\(method) \(path.text)"
+    }
+}
+
+/// What the groups' grants say of one call.
+public enum OperationAccess: Sendable, Equatable {
+    case granted(GrantedLimit)
+    /// None of the groups holds a grant on the API.
+    case noGrant
+    /// Grants on the API, none of which covers this operation, named for the refusal.
+    case notCovered(operation: String)
+}
+
+/// One group's grants on one API: the most generous of those covering every operation, and those covering some.
+struct GroupAccess: Sendable {
+    var unfiltered: GrantedLimit?
+    var filtered: [FilteredLimit] = []
+
+    /// Whatever operation: the most generous of all.
+    var mostGenerous: GrantedLimit? {
+        var best = unfiltered
+        for next in filtered where best.map(next.limit.isMoreGenerous) ?? true { best = next.limit }
+        return best
+    }
+}
+
+struct FilteredLimit: Sendable {
+    let limit: GrantedLimit
+    let patterns: [OperationPattern]
 }
 
 /// The structure compiled for lookups: routes, trusted issuers by issuer, and each group's limit on each API.
 private struct CompiledStructure: Sendable {
     let routes: RouteTable
     let trustedIssuers: [String: TrustedIssuer]
-    /// API id → group name → the most generous limits any grant gives that group on that API, with that grant.
-    let limitsByAPI: [UUID: [String: GrantedLimit]]
+    /// API id → group name → the grants that group holds on that API.
+    let accessByAPI: [UUID: [String: GroupAccess]]
+    /// API id → its document's operations, to name the operation a refused call is.
+    let operationsByAPI: [UUID: [(OperationPattern, DocumentOperation)]]
 
     init(_ structure: PolicyStructure) {
         routes = RouteTable(apis: structure.apis)
         trustedIssuers = Dictionary(structure.trustedIssuers.map { ($0.issuer, $0) }, uniquingKeysWith: { first, _ in first })
-        var limits: [UUID: [String: GrantedLimit]] = [:]
+        var access: [UUID: [String: GroupAccess]] = [:]
         let allAPIIds = structure.apis.map(\.id)
         // By name, so that among equally generous grants the first by name is the one a response names.
         for grant in structure.grants.sorted(by: { $0.name < $1.name }) {
             let limit = GrantedLimit(limits: grant.limits, grant: grant.name)
             for apiId in grant.apiIds ?? allAPIIds {
+                let patterns = grant.operationFilter?.patterns(documented: structure.documentedOperations[apiId] ?? [])
                 for group in grant.groups {
-                    if let current = limits[apiId]?[group], !limit.isMoreGenerous(than: current) { continue }
-                    limits[apiId, default: [:]][group] = limit
+                    var held = access[apiId]?[group] ?? GroupAccess()
+                    if let patterns {
+                        held.filtered.append(FilteredLimit(limit: limit, patterns: patterns))
+                    } else if held.unfiltered.map(limit.isMoreGenerous) ?? true {
+                        held.unfiltered = limit
+                    }
+                    access[apiId, default: [:]][group] = held
                 }
             }
         }
-        limitsByAPI = limits
+        accessByAPI = access
+        operationsByAPI = structure.documentedOperations.mapValues { operations in
+            operations.map { (OperationPattern(method: $0.method, template: $0.path), $0) }
+        }
     }
 }
 

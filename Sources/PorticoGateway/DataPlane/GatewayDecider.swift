@@ -98,8 +98,12 @@ struct GatewayDecider: Sendable {
         case .refused(let error): return .answer(error.answer, api: api, caller: nil)
         case .admitted(let admitted, let admittedChanges): (consumer, changes) = (admitted, admittedChanges)
         }
-        guard let granted = snapshot.grantedAccess(groups: consumer.groups, api: api.id) else {
-            return .answer(GatewayError.noAccess(api: api.name).answer, api: api, caller: Caller(consumer))
+        let granted: GrantedLimit
+        switch snapshot.access(groups: consumer.groups, api: api.id, method: request.method, documentPath: api.documentPath(for: request.path)) {
+        case .granted(let limit): granted = limit
+        case .noGrant: return .answer(GatewayError.noAccess(api: api.name).answer, api: api, caller: Caller(consumer))
+        case .notCovered(let operation):
+            return .answer(GatewayError.operationNotCovered(api: api.name, operation: operation).answer, api: api, caller: Caller(consumer))
         }
         var responseHeaders = HTTPHeaders()
         let limits = granted.limits

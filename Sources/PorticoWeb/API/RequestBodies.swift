@@ -87,16 +87,18 @@ struct CreateAccessBody: Decodable {
     var allApis: Bool?
     var rateLimit: RateLimitBody?
     var plan: String?
+    var operationFilter: OperationFilter?
 
     var input: AccessInput {
-        AccessInput(name: name, groups: groups, apis: apis, allApis: allApis, rateLimit: rateLimit?.input, plan: plan)
+        AccessInput(
+            name: name, groups: groups, apis: apis, allApis: allApis, rateLimit: rateLimit?.input, plan: plan, operationFilter: operationFilter)
     }
 }
 
 struct PatchAccessBody: Decodable {
     var patch: AccessPatch
 
-    enum CodingKeys: String, CodingKey { case name, groups, apis, allApis, rateLimit, plan }
+    enum CodingKeys: String, CodingKey { case name, groups, apis, allApis, rateLimit, plan, operationFilter }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -108,7 +110,9 @@ struct PatchAccessBody: Decodable {
             apis: try container.decodeIfPresent([String].self, forKey: .apis),
             allApis: try container.decodeIfPresent(Bool.self, forKey: .allApis),
             rateLimit: rateLimit,
-            plan: container.contains(.plan) ? .some(try container.decodeIfPresent(String.self, forKey: .plan)) : .none)
+            plan: container.contains(.plan) ? .some(try container.decodeIfPresent(String.self, forKey: .plan)) : .none,
+            operationFilter: container.contains(.operationFilter)
+                ? .some(try container.decodeIfPresent(OperationFilter.self, forKey: .operationFilter)) : .none)
     }
 }
 

@@ -13,7 +13,9 @@ extension DashboardController {
                 let access = try await accesses.create(
                     AccessInput(
                         name: form.text("name") ?? "", groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all ? true : nil,
-                        rateLimit: try Self.rateLimit(form), plan: form.text("plan")), by: context.actor)
+                        rateLimit: try Self.rateLimit(form), plan: form.text("plan"),
+                        operationFilter: OperationFilter(lines: form["operations"] ?? "")),
+                    by: context.actor)
                 return PageRenderer.redirect(to: "/admin/accesses", flash: "Created access \(access.name).", context: context)
             } catch {
                 guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
@@ -28,7 +30,8 @@ extension DashboardController {
                 let all = form.isChecked("allApis")
                 let patch = AccessPatch(
                     name: form.text("name"), groups: form.all("groups"), apis: all ? nil : form.all("apis"), allApis: all,
-                    rateLimit: .some(try Self.rateLimit(form)), plan: .some(form.text("plan")))
+                    rateLimit: .some(try Self.rateLimit(form)), plan: .some(form.text("plan")),
+                    operationFilter: .some(OperationFilter(lines: form["operations"] ?? "")))
                 let access = try await RowVersion.expecting(Self.openedVersion(form), of: .accesses, id: id) {
                     try await accesses.update(id, patch, by: context.actor)
                 }
@@ -61,6 +64,7 @@ extension DashboardController {
                 "id": access.id.uuidString, "name": access.name, "groups": access.groups.joined(separator: ", "),
                 "apis": access.allApis ? "all APIs" : (access.apis ?? []).joined(separator: ", "), "plan": access.plan ?? "—",
                 "limit": access.rateLimit.map { Format.limit($0) } ?? (access.plan == nil ? "unlimited" : "the plan's"),
+                "operations": access.operationFilter.map { $0.lines.replacingOccurrences(of: "\n", with: ", ") } ?? "all",
             ] as [String: Any]
         }
         try await addChoices(
@@ -79,7 +83,7 @@ extension DashboardController {
         if feedback == nil {
             values["values"] = [
                 "name": access.name, "limit": access.rateLimit.map { String($0.limit) } ?? "",
-                "period": access.rateLimit.map { String($0.period) } ?? "1m",
+                "period": access.rateLimit.map { String($0.period) } ?? "1m", "operations": access.operationFilter?.lines ?? "",
             ]
         }
         try await addChoices(

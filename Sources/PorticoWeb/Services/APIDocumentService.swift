@@ -12,7 +12,7 @@ struct FetchedDocument: Sendable {
         StoredAPIDocument(
             apiId: api, format: document.format.rawValue, openapiVersion: document.specVersion, title: document.title,
             documentVersion: document.version, operationCount: document.operationCount, sha256: document.sha256, fetchedFrom: url,
-            updatedAt: Date(), source: document.source)
+            updatedAt: Date(), source: document.source, operations: document.operations)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PorticoCatalog
 import PorticoCore
 import PorticoStore
 import PostgresNIO
@@ -28,10 +29,14 @@ public struct AccessInput: Sendable {
     public var rateLimit: RateLimitInput?
     /// A plan's name: its quota and bucket apply, and its rate limit unless `rateLimit` is given too.
     public var plan: String?
+    /// The operations it covers; nil covers every operation.
+    public var operationFilter: OperationFilter?
 
     public init(
-        name: String, groups: [String], apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput? = nil, plan: String? = nil
+        name: String, groups: [String], apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput? = nil, plan: String? = nil,
+        operationFilter: OperationFilter? = nil
     ) {
+        self.operationFilter = operationFilter
         self.name = name
         self.groups = groups
         self.apis = apis
@@ -51,11 +56,14 @@ public struct AccessPatch: Sendable {
     public var rateLimit: RateLimitInput??
     /// `.some(nil)` removes the plan.
     public var plan: String??
+    /// `.some(nil)` removes the filter: the grant covers every operation again.
+    public var operationFilter: OperationFilter??
 
     public init(
         name: String? = nil, groups: [String]? = nil, apis: [String]? = nil, allApis: Bool? = nil, rateLimit: RateLimitInput?? = nil,
-        plan: String?? = nil
+        plan: String?? = nil, operationFilter: OperationFilter?? = nil
     ) {
+        self.operationFilter = operationFilter
         self.name = name
         self.groups = groups
         self.apis = apis
@@ -77,10 +85,13 @@ public struct AccessService: Sendable {
         let apis = try Self.apis(input.apis, allApis: input.allApis ?? false)
         let rateLimit = try input.rateLimit?.validated()
         let plan = try input.plan.map { try Validation.identifier($0, field: "plan") }
+        let filter = try input.operationFilter?.validated()
         return try await store.write("access.create", entity: "access", by: actor) { connection in
+            let ids = try await apiIds(apis, on: connection)
+            try await checkDocumented(filter, apis: ids, on: connection)
             let record = AccessRecord(
                 name: name, groupIds: try await store.groups.ids(named: groups, field: "groups", on: connection),
-                apiIds: try await apiIds(apis, on: connection), rateLimit: rateLimit, planId: try await planId(plan, on: connection))
+                apiIds: ids, rateLimit: rateLimit, planId: try await planId(plan, on: connection), operationFilter: filter)
             let created = try await store.accesses.create(record, on: connection)
             return (AdminStore.Change<APIAccess, APIAccess>(before: nil, after: created, entityId: created.id.uuidString), created)
         }
@@ -99,16 +110,20 @@ public struct AccessService: Sendable {
         let groups = try patch.groups.map { try Self.groups($0) }
         let rateLimit: RateLimit?? = try patch.rateLimit.map { try $0?.validated() }
         let plan = try Self.plan(patch.plan)
+        let filter: OperationFilter?? = try patch.operationFilter.map { try $0?.validated() }
         return try await store.write("access.update", entity: "access", by: actor) { connection in
             let before = try await store.accesses.require(id, on: connection)
             let allApis = patch.allApis ?? (patch.apis == nil ? before.allApis : false)
             let apis = try Self.apis(patch.apis ?? (allApis ? nil : before.apis), allApis: allApis)
+            let ids = try await apiIds(apis, on: connection)
+            let operationFilter = filter ?? before.operationFilter
+            try await checkDocumented(operationFilter, apis: ids, on: connection)
             let record = AccessRecord(
                 name: name ?? before.name,
                 groupIds: try await store.groups.ids(named: groups ?? before.groups, field: "groups", on: connection),
-                apiIds: try await apiIds(apis, on: connection),
+                apiIds: ids,
                 rateLimit: rateLimit ?? before.rateLimit.flatMap { RateLimit.stored($0.limit, $0.period) },
-                planId: try await planId(plan ?? before.plan, on: connection))
+                planId: try await planId(plan ?? before.plan, on: connection), operationFilter: operationFilter)
             let after = try await store.accesses.update(id, to: record, on: connection)
             return (AdminStore.Change(before: before, after: after, entityId: id.uuidString), after)
         }
@@ -119,6 +134,34 @@ public struct AccessService: Sendable {
             let before = try await store.accesses.require(id, on: connection)
             try await store.accesses.delete(id, on: connection)
             return (AdminStore.Change<APIAccess, APIAccess>(before: before, after: nil, entityId: id.uuidString), ())
+        }
+    }
+
+    /// Every tag and operation id a filter names is in the OpenAPI document of an API the grant covers; a document
+    /// whose operations were never read out has them read out now.
+    private func checkDocumented(_ filter: OperationFilter?, apis: [UUID]?, on connection: PostgresConnection) async throws {
+        guard let filter, !filter.tags.isEmpty || !filter.operationIds.isEmpty else { return }
+        let documents = APIDocumentRepository(logger: store.database.logger)
+        var documented = try await documents.operations(on: connection)
+        var covered = apis ?? []
+        if apis == nil { covered = try await store.apis.list(on: connection).map(\.id) }
+        for api in covered where documented[api] == nil {
+            guard let stored = try await documents.find(api: api, on: connection) else { continue }
+            let operations = try APIDocument(parsing: stored.source, validating: false).operations
+            try await documents.setOperations(operations, api: api, on: connection)
+            documented[api] = operations
+        }
+        let operations = covered.flatMap { documented[$0] ?? [] }
+        guard !operations.isEmpty else {
+            throw PorticoError.invalid(
+                field: "operationFilter",
+                reason: "tags and operation ids need an OpenAPI document on the grant's APIs; filter by method and path instead")
+        }
+        if let tag = filter.tags.first(where: { tag in !operations.contains { $0.tags.contains(tag) } }) {
+            throw PorticoError.invalid(field: "operationFilter.tags", reason: "no operation of the grant's APIs has the tag '\(tag)'")
+        }
+        if let id = filter.operationIds.first(where: { id in !operations.contains { $0.operationId == id } }) {
+            throw PorticoError.invalid(field: "operationFilter.operationIds", reason: "no operation of the grant's APIs has the id '\(id)'")
         }
     }
 
