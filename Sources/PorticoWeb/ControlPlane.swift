@@ -77,10 +77,11 @@ public func buildControlPlane(
     let usage = UsageService(store: store)
     let identityProviders = IdentityProviderService(store: store, secretBox: configuration.secretBox)
     let documents = APIDocumentService(store: store)
+    let catalog = CatalogService(store: store)
     AdminAPIController(
         users: users, groups: groups, apis: apis, documents: documents, accesses: accesses, plans: plans, usage: usage, keys: keys,
         authSettings: authSettings,
-        identityProviders: identityProviders, store: store
+        identityProviders: identityProviders, catalog: catalog, store: store
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
@@ -96,6 +97,7 @@ public func buildControlPlane(
         accesses: accesses, plans: plans,
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
+        catalog: catalog,
         policy: policy,
         gatewayMetrics: gatewayMetrics, versions: RowVersionReader(store: store)
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
@@ -103,7 +105,8 @@ public func buildControlPlane(
         renderer: pages, signInPages: signInPages(.portal), consumerAccess: ConsumerAccessService(store: store),
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, documents: documents,
-        gatewayURL: configuration.gatewayURL, tryIt: configuration.tryIt.map { TryItService(route: $0) }
+        gatewayURL: configuration.gatewayURL, tryIt: configuration.tryIt.map { TryItService(route: $0) },
+        catalog: catalog
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     ProviderCallbackController(renderer: pages, providers: providerSignIn).addRoutes(to: router.group("oidc").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }

@@ -14,6 +14,7 @@ struct AdminAPIController {
     let keys: KeyService
     let authSettings: AuthSettingsService
     let identityProviders: IdentityProviderService
+    let catalog: CatalogService
     /// For the resources' row versions (`ETag`).
     let store: AdminStore
 
@@ -21,6 +22,7 @@ struct AdminAPIController {
 
     func addRoutes(to group: RouterGroup<Context>) {
         addIdentityProviderRoutes(to: group)
+        addCatalogRoutes(to: group)
         group.post("users") { request, context in
             let body = try await JSONCoding.decode(CreateUserBody.self, from: request, context: context)
             let user = try await users.create(

@@ -62,7 +62,9 @@ extension DashboardController {
     }
 
     /// `feedback` is for the API's form, `documentFeedback` for the OpenAPI document's.
-    func apiDetail(_ id: UUID, context: Context, feedback: FormFeedback? = nil, documentFeedback: FormFeedback? = nil) async throws -> Response {
+    func apiDetail(
+        _ id: UUID, context: Context, feedback: FormFeedback? = nil, documentFeedback: FormFeedback? = nil, catalogFeedback: FormFeedback? = nil
+    ) async throws -> Response {
         let api = try await apis.get(id)
         var values = feedback?.dictionary ?? [:]
         values["version"] = try await versions.current(.apis, id: id).map(String.init) ?? ""
@@ -97,7 +99,9 @@ extension DashboardController {
             values["documentError"] = documentFeedback.errors["form"]
             values["documentText"] = documentFeedback.values["document"] ?? ""
         }
-        let refused = feedback != nil || documentFeedback != nil
+        values["catalog"] = try await catalogValues(
+            of: id, sent: catalogFeedback == nil ? nil : context.web.form, error: catalogFeedback?.errors["form"])
+        let refused = feedback != nil || documentFeedback != nil || catalogFeedback != nil
         return renderer.page(
             "api", title: "API \(api.name)", values, context: context, section: "apis", status: refused ? .unprocessableContent : .ok)
     }

@@ -27,6 +27,7 @@ struct DashboardController {
     let identityProviders: IdentityProviderService
     let audit: AuditService
     let overview: OverviewService
+    let catalog: CatalogService
     let policy: PolicyHolder
     let gatewayMetrics: GatewayMetrics
     /// The versions edit forms carry, so that a save over someone else's change is refused.
@@ -45,12 +46,14 @@ struct DashboardController {
         addIdentityProviderRoutes(to: admin)
         addAuthRoutes(to: admin)
         addAuditRoutes(to: admin)
+        addCatalogRoutes(to: admin)
     }
 
     func overviewPage(context: Context) async throws -> Response {
         let counts = try await overview.counts()
         let mode = try await authSettings.current().mode
         let traffic = gatewayMetrics.requestsByStatus()
+        let pendingRequests = try await catalog.pendingCount()
         return renderer.page(
             "overview", title: "Overview",
             [
@@ -61,7 +64,7 @@ struct DashboardController {
                 "policyVersion": policy.isLoaded ? String(policy.snapshot.version) : "not loaded",
                 "mode": mode == .jwt ? "JWT" : "API key",
                 "traffic": traffic.map { ["status": $0.status, "count": $0.count] },
-                "hasTraffic": !traffic.isEmpty,
+                "hasTraffic": !traffic.isEmpty, "pendingRequests": pendingRequests, "hasPendingRequests": pendingRequests > 0,
             ], context: context, section: "overview")
     }
 }

@@ -23,6 +23,7 @@ struct PortalController {
     let gatewayURL: String
     /// Sends try-it calls through the gateway of this process; nil without one, and the portal offers no try-it.
     let tryIt: TryItService?
+    let catalog: CatalogService
 
     func addRoutes(to group: RouterGroup<Context>) {
         signInPages.addRoutes(to: group)
@@ -74,6 +75,7 @@ struct PortalController {
         signedIn.get("apis/{id}/openapi.json") { _, context in try await publishedDocument(context: context) }
         signedIn.get("apis/{id}") { _, context in try await apiPage(context: context) }
         addTryItRoutes(to: signedIn)
+        addCatalogRoutes(to: signedIn)
     }
 
     /// An API the signed-in consumer may call, with its OpenAPI document rendered: operations by tag, parameters,

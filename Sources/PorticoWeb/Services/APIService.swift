@@ -104,6 +104,10 @@ public struct APIService: Sendable {
         try await store.read { try await store.apis.list(on: $0) }
     }
 
+    public func id(named name: String) async throws -> UUID {
+        try await store.read { try await store.apis.ids(named: [name], field: "api", on: $0)[0] }
+    }
+
     public func get(_ id: UUID) async throws -> APIDefinition {
         try await store.read { try await store.apis.require(id, on: $0) }
     }

@@ -141,7 +141,7 @@ public struct AccessService: Sendable {
     /// whose operations were never read out has them read out now.
     private func checkDocumented(_ filter: OperationFilter?, apis: [UUID]?, on connection: PostgresConnection) async throws {
         guard let filter, !filter.tags.isEmpty || !filter.operationIds.isEmpty else { return }
-        let documents = APIDocumentRepository(logger: store.database.logger)
+        let documents = store.documents
         var documented = try await documents.operations(on: connection)
         var covered = apis ?? []
         if apis == nil { covered = try await store.apis.list(on: connection).map(\.id) }

@@ -21,6 +21,7 @@ public struct AdminStore: Sendable {
     public let audit: AuditTrail
     public let overview: OverviewRepository
     public let identityProviders: IdentityProviderRepository
+    public let catalog: CatalogRepository
 
     public init(database: Database) {
         let logger = database.logger
@@ -37,6 +38,7 @@ public struct AdminStore: Sendable {
         self.audit = AuditTrail(logger: logger)
         self.overview = OverviewRepository(logger: logger)
         self.identityProviders = IdentityProviderRepository(logger: logger)
+        self.catalog = CatalogRepository(logger: logger)
     }
 
     /// What a write changed, for the audit log.
