@@ -13,6 +13,16 @@ extension APIDocument {
         return URL(string: base + (stripPrefix ? prefix : ""))
     }
 
+    /// The document as JSON, in the OpenAPI version it was written in, servers and all.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        switch original {
+        case .openAPI30(let document): return try encoder.encode(document)
+        case .openAPI31(let document): return try encoder.encode(document)
+        }
+    }
+
     /// The document as the gateway's consumers call it: JSON, in the OpenAPI version it was written in, with
     /// `servers` replaced by the gateway's `server` alone.
     public func published(server: URL) throws -> Data {

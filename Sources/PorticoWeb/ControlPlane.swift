@@ -58,6 +58,22 @@ public func buildControlPlane(
     configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry,
     gatewayMetrics: GatewayMetrics, pages: PageRenderer, logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) throws -> Application<RouterResponder<AdminRequestContext>> {
+    let router = buildControlPlaneRouter(
+        configuration: configuration, store: store, policy: policy, registry: registry, gatewayMetrics: gatewayMetrics, pages: pages)
+    return Application(
+        router: router,
+        server: try configuration.tls.map { try .tls(ControlPlaneServer.http1, tlsConfiguration: $0.serverConfiguration) }
+            ?? ControlPlaneServer.http1,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        onServerRunning: onServerRunning,
+        logger: logger)
+}
+
+/// Every route of the control plane; the admin API's document is checked against its `routes`.
+public func buildControlPlaneRouter(
+    configuration: ControlPlaneConfiguration, store: AdminStore, policy: PolicyHolder, registry: PrometheusCollectorRegistry,
+    gatewayMetrics: GatewayMetrics, pages: PageRenderer
+) -> Router<AdminRequestContext> {
     let router = Router(context: AdminRequestContext.self)
     router.middlewares.add(JSONErrorMiddleware())
     let health = HealthController<AdminRequestContext>(
@@ -67,6 +83,7 @@ public func buildControlPlane(
         controlPlane: true)
     health.addRoutes(to: router.group())
     health.addRoutes(to: router.group("api/v1"))
+    router.get("api/v1/openapi.json") { _, _ in pages.adminAPIDocumentResponse }
     let api = router.group("api/v1").add(middleware: AdminAuthMiddleware(tokens: AdminTokenService(store: store)))
     let (users, groups, apis, accesses, keys) = (
         UserService(store: store), GroupService(store: store), APIService(store: store), AccessService(store: store), KeyService(store: store)
@@ -112,11 +129,5 @@ public func buildControlPlane(
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }
     router.get("assets/portico.js") { _, _ in pages.scriptResponse }
     router.get("/") { _, _ in Response(status: .seeOther, headers: [.location: "/admin"]) }
-    return Application(
-        router: router,
-        server: try configuration.tls.map { try .tls(ControlPlaneServer.http1, tlsConfiguration: $0.serverConfiguration) }
-            ?? ControlPlaneServer.http1,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        onServerRunning: onServerRunning,
-        logger: logger)
+    return router
 }

@@ -30,11 +30,23 @@ struct AdminClient {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token = overrideToken ?? token { headers[.authorization] = "Bearer \(token)" }
         if let ifMatch { headers[.ifMatch] = ifMatch }
-        return try await client.execute(
+        let result = try await client.execute(
             uri: "/api/v1" + path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
         ) { response in
             APIResult(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
         }
+        // Every exchange is held to the admin API's own document.
+        guard let contract = AdminAPIContract.shared else {
+            Issue.record("the admin API's OpenAPI document does not load")
+            return result
+        }
+        for problem in contract.problems(
+            method: method.rawValue, path: path, request: body.map { Data($0.utf8) }, status: Int(result.status.code),
+            contentType: result.headers[.contentType], response: result.body)
+        {
+            Issue.record("the admin API's document: \(problem)")
+        }
+        return result
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Mustache
 import NIOCore
+import PorticoCatalog
 import PorticoCore
 
 /// Renders the Mustache templates of `templates/` into pages. Every value is HTML-escaped by Mustache's `{{…}}`;
@@ -11,6 +12,11 @@ public struct PageRenderer: Sendable {
     let library: MustacheLibrary
     let stylesheet: ByteBuffer
     let script: ByteBuffer
+    /// The admin API's own OpenAPI document (`admin-api.openapi.yaml`), checked at load and served as JSON.
+    let adminAPIDocument: ByteBuffer
+
+    /// The admin API's document beside the templates.
+    public static let adminAPIDocumentFile = "admin-api.openapi.yaml"
 
     /// Why the templates could not be loaded at start-up.
     public enum LoadError: Error, CustomStringConvertible {
@@ -35,7 +41,18 @@ public struct PageRenderer: Sendable {
         guard let js = FileManager.default.contents(atPath: directory + "/portico.js") else {
             throw LoadError.missing("\(directory)/portico.js is missing")
         }
-        return PageRenderer(library: library, stylesheet: ByteBuffer(bytes: css), script: ByteBuffer(bytes: js))
+        guard let adminAPI = FileManager.default.contents(atPath: directory + "/" + adminAPIDocumentFile) else {
+            throw LoadError.missing("\(directory)/\(adminAPIDocumentFile) is missing")
+        }
+        let document: APIDocument
+        do {
+            document = try APIDocument(parsing: String(decoding: adminAPI, as: UTF8.self))
+        } catch {
+            throw LoadError.missing("\(directory)/\(adminAPIDocumentFile) is not a usable OpenAPI document: \(error)")
+        }
+        return PageRenderer(
+            library: library, stylesheet: ByteBuffer(bytes: css), script: ByteBuffer(bytes: js),
+            adminAPIDocument: ByteBuffer(bytes: try document.json()))
     }
 
     func page(
@@ -90,6 +107,11 @@ public struct PageRenderer: Sendable {
         Response(
             status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
             body: .init(byteBuffer: stylesheet))
+    }
+
+    var adminAPIDocumentResponse: Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "max-age=300"], body: .init(byteBuffer: adminAPIDocument))
     }
 
     var scriptResponse: Response {
