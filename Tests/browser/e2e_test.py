@@ -154,6 +154,25 @@ def run(driver):
     check("Created access buyers-orders." in flash(driver), "the access grant was created")
     shot(driver, "admin-accesses")
 
+    # A second API nobody may call yet, public in the catalog, where consumers may ask for it on the bronze plan.
+    visit(driver, "/admin/plans", "admin-plans-empty")
+    fill(driver, {"plan-name": "bronze", "plan-limit": "3", "plan-period": "1m"})
+    submit(driver)
+    check("bronze" in driver.page_source, "the plan was created")
+    visit(driver, "/admin/apis", "admin-apis-second")
+    fill(driver, {"api-name": "billing", "api-prefix": "/billing", "api-upstream": UPSTREAM, "api-openapi-url": "/openapi.json"})
+    driver.find_element(By.NAME, "stripPrefix").click()
+    submit(driver)
+    check("Created API billing at /billing." in flash(driver), "the second API was created")
+    rows = [row for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr") if "billing" in row.text]
+    click_and_wait(driver, rows[0].find_element(By.LINK_TEXT, "billing"))
+    catalog = driver.find_element(By.CSS_SELECTOR, "form[action$='/catalog']")
+    catalog.find_element(By.CSS_SELECTOR, "#catalog-visibility option[value=public]").click()
+    catalog.find_element(By.CSS_SELECTOR, "input[name=catalogPlans][value=bronze]").click()
+    shot(driver, "admin-api-catalog-entry")
+    click_and_wait(driver, catalog.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    check("Saved the catalog entry." in flash(driver), "the catalog entry was saved")
+
     # A key for the consumer, shown once, works at the gateway.
     driver.get(user_url)
     fill(driver, {"key-name": "e2e"})
@@ -202,6 +221,7 @@ def run(driver):
     check("Portico demo echo" in page and "Echo a body" in page, "the API's page renders its OpenAPI document")
     check("/orders/hello" in page and "$PORTICO_KEY" in page, "with the gateway's paths and a curl line for an API key")
     shot(driver, "portal-api-document")
+    try_it(driver, "orders", "5")
 
     # The consumer makes a key, copies it, and revokes it.
     visit(driver, "/portal/keys", "portal-keys")
@@ -231,6 +251,8 @@ def run(driver):
     check(status == 401, "a revoked key is refused by the gateway")
     visit(driver, "/portal/token", "portal-token")
 
+    request_approve_and_call(driver)
+
     # Consumers are kept out of the dashboard; the layout reads on a phone.
     visit(driver, "/admin/users", "portal-user-refused-from-admin")
     check("this page is for admins" in driver.page_source, "a consumer gets the 403 page")
@@ -238,6 +260,55 @@ def run(driver):
     visit(driver, "/portal", "portal-apis-phone")
     driver.set_window_size(1280, 900)
     sign_in_through_provider(driver)
+
+
+def try_it(driver, api, limit):
+    """On an API's page: the first operation's console sends a call through the gateway as the signed-in consumer,
+    without a key, and shows the upstream's answer with the rate-limit headers of the consumer's plan."""
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "a.button[href$='/try/op-hello']"))
+    check("Sent through the gateway as you" in driver.page_source, f"the console of {api} explains what it does")
+    shot(driver, f"portal-try-it-{api}-form")
+    submit(driver, "main form button[type=submit]")
+    page = driver.page_source
+    check("Answer:" in page and "200 OK" in page, f"the console shows the upstream's answer for {api}")
+    check("X-RateLimit-Limit</strong></td><td><code>" + limit in page, f"with the rate-limit headers of the consumer's limit on {api}")
+    check("/hello" in driver.find_element(By.CSS_SELECTOR, "pre.response-body").text, "the upstream got the operation's path")
+    shot(driver, f"portal-try-it-{api}-answer")
+
+
+def request_approve_and_call(driver):
+    """The consumer asks for billing in the catalog; the admin approves it on the dashboard; the consumer then
+    calls it from the console, under the plan they chose."""
+    visit(driver, "/portal/catalog", "portal-catalog")
+    entries = [entry for entry in driver.find_elements(By.CSS_SELECTOR, "section.catalog-entry") if "billing" in entry.text]
+    check(entries and "Request access" in entries[0].text, "billing is in the catalog, to be requested")
+    check("you have access" in driver.page_source, "orders is marked as callable")
+    entries[0].find_element(By.NAME, "reason").send_keys("monthly invoices")
+    click_and_wait(driver, entries[0].find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    check("Request for billing sent" in flash(driver), "the request was sent")
+    check("request pending" in driver.page_source, "the catalog says it waits")
+    shot(driver, "portal-catalog-requested")
+
+    sign_out(driver)
+    visit(driver, "/admin/sign-in", "admin-sign-in-to-approve")
+    fill(driver, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    submit(driver)
+    check('<span class="number">1</span> access requests waiting' in driver.page_source, "the overview shows the waiting request")
+    visit(driver, "/admin/access-requests", "admin-access-requests")
+    check("monthly invoices" in driver.page_source and "bronze" in driver.page_source, "the request shows its reason and plan")
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button"))
+    check("Approved: " + CONSUMER_EMAIL + " may call billing" in flash(driver), "the request was approved")
+    shot(driver, "admin-access-request-approved")
+    sign_out(driver)
+
+    visit(driver, "/portal/sign-in", "portal-sign-in-again")
+    fill(driver, {"email": CONSUMER_EMAIL, "password": CONSUMER_PASSWORD})
+    submit(driver)
+    visit(driver, "/portal/catalog", "portal-catalog-granted")
+    entries = [entry for entry in driver.find_elements(By.CSS_SELECTOR, "section.catalog-entry") if "billing" in entry.text]
+    check(entries and "you have access" in entries[0].text, "billing is callable now")
+    click_and_wait(driver, entries[0].find_element(By.LINK_TEXT, "Documentation and try-it"))
+    try_it(driver, "billing", "3")
 
 
 def call_oidc_protected_api(driver):
