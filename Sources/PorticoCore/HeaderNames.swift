@@ -27,6 +27,7 @@ public enum HeaderNames {
     public static let quotaRemaining = "X-Quota-Remaining"
     public static let quotaReset = "X-Quota-Reset"
     public static let retryAfter = "Retry-After"
+    public static let requestId = "X-Request-Id"
     /// draft-ietf-httpapi-ratelimit-headers-11.
     public static let rateLimitPolicy = "RateLimit-Policy"
     public static let rateLimit = "RateLimit"

@@ -133,14 +133,16 @@ func request(_ uri: String, headers: [(String, String)] = []) -> GatewayRequest 
     request(.GET, uri, headers: headers)
 }
 
-/// A request from 192.0.2.7 to `gateway.example`.
+/// A request from 192.0.2.7 to `gateway.example`, with its request id as the connection handler gives it.
 func request(_ method: HTTPMethod, _ uri: String, headers: [(String, String)] = [], client: String? = "192.0.2.7") -> GatewayRequest {
     var text = "\(method.rawValue) \(uri) HTTP/1.1\r\nHost: gateway.example\r\n"
     for (name, value) in headers { text += "\(name): \(value)\r\n" }
     text += "\r\n"
-    guard let request = GatewayRequest.parsing(ByteBuffer(string: text), clientAddress: client) else {
+    guard var request = GatewayRequest.parsing(ByteBuffer(string: text), clientAddress: client) else {
         fatalError("the fixture's request does not parse: \(text)")
     }
+    var ids = RequestIDGenerator()
+    request.assignRequestId(&ids)
     return request
 }
 

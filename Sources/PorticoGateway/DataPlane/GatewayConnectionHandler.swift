@@ -46,6 +46,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     private var bytesOut = 0
     /// Tells late results of a suspended decision or a connect apart from the current request's.
     private var serial = 0
+    private var requestIds = RequestIDGenerator()
     private var processing = false
 
     private var upstreamBlocked = false
@@ -208,7 +209,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         case .close:
             context.close(promise: nil)
         case .answerAndClose:
-            let answer = GatewayError(refusal).answer
+            var answer = GatewayError(refusal).answer
+            answer.headers.add(name: HeaderNames.requestId, value: requestIds.next())
             metrics.recordRequest(api: "", status: Int(answer.status.code), duration: .zero)
             context.write(
                 wrapOutboundOut(
@@ -227,7 +229,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         let declared: Int?
         if case .contentLength(let length) = head.framing { declared = length } else { declared = nil }
         state.headReceived(keepAlive: head.keepAlive, expectsContinue: head.expectsContinue && head.framing != .none, declaredLength: declared)
-        let request = GatewayRequest(bytes: bytes, head: head, clientAddress: clientAddress, secure: secure)
+        var request = GatewayRequest(bytes: bytes, head: head, clientAddress: clientAddress, secure: secure)
+        request.assignRequestId(&requestIds)
         self.request = request
         apply(decider.decide(request))
     }
@@ -273,6 +276,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func answer(_ answer: GatewayAnswer, api: GatewayAPI?, caller: Caller?) {
         guard let context else { return }
+        var answer = answer
+        answer.headers.add(name: HeaderNames.requestId, value: request?.requestId ?? requestIds.next())
         serial &+= 1
         record(api: api, status: answer.status.code, label: caller?.label)
         bytesOut = answer.body.readableBytes
@@ -456,7 +461,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         metrics.recordRequest(api: api?.name ?? "", status: Int(status), duration: ContinuousClock.now - started)
         if let label, let api { metrics.recordUserRequest(api: api.name, user: label) }
         if logger.logLevel <= .debug {
-            logger.debug("request", metadata: ["api": "\(api?.name ?? "-")", "status": "\(status)", "user": "\(label ?? "-")"])
+            logger.debug(
+                "request",
+                metadata: [
+                    "api": "\(api?.name ?? "-")", "status": "\(status)", "user": "\(label ?? "-")", "requestId": "\(request?.requestId ?? "-")",
+                ])
         }
     }
 

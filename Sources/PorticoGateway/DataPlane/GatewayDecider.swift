@@ -93,7 +93,7 @@ struct GatewayDecider: Sendable {
 
     private func authorize(_ admission: Admission, _ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> GatewayDecision {
         let consumer: Consumer
-        let changes: UpstreamRequestChanges
+        var changes: UpstreamRequestChanges
         switch admission {
         case .refused(let error): return .answer(error.answer, api: api, caller: nil)
         case .admitted(let admitted, let admittedChanges): (consumer, changes) = (admitted, admittedChanges)
@@ -118,6 +118,11 @@ struct GatewayDecider: Sendable {
             }
         }
         if api.status == .deprecated { responseHeaders.add(name: HeaderNames.deprecation, value: "true") }
+        responseHeaders.add(name: HeaderNames.requestId, value: request.requestId)
+        if request.requestIdIsOwn {
+            if request.dropsClientRequestId { changes.removedHeaders.insert("x-request-id") }
+            changes.addedHeaders.append((HeaderNames.requestId, request.requestId))
+        }
         let head = UpstreamRequest.head(for: request, api: api, changes: changes)
         return .forward(ForwardPlan(api: api, head: head, responseHeaders: responseHeaders, caller: Caller(consumer)))
     }

@@ -15,6 +15,12 @@ package struct GatewayRequest: Sendable {
     /// The client came over TLS the gateway terminated.
     let secure: Bool
     var formBody: ByteBuffer?
+    /// `X-Request-Id`: the client's when well formed, else one the gateway made (`assignRequestId`).
+    package private(set) var requestId = ""
+    /// The gateway made `requestId`, so the upstream request carries it instead of whatever the client sent.
+    private(set) var requestIdIsOwn = false
+    /// The client sent an `X-Request-Id` that is not well formed: it goes no further.
+    private(set) var dropsClientRequestId = false
     /// The host an absolute-form target names, which stands in for `Host` (RFC 9112 §3.2.2).
     private let targetAuthority: Substring?
 
@@ -57,6 +63,19 @@ package struct GatewayRequest: Sendable {
             return target.index(target.startIndex, offsetBy: scheme.count)
         }
         return nil
+    }
+
+    /// Keeps the client's `X-Request-Id` when it is well formed, else takes one from `generator`.
+    package mutating func assignRequestId(_ generator: inout RequestIDGenerator) {
+        if let sent = headers.first(name: HeaderNames.requestId) {
+            if RequestID.isWellFormed(sent) {
+                requestId = sent
+                return
+            }
+            dropsClientRequestId = true
+        }
+        requestId = generator.next()
+        requestIdIsOwn = true
     }
 
     var headers: RequestFields { RequestFields(bytes: bytes, fields: parsed.fields) }
