@@ -47,7 +47,8 @@ extension DashboardController {
     }
 
     func accessRequestsPage(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
-        let all = try await catalog.requests(status: nil)
+        let waiting = try await catalog.requests(status: .pending)
+        let answered = try await catalog.requests(status: nil).filter { $0.status != .pending }.prefix(50)
         func row(_ request: AccessRequest) -> [String: Any] {
             let failed = feedback?.values["request"] == request.id.uuidString
             return [
@@ -58,8 +59,8 @@ extension DashboardController {
                 "rejectError": failed ? feedback?.errors["reason"] ?? "" : "",
             ]
         }
-        let pending = all.filter { $0.status == .pending }.map(row)
-        let decided = all.filter { $0.status != .pending }.prefix(50).map(row)
+        let pending = waiting.map(row)
+        let decided = answered.map(row)
         return renderer.page(
             "access-requests", title: "Access requests",
             ["pending": pending, "hasPending": !pending.isEmpty, "decided": Array(decided), "hasDecided": !decided.isEmpty], context: context,
