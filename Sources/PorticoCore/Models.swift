@@ -74,6 +74,10 @@ public struct APIDefinition: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    /// What the gateway puts before the paths of the API's OpenAPI document: its prefix when it strips it (the
+    /// upstream's paths then lack it), else nothing.
+    public var exposedPrefix: String { stripPrefix ? pathPrefix : "/" }
+
     public init(
         id: UUID, name: String, pathPrefix: String, host: String?, upstream: String, stripPrefix: Bool, status: APIStatus,
         forwardCredential: Bool = false, maxBodyBytes: Int? = nil, tokenProviders: [String]? = nil, auth: APIAuth = .default,

@@ -37,9 +37,8 @@ extension PortalController {
     func tryableOperation(context: Context) async throws -> (ConsumerAccess, TryableOperation) {
         let access = try await callableAPI(context: context)
         let anchor = context.parameters.get("operation") ?? ""
-        guard tryIt != nil, access.api.oidc == nil,
-            let operation = TryableOperation(
-                try await documents.document(of: access.api.id), exposedPrefix: access.api.stripPrefix ? access.api.pathPrefix : "/", anchor: anchor)
+        guard offersTryIt(on: access.api),
+            let operation = TryableOperation(try await documents.document(of: access.api.id), exposedPrefix: access.api.exposedPrefix, anchor: anchor)
         else { throw PorticoError.notFound("operation '\(anchor)' of API \(access.api.name)") }
         return (access, operation)
     }
@@ -79,6 +78,10 @@ extension PortalController {
             "portal-try", title: "Try \(operation.method) \(operation.path)", values, context: context, section: "portalAPIs",
             status: feedback?.errors.isEmpty == false ? .unprocessableContent : .ok)
     }
+
+    /// Whether the portal has a gateway to try calls through and the API takes them: an OIDC-protected API wants a
+    /// browser session with its provider, which a pass does not stand in for.
+    func offersTryIt(on api: APIDefinition) -> Bool { tryIt != nil && api.oidc == nil }
 
     /// The answer's fields that tell the consumer where they stand against their limits.
     static func isLimitField(_ name: String) -> Bool {

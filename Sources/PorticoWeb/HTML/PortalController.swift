@@ -91,8 +91,8 @@ struct PortalController {
         do {
             let version = try await documents.version(of: id)
             let credential = Self.credential(for: try await authSettings.current())
-            let prefix = api.stripPrefix ? api.pathPrefix : "/"
-            let offersTryIt = tryIt != nil && api.oidc == nil
+            let prefix = api.exposedPrefix
+            let offersTryIt = offersTryIt(on: api)
             // A large document's page is built once per version, prefix, credential, gateway URL and console, then reused.
             let key = [version, id.uuidString, api.name, prefix, "\(credential)", gatewayURL, "\(offersTryIt)"].joined(separator: "\u{1F}")
             values["documentHTML"] = try await renderedDocuments.value(for: key) {

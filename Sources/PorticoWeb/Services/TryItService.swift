@@ -91,7 +91,7 @@ public struct TryItService: Sendable {
                 status: Int(response.status.code), reason: response.status.reasonPhrase,
                 headers: response.headers.map { ($0.name, $0.value) },
                 body: Self.shown(collected, contentType: response.headers.first(name: "content-type"), truncated: truncated),
-                truncated: truncated, milliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+                truncated: truncated, milliseconds: Int(elapsed.nanoseconds / 1_000_000))
         } catch let error as HTTPClientError where error == .deadlineExceeded {
             throw .unavailable("the gateway did not answer within \(Self.timeout.components.seconds) s")
         } catch {
