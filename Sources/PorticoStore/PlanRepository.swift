@@ -82,7 +82,11 @@ public struct PlanRepository: Sendable {
 
     /// The id of the plan named `name`; an unknown name is an `invalid(field)` error.
     public func id(named name: String, field: String, on connection: PostgresConnection) async throws -> UUID {
-        try await connection.ids(named: [name], inTable: "plans", kind: "plan", field: field, logger: logger)[0]
+        try await ids(named: [name], field: field, on: connection)[0]
+    }
+
+    public func ids(named names: [String], field: String, on connection: PostgresConnection) async throws -> [UUID] {
+        try await connection.ids(named: names, inTable: "plans", kind: "plan", field: field, logger: logger)
     }
 
     public func delete(_ id: UUID, on connection: PostgresConnection) async throws {

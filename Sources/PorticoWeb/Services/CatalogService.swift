@@ -48,8 +48,7 @@ public struct CatalogService: Sendable {
             if case .groups(let groups) = saved.visibility {
                 groupIds = try await store.groups.ids(named: groups, field: "visibility.groups", on: connection)
             }
-            var planIds: [UUID] = []
-            for plan in saved.plans { planIds.append(try await store.plans.id(named: plan, field: "plans", on: connection)) }
+            let planIds = try await store.plans.ids(named: saved.plans, field: "plans", on: connection)
             try await store.catalog.save(saved, groupIds: groupIds, planIds: planIds, api: api, on: connection)
             return (AdminStore.Change(before: before, after: saved, entityId: api.uuidString), saved)
         }
