@@ -18,20 +18,36 @@ public struct RouteTable: Sendable {
 
     /// `path` is the request's percent-encoded path (no query); `host` the Host header (port allowed).
     public func match(path: some StringProtocol, host: (some StringProtocol)?) -> GatewayAPI? {
-        var candidate = Substring(path)
-        while true {
-            if let apis = byPrefix[candidate], let api = Self.pick(apis, host: host) {
+        var candidate: Substring? = Substring(path)
+        while let prefix = candidate {
+            if let apis = byPrefix[prefix], let api = Self.pick(apis, host: host) {
                 return api
             }
-            // Bytes, not characters: '/' is ASCII, and this runs for every request.
-            guard candidate.utf8.count > 1 else { return nil }
-            if let slash = candidate.utf8.lastIndex(of: UInt8(ascii: "/")) {
-                candidate = candidate[..<slash]
-                if candidate.isEmpty { candidate = "/" }
-            } else {
-                return nil
-            }
+            candidate = Self.shorter(prefix)
         }
+        return nil
+    }
+
+    /// For the explainer: the prefixes `match` looks up for `path`, longest first, up to the one that matched, and
+    /// what each holds.
+    public func prefixesTried(path: some StringProtocol, host: (some StringProtocol)?) -> [(prefix: String, apis: [String])] {
+        var tried: [(prefix: String, apis: [String])] = []
+        var candidate: Substring? = Substring(path)
+        while let prefix = candidate {
+            let apis = byPrefix[prefix] ?? []
+            tried.append((String(prefix), apis.map { api in api.host.map { "\(api.name) (host \($0))" } ?? api.name }))
+            if Self.pick(apis, host: host) != nil { break }
+            candidate = Self.shorter(prefix)
+        }
+        return tried
+    }
+
+    /// The next prefix to look up: up to the last `/`, nil after `/`.
+    private static func shorter(_ candidate: Substring) -> Substring? {
+        // Bytes, not characters: '/' is ASCII, and this runs for every request.
+        guard candidate.utf8.count > 1, let slash = candidate.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        let shorter = candidate[..<slash]
+        return shorter.isEmpty ? "/" : shorter
     }
 
     private static func pick(_ apis: [GatewayAPI], host: (some StringProtocol)?) -> GatewayAPI? {

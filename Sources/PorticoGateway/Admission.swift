@@ -27,9 +27,14 @@ struct KeyAdmission: Sendable {
         }
         switch snapshot.authenticate(apiKey: credential.token, nowMillis: nowMillis) {
         case .rejected(let reason):
+            request.trace?.check("key", .failed, reason)
             return .refused(.invalidCredential(reason))
         case .accepted(let consumer, let keyId):
-            usage.keyUsed(keyId)
+            if let trace = request.trace {
+                trace.check("key", .passed, "key \(keyId.headerText) of user \(consumer.userId.headerText), active")
+            } else {
+                usage.keyUsed(keyId)
+            }
             // The key stays here unless the API asks for it: whoever runs an upstream must not harvest keys.
             var changes = UpstreamRequestChanges()
             changes.removesAuthorization = !api.forwardCredential
@@ -164,7 +169,7 @@ struct TokenAdmission: Sendable {
         case .success(let built): verifier = built
         case .failure: return refuse(.authUnavailable, config, request, changes)
         }
-        switch await verifier.verify(found.token, now: now) {
+        switch await verifier.verify(found.token, now: now, trace: request.trace) {
         case .rejected(let rejection):
             return refuse(.invalidCredential(rejection.reason), config, request, changes)
         case .unavailable(let reason):
@@ -188,7 +193,8 @@ struct TokenAdmission: Sendable {
             logger.warning("identity provider verifier unavailable", metadata: ["provider": "\(trusted.name)", "reason": "\(error)"])
             return refuse(.jwksUnavailable(provider: trusted.name), config, request, changes)
         }
-        switch await verifier.verify(token, now: now) {
+        request.trace?.check("issuer", .passed, "a token of identity provider '\(trusted.name)' (\(trusted.issuer))")
+        switch await verifier.verify(token, now: now, trace: request.trace) {
         case .rejected(let rejection):
             return refuse(.invalidCredential(rejection.reason), config, request, changes)
         case .unavailable(let reason):
@@ -242,7 +248,10 @@ struct TokenAdmission: Sendable {
     }
 
     private func refuse(_ error: GatewayError, _ config: JWTConfig, _ request: GatewayRequest, _ changes: UpstreamRequestChanges) -> Admission {
-        config.strictness == .permissive ? .admitted(anonymous(config, request), changes) : .refused(error)
+        guard config.strictness == .permissive else { return .refused(error) }
+        request.trace?.check(
+            "strictness", .passed, "permissive: admitted as anonymous, in group '\(config.anonymousGroup)', instead of refused (\(error.message))")
+        return .admitted(anonymous(config, request), changes)
     }
 
     /// `issuer` is set for a trusted provider's token: its user is then known as `issuer|userId`, since a user id is
@@ -253,18 +262,34 @@ struct TokenAdmission: Sendable {
     ) -> Admission {
         var principal: JWTPrincipal
         switch mapping.principal(from: claims) {
-        case .noUserId(let claim): return refuse(.invalidCredential("the token has no '\(claim)' claim"), config, request, changes)
+        case .noUserId(let claim):
+            request.trace?.check("claims mapping", .failed, "the token has no '\(claim)' claim")
+            return refuse(.invalidCredential("the token has no '\(claim)' claim"), config, request, changes)
         case .mapped(let mapped): principal = mapped
         }
         if let issuer {
             principal = JWTPrincipal(
                 userId: issuer + "|" + principal.userId, email: principal.email, tokenName: principal.tokenName, groups: principal.groups)
         }
-        if let expression = config.expression, !expression.evaluate(claims) { return refuse(.claimsMismatch, config, request, changes) }
+        if let trace = request.trace {
+            trace.check(
+                "claims mapping", .passed,
+                "user id '\(principal.userId)', email \(principal.email.map { "'\($0)'" } ?? "none"), token name \(principal.tokenName.map { "'\($0)'" } ?? "none"), groups \(GatewayDecider.listed(principal.groups))"
+            )
+        }
+        if let expression = config.expression {
+            let failing = expression.failingPart(claims)
+            request.trace?.check(
+                "claims expression", failing == nil ? .passed : .failed,
+                failing.map { "\($0) is not satisfied, so \(expression) is not" } ?? "\(expression) is satisfied")
+            if failing != nil { return refuse(.claimsMismatch, config, request, changes) }
+        }
         if snapshot.isDisabled(externalUserId: principal.userId) {
+            request.trace?.check("user", .failed, "the token's user is disabled")
             return refuse(.invalidCredential("the token's user is disabled"), config, request, changes)
         }
         guard !principal.groups.isEmpty else {
+            request.trace?.check("groups", .failed, GatewayError.noGroups(claim: mapping.groups.description).message)
             return refuse(.noGroups(claim: mapping.groups.description), config, request, changes)
         }
         for forward in config.forwardHeaders {
@@ -273,8 +298,10 @@ struct TokenAdmission: Sendable {
             changes.addedHeaders.append((forward.header, value))
         }
         CallerHeaders.add(user: principal.userId, groups: principal.groups, to: &changes)
-        usage.tokenUserSeen(
-            UserSighting(externalId: principal.userId, email: principal.email, tokenName: principal.tokenName, seenAt: Date()))
+        if request.trace == nil {
+            usage.tokenUserSeen(
+                UserSighting(externalId: principal.userId, email: principal.email, tokenName: principal.tokenName, seenAt: Date()))
+        }
         let label = config.usernameClaim?.value(in: claims)?.scalarText
         return .admitted(Consumer(id: principal.consumerId, groups: principal.groups, label: label), changes)
     }

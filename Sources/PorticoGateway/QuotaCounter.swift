@@ -78,7 +78,8 @@ public final class QuotaCounter: Sendable {
     }
 
     /// Counts one call in `key`'s bucket against `quota` at `now` (seconds since 1970), if it is allowed.
-    public func decide(_ key: Key, quota: Quota, now: Int64) -> QuotaDecision {
+    /// With `counting` false (the explainer), says what a call would be told without counting it.
+    public func decide(_ key: Key, quota: Quota, now: Int64, counting: Bool = true) -> QuotaDecision {
         let replicas = health.liveReplicas
         let degraded = health.isDegraded
         let (decision, dry) = shard(for: key).state.withLock { state in
@@ -91,6 +92,7 @@ public final class QuotaCounter: Sendable {
             }
             entry.limit = quota.limit
             let decision = entry.current.admit(limit: quota.limit, period: quota.period, replicas: replicas, degraded: degraded, now: now)
+            guard counting else { return (decision, false) }
             let dry = entry.current.leased == 0 && decision.outcome != .exhausted
             state[key] = entry
             return (decision, dry)

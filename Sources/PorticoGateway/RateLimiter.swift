@@ -57,15 +57,16 @@ public final class RateLimiter: Sendable {
     }
 
     /// Counts one request of `consumer` in `scope` (an API, or a plan whose bucket is the consumer) against
-    /// `limit`, if it is allowed, and says what to tell the client.
-    public func decide(consumer: UUID, scope: UUID, limit: RateLimit) -> RateLimitDecision {
+    /// `limit`, if it is allowed, and says what to tell the client. With `counting` false (the explainer) it only
+    /// says so: the request is not counted.
+    public func decide(consumer: UUID, scope: UUID, limit: RateLimit, counting: Bool = true) -> RateLimitDecision {
         let key = Key(consumer: consumer, scope: scope)
         switch store {
         case .local:
             let now = nanosSinceOrigin()
             return shard(for: key).state.withLock { state in
                 let (decision, tat) = GCRA.decide(tat: state[key]?.tat, now: now, limit: limit)
-                state[key, default: Bucket()].tat = tat
+                if counting { state[key, default: Bucket()].tat = tat }
                 return decision
             }
         case .cluster:
@@ -75,6 +76,7 @@ public final class RateLimiter: Sendable {
                 var bucket = state[key] ?? Bucket()
                 let decision = GCRA.decideShared(
                     base: bucket.tat, pending: bucket.pending + bucket.syncing, now: now, limit: limit, replicas: replicas)
+                guard counting else { return decision }
                 if decision.allowed { bucket.pending += 1 }
                 bucket.interval = Int64(limit.periodSeconds) * 1_000_000_000 / Int64(limit.limit)
                 state[key] = bucket

@@ -51,7 +51,7 @@ struct DecisionFixture {
     /// to those providers' tokens.
     func snapshot(
         limit: RateLimit? = nil, plan: CompiledPlan? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [],
-        ordersIssuers: [String]? = nil,
+        ordersIssuers: [String]? = nil, ordersFilter: OperationFilter? = nil,
         disabledExternalIds: Set<String> = []
     ) throws -> PolicySnapshot {
         let mode: AuthMode = jwt == nil && providers.isEmpty ? .apiKey : .jwt
@@ -64,7 +64,7 @@ struct DecisionFixture {
             keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: nil)],
             consumers: [ConsumerPolicy(userId: userId, disabled: disabled, groups: ["orders"])],
             grants: [
-                AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit, plan: plan),
+                AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit, plan: plan, operationFilter: ordersFilter),
                 AccessGrant(name: "legacy", groups: ["orders", "guests"], apiIds: [legacy.id], rateLimit: nil),
             ],
             auth: auth, authVersion: mode == .apiKey ? 0 : 1, disabledExternalIds: disabledExternalIds,

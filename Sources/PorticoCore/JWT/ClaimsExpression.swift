@@ -192,3 +192,36 @@ private struct ClaimsExpressionParser {
         ClaimsExpression.SyntaxError(position: index + 1, message: message)
     }
 }
+
+extension ClaimsExpression: CustomStringConvertible {
+    /// The expression in the syntax it is written in, strings in backticks.
+    public var description: String {
+        func quoted(_ text: String) -> String { "`\(text)`" }
+        switch self {
+        case .equals(let path, let value): return "Equals(\(quoted(path.description)), \(quoted(value)))"
+        case .prefix(let path, let value): return "Prefix(\(quoted(path.description)), \(quoted(value)))"
+        case .contains(let path, let value): return "Contains(\(quoted(path.description)), \(quoted(value)))"
+        case .splitContains(let path, let separator, let value):
+            return "SplitContains(\(quoted(path.description)), \(quoted(separator)), \(quoted(value)))"
+        case .oneOf(let path, let values): return "OneOf(\(([path.description] + values).map(quoted).joined(separator: ", ")))"
+        case .not(let inner): return "!\(inner.grouped)"
+        case .and(let left, let right): return "\(left.grouped) && \(right.grouped)"
+        case .or(let left, let right): return "\(left.grouped) || \(right.grouped)"
+        }
+    }
+
+    private var grouped: String {
+        switch self {
+        case .and, .or: "(\(description))"
+        default: description
+        }
+    }
+
+    /// For claims the expression refuses: the smallest part that decided it (the left side of a failing `&&`
+    /// when it fails, else the right; an `||` or `!` as a whole). nil when the claims satisfy it.
+    public func failingPart(_ claims: [String: JSONValue]) -> ClaimsExpression? {
+        guard !evaluate(claims) else { return nil }
+        if case .and(let left, let right) = self { return left.failingPart(claims) ?? right.failingPart(claims) }
+        return self
+    }
+}

@@ -16,23 +16,56 @@ public struct RegisteredClaimRules: Sendable, Hashable {
 
     /// nil when the claims pass, otherwise the reason to give the caller. `now` is seconds since 1970.
     public func failure(in claims: [String: JSONValue], now: Double) -> String? {
+        expiryFailure(claims, now: now) ?? notBeforeFailure(claims, now: now) ?? issuerFailure(claims) ?? audienceFailure(claims)
+    }
+
+    /// Each check of `failure` by name, for the explainer: what it found, or why it failed.
+    public func explained(_ claims: [String: JSONValue], now: Double, into trace: DecisionTrace) {
+        let leeway = "with \(Self.seconds(leewaySeconds)) s of leeway"
+        trace.check(
+            "exp", failure: expiryFailure(claims, now: now),
+            passed: claims["exp"]?.scalarText.map { "\($0) is not past, \(leeway)" } ?? "no exp claim")
+        trace.check(
+            "nbf", failure: notBeforeFailure(claims, now: now), passed: claims["nbf"]?.scalarText.map { "\($0) is past, \(leeway)" } ?? "no nbf claim"
+        )
+        trace.check(
+            "iss", failure: issuerFailure(claims),
+            passed: issuers.isEmpty ? "any issuer is accepted" : "\(claims["iss"]?.scalarText ?? "") is trusted")
+        trace.check(
+            "aud", failure: audienceFailure(claims),
+            passed: audiences.isEmpty
+                ? "any audience is accepted" : "\((claims["aud"]?.scalarTexts ?? []).joined(separator: ", ")) includes an accepted audience")
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    private func expiryFailure(_ claims: [String: JSONValue], now: Double) -> String? {
         switch claims["exp"] {
-        case nil: break
-        case .number(let exp)? where Self.plausibleDates.contains(exp): if now > exp + leewaySeconds { return "the token has expired" }
+        case nil: return nil
+        case .number(let exp)? where Self.plausibleDates.contains(exp): return now > exp + leewaySeconds ? "the token has expired" : nil
         case _?: return "the token's exp claim is not a NumericDate"
         }
+    }
+
+    private func notBeforeFailure(_ claims: [String: JSONValue], now: Double) -> String? {
         switch claims["nbf"] {
-        case nil: break
-        case .number(let nbf)? where Self.plausibleDates.contains(nbf): if now + leewaySeconds < nbf { return "the token is not valid yet" }
+        case nil: return nil
+        case .number(let nbf)? where Self.plausibleDates.contains(nbf): return now + leewaySeconds < nbf ? "the token is not valid yet" : nil
         case _?: return "the token's nbf claim is not a NumericDate"
         }
-        if !issuers.isEmpty {
-            guard case .string(let issuer)? = claims["iss"], issuers.contains(issuer) else { return "the token's issuer is not trusted" }
-        }
-        if !audiences.isEmpty {
-            let presented = claims["aud"]?.scalarTexts ?? []
-            guard presented.contains(where: audiences.contains) else { return "the token is not meant for this audience" }
-        }
+    }
+
+    private func issuerFailure(_ claims: [String: JSONValue]) -> String? {
+        guard !issuers.isEmpty else { return nil }
+        guard case .string(let issuer)? = claims["iss"], issuers.contains(issuer) else { return "the token's issuer is not trusted" }
         return nil
+    }
+
+    private func audienceFailure(_ claims: [String: JSONValue]) -> String? {
+        guard !audiences.isEmpty else { return nil }
+        let presented = claims["aud"]?.scalarTexts ?? []
+        return presented.contains(where: audiences.contains) ? nil : "the token is not meant for this audience"
     }
 }

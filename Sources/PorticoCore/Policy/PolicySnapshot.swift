@@ -271,6 +271,42 @@ public final class PolicySnapshot: Sendable {
     }
 }
 
+extension PolicySnapshot {
+    /// For the explainer: the grants `access` weighs for these groups on the API, one line each (a group's
+    /// unfiltered grants are compiled into their most generous one).
+    public func grantsConsidered(groups: some Sequence<String>, api: UUID) -> [String] {
+        guard let byGroup = compiled.accessByAPI[api] else { return [] }
+        var lines: [String] = []
+        for group in groups {
+            guard let access = byGroup[group] else { continue }
+            if let unfiltered = access.unfiltered {
+                lines.append("group '\(group)': grant '\(unfiltered.grant)', \(unfiltered.limits.summary), every operation")
+            }
+            for filtered in access.filtered {
+                let operations = filtered.patterns.map(\.description).joined(separator: ", ")
+                lines.append("group '\(group)': grant '\(filtered.limit.grant)', \(filtered.limit.limits.summary), only \(operations)")
+            }
+        }
+        return lines
+    }
+
+    /// For the explainer: the groups that hold any grant on the API.
+    public func groupsHoldingGrants(api: UUID) -> [String] {
+        (compiled.accessByAPI[api] ?? [:]).keys.sorted()
+    }
+}
+
+extension AccessLimits {
+    /// The limits in a few words: `plan 'gold': 100 calls per 60 s, 10000 calls per month`, or `unlimited`.
+    public var summary: String {
+        var parts: [String] = []
+        if let rate { parts.append("\(rate.limit) calls per \(rate.periodSeconds) s") }
+        if let quota { parts.append("a quota of \(quota.limit) calls per \(quota.period.rawValue)") }
+        let limits = parts.isEmpty ? "unlimited" : parts.joined(separator: ", ")
+        return plan.map { "plan '\($0.name)': \(limits)" } ?? limits
+    }
+}
+
 /// What the groups' grants say of one call.
 public enum OperationAccess: Sendable, Equatable {
     case granted(GrantedLimit)

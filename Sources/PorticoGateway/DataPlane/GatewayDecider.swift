@@ -54,11 +54,33 @@ struct GatewayDecider: Sendable {
     let rateLimitHeaders: RateLimitHeaderStyle
     let logger: Logger
 
-    func decide(_ request: GatewayRequest) -> GatewayDecision {
-        guard policy.isLoaded else { return .answer(GatewayError.policyNotLoaded.answer, api: nil, caller: nil) }
+    /// The API a request is for, in the snapshot held now, or the answer when there is none.
+    enum Routed {
+        case matched(GatewayAPI, PolicySnapshot)
+        case answered(GatewayDecision)
+    }
+
+    func route(_ request: GatewayRequest) -> Routed {
+        guard policy.isLoaded else {
+            request.trace?.record(.route, .failed, GatewayError.policyNotLoaded.message)
+            return .answered(.answer(GatewayError.policyNotLoaded.answer, api: nil, caller: nil))
+        }
         let snapshot = policy.snapshot
         guard let api = snapshot.routes.match(path: request.path, host: request.authority) else {
-            return .answer(GatewayError.noRoute(path: String(request.path)).answer, api: nil, caller: nil)
+            let refusal = GatewayError.noRoute(path: String(request.path))
+            if let trace = request.trace { trace.record(.route, .failed, refusal.message + "; " + triedPrefixes(request, snapshot)) }
+            return .answered(.answer(refusal.answer, api: nil, caller: nil))
+        }
+        if let trace = request.trace { trace.record(.route, .passed, "API '\(api.name)' matched; " + triedPrefixes(request, snapshot)) }
+        return .matched(api, snapshot)
+    }
+
+    func decide(_ request: GatewayRequest) -> GatewayDecision {
+        let api: GatewayAPI
+        let snapshot: PolicySnapshot
+        switch route(request) {
+        case .answered(let decision): return decision
+        case .matched(let matched, let held): (api, snapshot) = (matched, held)
         }
         if let route = api.oidc {
             guard let oidc else { return .answer(GatewayError.authUnavailable.answer, api: api, caller: nil) }
@@ -69,7 +91,9 @@ struct GatewayDecider: Sendable {
         case .apiKey:
             return authorize(keys.admit(request, api: api, snapshot: snapshot, nowMillis: Int64(now * 1000)), request, api: api, snapshot: snapshot)
         case .jwt:
-            switch tokens.admitNow(request, api: api, snapshot: snapshot, now: now) {
+            // The explainer takes the whole verification, so that every check is shown, not a remembered outcome.
+            let step = request.trace == nil ? tokens.admitNow(request, api: api, snapshot: snapshot, now: now) : .needsVerification
+            switch step {
             case .done(let admission):
                 return authorize(admission, request, api: api, snapshot: snapshot)
             case .needsFormBody:
@@ -86,32 +110,64 @@ struct GatewayDecider: Sendable {
     private func decision(_ step: OIDCAdmission.Step, _ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> GatewayDecision {
         switch step {
         case .admitted(let admission): return authorize(admission, request, api: api, snapshot: snapshot)
-        case .answer(let answer): return .answer(answer, api: api, caller: nil)
+        case .answer(let answer):
+            request.trace?.record(.credential, .failed, "API '\(api.name)' signs browsers in with OpenID Connect: answered \(answer.status.code)")
+            return .answer(answer, api: api, caller: nil)
         case .later(let next): return .later { [self] in decision(await next(), request, api: api, snapshot: snapshot) }
         }
     }
 
-    private func authorize(_ admission: Admission, _ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> GatewayDecision {
+    /// Decides from the credential step on; the explainer starts here with a user in place of a credential.
+    func authorize(_ admission: Admission, _ request: GatewayRequest, api: GatewayAPI, snapshot: PolicySnapshot) -> GatewayDecision {
         let consumer: Consumer
         var changes: UpstreamRequestChanges
         switch admission {
-        case .refused(let error): return .answer(error.answer, api: api, caller: nil)
+        case .refused(let error):
+            request.trace?.record(.credential, .failed, error.message)
+            return .answer(error.answer, api: api, caller: nil)
         case .admitted(let admitted, let admittedChanges): (consumer, changes) = (admitted, admittedChanges)
+        }
+        if let trace = request.trace, !trace.has(.credential) {
+            trace.record(.credential, .passed, "consumer \(consumer.id.headerText) in groups \(Self.listed(consumer.groups))")
         }
         let granted: GrantedLimit
         switch snapshot.access(groups: consumer.groups, api: api.id, method: request.method, documentPath: api.documentPath(for: request.path)) {
-        case .granted(let limit): granted = limit
-        case .noGrant: return .answer(GatewayError.noAccess(api: api.name).answer, api: api, caller: Caller(consumer))
+        case .granted(let limit):
+            granted = limit
+            request.trace?.record(
+                .access, .passed, "grant '\(limit.grant)' wins, the most generous of: " + considered(consumer, api: api, snapshot: snapshot))
+        case .noGrant:
+            let refusal = GatewayError.noAccess(api: api.name)
+            if let trace = request.trace {
+                let holders = snapshot.groupsHoldingGrants(api: api.id)
+                trace.record(
+                    .access, .failed,
+                    refusal.message
+                        + "; the caller's groups are \(Self.listed(consumer.groups)), groups with grants on it are \(Self.listed(holders))")
+            }
+            return .answer(refusal.answer, api: api, caller: Caller(consumer))
         case .notCovered(let operation):
-            return .answer(GatewayError.operationNotCovered(api: api.name, operation: operation).answer, api: api, caller: Caller(consumer))
+            let refusal = GatewayError.operationNotCovered(api: api.name, operation: operation)
+            request.trace?.record(.access, .failed, refusal.message + "; grants considered: " + considered(consumer, api: api, snapshot: snapshot))
+            return .answer(refusal.answer, api: api, caller: Caller(consumer))
         }
         var responseHeaders = HTTPHeaders()
         let limits = granted.limits
-        if !limits.isUnlimited {
+        if limits.isUnlimited {
+            request.trace?.record(.limits, .passed, "\(limits.summary): no rate limit or quota to count")
+        } else {
             if (limits.rate != nil && limiter.refusesWhileDegraded) || (limits.quota != nil && quotas.health.refusesSharedLimits) {
+                request.trace?.record(.limits, .failed, GatewayError.rateLimitUnavailable(api: api.name).message)
                 return .answer(GatewayError.rateLimitUnavailable(api: api.name).answer, api: api, caller: Caller(consumer))
             }
-            if let refusal = count(limits, policy: granted.policyBase, consumer: consumer, api: api, into: &responseHeaders) {
+            let refusal = count(
+                limits, policy: granted.policyBase, consumer: consumer, api: api, into: &responseHeaders, counting: request.trace == nil)
+            if let trace = request.trace {
+                let fields = responseHeaders.map { "\($0.name): \($0.value)" }.joined(separator: "; ")
+                trace.record(
+                    .limits, refusal == nil ? .passed : .failed, [refusal?.message, limits.summary, fields].compactMap { $0 }.joined(separator: "; "))
+            }
+            if let refusal {
                 var answer = refusal.answer
                 answer.headers.add(contentsOf: responseHeaders)
                 return .answer(answer, api: api, caller: Caller(consumer))
@@ -124,7 +180,23 @@ struct GatewayDecider: Sendable {
             changes.addedHeaders.append((HeaderNames.requestId, request.requestId))
         }
         let head = UpstreamRequest.head(for: request, api: api, changes: changes)
+        request.trace?.record(.upstream, .passed, "would be forwarded to \(api.upstream.origin)")
         return .forward(ForwardPlan(api: api, head: head, responseHeaders: responseHeaders, caller: Caller(consumer)))
+    }
+
+    private func triedPrefixes(_ request: GatewayRequest, _ snapshot: PolicySnapshot) -> String {
+        let tried = snapshot.routes.prefixesTried(path: request.path, host: request.authority).map { tried in
+            "\(tried.prefix) (\(tried.apis.isEmpty ? "no API" : tried.apis.joined(separator: ", ")))"
+        }
+        return "prefixes tried: " + tried.joined(separator: ", ")
+    }
+
+    private func considered(_ consumer: Consumer, api: GatewayAPI, snapshot: PolicySnapshot) -> String {
+        snapshot.grantsConsidered(groups: consumer.groups, api: api.id).joined(separator: "; ")
+    }
+
+    static func listed(_ names: [String]) -> String {
+        names.isEmpty ? "none" : names.map { "'\($0)'" }.joined(separator: ", ")
     }
 }
 
@@ -132,13 +204,13 @@ extension GatewayDecider {
     /// Counts the call against the rate limit, then the quota (a call the rate limit refuses spends no quota),
     /// writes the fields that describe them, and returns the refusal if either refuses.
     func count(
-        _ limits: AccessLimits, policy base: String, consumer: Consumer, api: GatewayAPI, into headers: inout HTTPHeaders
+        _ limits: AccessLimits, policy base: String, consumer: Consumer, api: GatewayAPI, into headers: inout HTTPHeaders, counting: Bool = true
     ) -> GatewayError? {
         var states: [LimitPolicyState] = []
         var refusal: GatewayError?
         if let rate = limits.rate {
             let scope = limits.bucket == .consumer ? (limits.plan?.id ?? api.id) : api.id
-            let decision = limiter.decide(consumer: consumer.id, scope: scope, limit: rate)
+            let decision = limiter.decide(consumer: consumer.id, scope: scope, limit: rate, counting: counting)
             states.append(.rate(base, decision))
             if rateLimitHeaders.sendsX { RateLimitHeaders.addX(decision, to: &headers) }
             if !decision.allowed {
@@ -147,7 +219,7 @@ extension GatewayDecider {
         }
         if refusal == nil, let quota = limits.quota, let plan = limits.plan {
             let key = QuotaCounter.Key(plan: plan.id, consumer: consumer.id, api: limits.bucket == .consumer ? nil : api.id)
-            let decision = quotas.decide(key, quota: quota, now: Int64(Date().timeIntervalSince1970))
+            let decision = quotas.decide(key, quota: quota, now: Int64(Date().timeIntervalSince1970), counting: counting)
             states.append(.quota(base, decision))
             if rateLimitHeaders.sendsX { RateLimitHeaders.addX(decision, to: &headers) }
             let name = RateLimitFields.quotaPolicyName(base)

@@ -15,6 +15,8 @@ package struct GatewayRequest: Sendable {
     /// The client came over TLS the gateway terminated.
     let secure: Bool
     var formBody: ByteBuffer?
+    /// Set by the explainer only: the decision records its steps here, and counts nothing.
+    package var trace: DecisionTrace?
     /// `X-Request-Id`: the client's when well formed, else one the gateway made (`assignRequestId`).
     package private(set) var requestId = ""
     /// The gateway made `requestId`, so the upstream request carries it instead of whatever the client sent.

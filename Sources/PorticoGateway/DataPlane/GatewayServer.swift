@@ -106,6 +106,9 @@ public struct GatewayServer: Service, NamedByType {
         self.onServerRunning = onServerRunning
     }
 
+    /// Explains requests with this gateway's own decision, snapshot and counters.
+    public var explainer: RequestExplainer { RequestExplainer(decider: decider) }
+
     /// The counts of rate limits, which a cluster store's sync shares with the other replicas.
     public var limiter: RateLimiter { decider.limiter }
 

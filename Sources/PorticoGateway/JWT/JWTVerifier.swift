@@ -54,18 +54,22 @@ public final class JWTVerifier: Sendable {
         }
     }
 
-    /// `now` is seconds since 1970.
-    public func verify(_ token: some StringProtocol, now: Double) async -> Outcome {
+    /// `now` is seconds since 1970. `trace` hears of every check, for the explainer.
+    public func verify(_ token: some StringProtocol, now: Double, trace: DecisionTrace? = nil) async -> Outcome {
         // Read before the keys are: a set replaced meanwhile makes the entry stale rather than trusted.
         let generation = keyGeneration()
         let jws: CompactJWS
-        switch await signed(token) {
+        switch await signed(token, trace: trace) {
         case .verified(let verified): jws = verified
         case .rejected(let rejection): return .rejected(rejection)
         case .unavailable(let reason): return .unavailable(reason)
         }
         let claims: [String: JSONValue]
-        do { claims = try jws.claims() } catch { return .rejected(error) }
+        do { claims = try jws.claims() } catch {
+            trace?.check("claims", .failed, error.reason)
+            return .rejected(error)
+        }
+        if let trace { config.rules.explained(claims, now: now, into: trace) }
         if let failure = config.rules.failure(in: claims, now: now) { return .rejected(.invalid(failure)) }
         if let generation { memory.remember(String(token), claims: claims, now: now, keyGeneration: generation) }
         return .verified(claims)
@@ -80,16 +84,27 @@ public final class JWTVerifier: Sendable {
 
     /// The first half of `verify`: the token's form, its header, its algorithm against the allow-list and the key's
     /// own `alg`, and its signature.
-    public func signed(_ token: some StringProtocol) async -> SignatureOutcome {
+    public func signed(_ token: some StringProtocol, trace: DecisionTrace? = nil) async -> SignatureOutcome {
         let jws: CompactJWS
-        do { jws = try CompactJWS(token) } catch { return .rejected(error) }
-        if let critical = jws.header.crit {
-            return .rejected(.invalid("the token names critical header parameters Portico does not understand: \(critical.joined(separator: ", "))"))
+        do { jws = try CompactJWS(token) } catch {
+            trace?.check("format", .failed, error.reason)
+            return .rejected(error)
         }
-        guard let name = jws.header.alg else { return .rejected(.malformed("the token's header has no alg")) }
+        trace?.check("format", .passed, "a compact JWS: header, claims and signature")
+        if let critical = jws.header.crit {
+            let reason = "the token names critical header parameters Portico does not understand: \(critical.joined(separator: ", "))"
+            trace?.check("crit", .failed, reason)
+            return .rejected(.invalid(reason))
+        }
+        guard let name = jws.header.alg else {
+            trace?.check("alg", .failed, "the token's header has no alg")
+            return .rejected(.malformed("the token's header has no alg"))
+        }
         guard let algorithm = JWTAlgorithmName(rawValue: name), config.algorithms.contains(algorithm) else {
+            trace?.check("alg", .failed, "the token's algorithm \(name) is not accepted")
             return .rejected(.invalid("the token's algorithm \(name) is not accepted"))
         }
+        trace?.check("alg", .passed, "\(name) is accepted (\(config.algorithms.map(\.rawValue).sorted().joined(separator: ", ")))")
 
         let candidates: [any JWTAlgorithm]
         switch keys {
@@ -100,24 +115,36 @@ public final class JWTVerifier: Sendable {
         case .remote(let remote):
             switch await remote.candidates(kid: jws.header.kid, algorithm: algorithm) {
             case .keys(let found): candidates = found
-            case .unavailable(let reason): return .unavailable(reason)
+            case .unavailable(let reason):
+                trace?.check("key", .failed, "the keys cannot be fetched: \(reason)")
+                return .unavailable(reason)
             }
         case .remoteByIssuer(let directory):
             // Only a trusted issuer may choose where keys are fetched from.
             guard let issuer = jws.unverifiedIssuer(), config.rules.issuers.contains(issuer) else {
+                trace?.check("key", .failed, "the token's issuer is not trusted")
                 return .rejected(.invalid("the token's issuer is not trusted"))
             }
             switch await directory.source(forIssuer: issuer).candidates(kid: jws.header.kid, algorithm: algorithm) {
             case .keys(let found): candidates = found
-            case .unavailable(let reason): return .unavailable(reason)
+            case .unavailable(let reason):
+                trace?.check("key", .failed, "the keys cannot be fetched: \(reason)")
+                return .unavailable(reason)
             }
         }
         guard !candidates.isEmpty else {
-            return .rejected(.invalid(jws.header.kid.map { "no key with kid '\($0)' is known" } ?? "no key for algorithm \(name) is configured"))
+            let reason = jws.header.kid.map { "no key with kid '\($0)' is known" } ?? "no key for algorithm \(name) is configured"
+            trace?.check("key", .failed, reason)
+            return .rejected(.invalid(reason))
         }
+        trace?.check(
+            "key", .passed,
+            jws.header.kid.map { "the key with kid '\($0)' is known" } ?? "\(candidates.count) configured key(s) for \(name), no kid named")
         guard candidates.contains(where: { (try? $0.verify(jws.signature, signs: jws.signingInput)) == true }) else {
+            trace?.check("signature", .failed, "the token's signature is not valid")
             return .rejected(.invalid("the token's signature is not valid"))
         }
+        trace?.check("signature", .passed, "verified with jwt-kit")
         return .verified(jws)
     }
 
