@@ -114,6 +114,13 @@ public struct KeyRepository: Sendable {
         return nil
     }
 
+    /// The key with this hash in whatever state (revoked, expired, turned off), for the explainer.
+    public func find(secretHash hash: SecretHash, on connection: PostgresConnection) async throws -> APIKeyInfo? {
+        try await decode(
+            connection.query("\(unescaped: select) WHERE secret_hash = \(Data(hash.bytes))", logger: logger)
+        ).first
+    }
+
     /// Records use in batches: one statement for every key used since the last flush.
     public func markUsed(_ ids: [UUID], at time: Date, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }

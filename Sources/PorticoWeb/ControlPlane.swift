@@ -33,6 +33,9 @@ public struct ControlPlaneConfiguration: Sendable {
     public var tls: ServerCertificate?
     /// The gateway of this process, for the portal's try-it console; nil offers none.
     public var tryIt: TryItRoute?
+    /// The gateway of this process, whose decision explains requests (`POST /api/v1/explain`, the dashboard's
+    /// Explain page); without it they answer 503.
+    public var explainer: RequestExplainer?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, secretBox: SecretBox? = nil, secureCookies: Bool = false,
@@ -95,10 +98,11 @@ public func buildControlPlaneRouter(
     let identityProviders = IdentityProviderService(store: store, secretBox: configuration.secretBox)
     let documents = APIDocumentService(store: store)
     let catalog = CatalogService(store: store)
+    let explain = ExplainService(store: store, explainer: configuration.explainer, gatewayURL: configuration.gatewayURL)
     AdminAPIController(
         users: users, groups: groups, apis: apis, documents: documents, accesses: accesses, plans: plans, usage: usage, keys: keys,
         authSettings: authSettings,
-        identityProviders: identityProviders, catalog: catalog, store: store
+        identityProviders: identityProviders, catalog: catalog, explain: explain, store: store
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
@@ -114,7 +118,7 @@ public func buildControlPlaneRouter(
         accesses: accesses, plans: plans,
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
-        catalog: catalog,
+        catalog: catalog, explain: explain,
         policy: policy,
         gatewayMetrics: gatewayMetrics, versions: RowVersionReader(store: store)
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))

@@ -150,6 +150,7 @@ struct Runtime {
             configuration.gatewayDraining = gateway.server.draining
             configuration.tls = certificate
             configuration.tryIt = passes.map { TryItRoute(signer: $0, gatewayURL: gatewayOptions.loopbackURL) }
+            configuration.explainer = gateway.server.explainer
             let store = AdminStore(database: database)
             services.append(
                 try buildControlPlane(

@@ -42,12 +42,13 @@ public struct TestPortico: Sendable {
     /// `tryIt`: the gateway the portal's try-it console sends through, as in `portico serve`.
     public func controlPlane(
         sessions: SignInService.SessionPolicy = .init(), throttle: SignInThrottle = .init(delayStepSeconds: 0.05, maxDelaySeconds: 0.2),
-        passwordSignIn: Bool = true, tryIt: TryItRoute? = nil
+        passwordSignIn: Bool = true, tryIt: TryItRoute? = nil, explainer: RequestExplainer? = nil
     ) throws -> some ApplicationProtocol {
         var configuration = ControlPlaneConfiguration(
             host: "127.0.0.1", port: 0, secretBox: secretBox, sessions: sessions, signInThrottle: throttle, publicURL: Self.publicURL,
             passwordSignIn: passwordSignIn)
         configuration.tryIt = tryIt
+        configuration.explainer = explainer
         return try buildControlPlane(
             configuration: configuration,
             store: store, policy: policy, registry: registry, gatewayMetrics: metrics, pages: pages, logger: TestDatabase.logger)

@@ -26,11 +26,14 @@ public struct ExplainedCaller: Sendable {
     public let id: UUID
     public let name: String
     public let groups: [String]
+    /// The gateway refuses a disabled user's calls at the credential step.
+    public let disabled: Bool
 
-    public init(id: UUID, name: String, groups: [String]) {
+    public init(id: UUID, name: String, groups: [String], disabled: Bool = false) {
         self.id = id
         self.name = name
         self.groups = groups
+        self.disabled = disabled
     }
 }
 
@@ -81,6 +84,9 @@ public struct RequestExplainer: Sendable {
         switch decider.route(request) {
         case .answered(let decision): return decision
         case .matched(let matched, let held): (api, snapshot) = (matched, held)
+        }
+        if caller.disabled {
+            return decider.authorize(.refused(.invalidCredential("user '\(caller.name)' is disabled")), request, api: api, snapshot: snapshot)
         }
         request.trace?.record(
             .credential, .skipped, "explained as user '\(caller.name)' (\(caller.id.headerText)) in groups \(GatewayDecider.listed(caller.groups))")

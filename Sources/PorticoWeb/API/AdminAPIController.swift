@@ -15,6 +15,7 @@ struct AdminAPIController {
     let authSettings: AuthSettingsService
     let identityProviders: IdentityProviderService
     let catalog: CatalogService
+    let explain: ExplainService
     /// For the resources' row versions (`ETag`).
     let store: AdminStore
 
@@ -23,6 +24,9 @@ struct AdminAPIController {
     func addRoutes(to group: RouterGroup<Context>) {
         addIdentityProviderRoutes(to: group)
         addCatalogRoutes(to: group)
+        group.post("explain") { request, context in
+            JSONResponse(try await explain.explain(try await JSONCoding.decode(ExplainInput.self, from: request, context: context)))
+        }
         group.post("users") { request, context in
             let body = try await JSONCoding.decode(CreateUserBody.self, from: request, context: context)
             let user = try await users.create(

@@ -28,6 +28,7 @@ struct DashboardController {
     let audit: AuditService
     let overview: OverviewService
     let catalog: CatalogService
+    let explain: ExplainService
     let policy: PolicyHolder
     let gatewayMetrics: GatewayMetrics
     /// The versions edit forms carry, so that a save over someone else's change is refused.
@@ -47,6 +48,7 @@ struct DashboardController {
         addAuthRoutes(to: admin)
         addAuditRoutes(to: admin)
         addCatalogRoutes(to: admin)
+        addExplainRoutes(to: admin)
     }
 
     func overviewPage(context: Context) async throws -> Response {
