@@ -205,7 +205,8 @@ let package = Package(
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]
         ),
-        .testTarget(name: "PorticoRuntimeTests", dependencies: ["PorticoRuntime", "PorticoCore"]),
+        .testTarget(
+            name: "PorticoRuntimeTests", dependencies: ["PorticoRuntime", "PorticoCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PorticoCatalogTests", dependencies: ["PorticoCatalog", "PorticoCore"]),
         .testTarget(
             name: "PorticoStoreTests",

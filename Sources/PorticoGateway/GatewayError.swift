@@ -134,6 +134,21 @@ enum GatewayError: Error, Sendable {
         }
     }
 
+    /// Where the access log says the refusal was made: a step of the decision (`DecisionStep`), or `request` for
+    /// a request refused before any.
+    var step: String {
+        switch self {
+        case .noRoute, .policyNotLoaded: DecisionStep.route.rawValue
+        case .missingCredential, .invalidCredential, .claimsMismatch, .noGroups, .authUnavailable, .jwksUnavailable, .formTooLarge,
+            .signInRequired, .signInFlowInvalid, .signInRefused, .identityProviderUnavailable:
+            DecisionStep.credential.rawValue
+        case .noAccess, .operationNotCovered: DecisionStep.access.rawValue
+        case .rateLimited, .quotaExceeded, .quotaRenewing, .rateLimitUnavailable: DecisionStep.limits.rawValue
+        case .bodyTooLarge, .upstreamUnreachable, .upstreamTimeout: DecisionStep.upstream.rawValue
+        case .headersTooLarge, .malformedRequest, .targetTooLong, .unsupportedTransferCoding, .unsupportedVersion: "request"
+        }
+    }
+
     /// The answer to a request head refused before anything else was decided.
     init(_ refusal: RequestHeadRefusal) {
         switch refusal {
@@ -186,7 +201,7 @@ enum GatewayError: Error, Sendable {
         } else {
             body = try? encoder.encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))
         }
-        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body ?? Data()))
+        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body ?? Data()), error: code, step: step)
     }
 
     /// The problem type the IETF rate-limit draft registers for a spent quota.

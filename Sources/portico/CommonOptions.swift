@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PorticoCore
+import PorticoRuntime
 import PorticoStore
 import PostgresNIO
 
@@ -34,11 +35,28 @@ extension DatabaseOptions {
     }
 }
 
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
 struct LoggingOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (or LOG_LEVEL).")
     var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object per line (or LOG_FORMAT).")
+    var logFormat: LogFormat?
+
+    func validate() throws {
+        if logFormat == nil, let text = ProcessInfo.processInfo.environment["LOG_FORMAT"], LogFormat(rawValue: text) == nil {
+            throw ValidationError("LOG_FORMAT must be text or json, not '\(text)'")
+        }
+    }
+
+    /// Logging goes one way per process: the first logger made chooses it.
+    private static let jsonLogging: Void = LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
 
     func logger(_ label: String) -> Logger {
+        let format = logFormat ?? ProcessInfo.processInfo.environment["LOG_FORMAT"].flatMap(LogFormat.init(rawValue:)) ?? .text
+        if format == .json { Self.jsonLogging }
         var logger = Logger(label: label)
         let level = logLevel ?? ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
         logger.logLevel = Logger.Level(rawValue: level) ?? .info

@@ -50,6 +50,12 @@ struct GatewayOptions: ParsableArguments {
     var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert; re-read when the file changes.")
     var tlsKey: String?
+    @Flag(
+        name: .customLong("access-log"),
+        help:
+            "Log every gateway request at info as 'portico.access': request id, method, path (no query), API, consumer, status, durations and the deciding step."
+    )
+    var accessLog = false
 
     func validate() throws {
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -82,11 +88,13 @@ struct GatewayOptions: ParsableArguments {
     }
 
     var configuration: GatewayConfiguration {
-        GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             host: host, port: gatewayPort,
             timeouts: UpstreamTimeouts(connect: .milliseconds(Int(upstreamConnectTimeout * 1000)), read: .milliseconds(Int(upstreamTimeout * 1000))),
             rateLimitHeaders: rateLimitHeaders, rateLimitStore: rateLimitStore, rateLimitFail: rateLimitFail,
             drainNotice: min(.seconds(1), .seconds(drainSeconds)), drainTimeout: .seconds(drainSeconds))
+        if accessLog { configuration.accessLog = Logger(label: "portico.access") }
+        return configuration
     }
 }
 

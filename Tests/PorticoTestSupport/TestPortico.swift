@@ -106,9 +106,9 @@ public struct TestPortico: Sendable {
     /// `tls`: the gateway terminates TLS with this certificate.
     public func withGateway<Result: Sendable>(
         timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), tls: ServerCertificate? = nil,
-        tryItPasses: TryItPassSigner? = nil, _ body: (GatewayHandle) async throws -> Result
+        tryItPasses: TryItPassSigner? = nil, accessLog: Logger? = nil, _ body: (GatewayHandle) async throws -> Result
     ) async throws -> Result {
-        try await withGateways(count: 1, timeouts: timeouts, tls: tls, tryItPasses: tryItPasses) { try await body($0[0]) }
+        try await withGateways(count: 1, timeouts: timeouts, tls: tls, tryItPasses: tryItPasses, accessLog: accessLog) { try await body($0[0]) }
     }
 
     /// Runs `count` gateway replicas on this database, each on a free port with its own policy feed (the first on
@@ -117,7 +117,7 @@ public struct TestPortico: Sendable {
     public func withGateways<Result: Sendable>(
         count: Int, timeouts: UpstreamTimeouts = .init(connect: .seconds(1), read: .seconds(2)), rateLimitStore: RateLimitStore = .local,
         rateLimitSync: Duration = .milliseconds(200), gatewayDatabase: Database? = nil, tls: ServerCertificate? = nil,
-        tryItPasses: TryItPassSigner? = nil, _ body: ([GatewayHandle]) async throws -> Result
+        tryItPasses: TryItPassSigner? = nil, accessLog: Logger? = nil, _ body: ([GatewayHandle]) async throws -> Result
     ) async throws -> Result {
         var gateways: [(Gateway, PortReporter)] = []
         for index in 0..<count {
@@ -125,6 +125,7 @@ public struct TestPortico: Sendable {
             var configuration = GatewayConfiguration(
                 host: "127.0.0.1", port: 0, timeouts: timeouts, secretBox: secretBox, rateLimitStore: rateLimitStore, tls: tls)
             configuration.tryItPasses = tryItPasses
+            configuration.accessLog = accessLog
             let gateway = Gateway(
                 configuration: configuration,
                 usageFlushInterval: .milliseconds(200), policyPollInterval: .seconds(5), rateLimitSync: rateLimitSync,

@@ -19,6 +19,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         let channel: any Channel
         let upstream: UpstreamHandler
         var status: UInt = 0
+        /// When the request went to the upstream, and how long its answer's head took to come.
+        var sentAt: ContinuousClock.Instant = .now
+        var upstreamTime: Duration?
     }
 
     private let decider: GatewayDecider
@@ -29,6 +32,8 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
     /// The client came over TLS the gateway terminated.
     private let secure: Bool
     private let logger: Logger
+    /// One line per request when the access log is on (`--access-log`).
+    private let accessLog: Logger?
 
     private var context: ChannelHandlerContext?
     /// The peer's address, formatted once per connection rather than once per request.
@@ -60,8 +65,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
 
     init(
         decider: GatewayDecider, pool: UpstreamPool, metrics: GatewayMetrics, usage: any UsageSink, readTimeout: Duration, secure: Bool,
-        logger: Logger
+        logger: Logger, accessLog: Logger? = nil
     ) {
+        self.accessLog = accessLog
         self.secure = secure
         self.decider = decider
         self.pool = pool
@@ -210,8 +216,15 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             context.close(promise: nil)
         case .answerAndClose:
             var answer = GatewayError(refusal).answer
-            answer.headers.add(name: HeaderNames.requestId, value: requestIds.next())
+            let requestId = requestIds.next()
+            answer.headers.add(name: HeaderNames.requestId, value: requestId)
             metrics.recordRequest(api: "", status: Int(answer.status.code), duration: .zero)
+            if let accessLog {
+                AccessLogLine(
+                    requestId: requestId, method: nil, path: nil, status: answer.status.code, duration: .zero, step: answer.step ?? "request"
+                )
+                .write(error: answer.error, to: accessLog)
+            }
             context.write(
                 wrapOutboundOut(
                     UpstreamRequest.answerHead(status: answer.status, headers: answer.headers, bodyLength: answer.body.readableBytes, closing: true)),
@@ -280,6 +293,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         answer.headers.add(name: HeaderNames.requestId, value: request?.requestId ?? requestIds.next())
         serial &+= 1
         record(api: api, status: answer.status.code, label: caller?.label)
+        if let accessLog {
+            line(status: answer.status.code, step: answer.step ?? "upstream", api: api, caller: caller).write(error: answer.error, to: accessLog)
+        }
         bytesOut = answer.body.readableBytes
         reportCall(api: api, caller: caller, status: answer.status.code, rateLimited: answer.status == .tooManyRequests)
         let (closing, then) = state.answering()
@@ -341,7 +357,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         upstream.begin(self, answersHead: request?.method == "HEAD")
-        exchange = Exchange(plan: plan, channel: channel, upstream: upstream)
+        exchange = Exchange(plan: plan, channel: channel, upstream: upstream, sentAt: .now)
         channel.write(plan.head, promise: nil)
         for part in held { channel.write(part, promise: nil) }
         held.removeAll(keepingCapacity: true)
@@ -364,6 +380,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         switch message {
         case .head(let head, let bytes):
             exchange.status = UInt(head.status)
+            if accessLog != nil { exchange.upstreamTime = .now - exchange.sentAt }
             self.exchange = exchange
             record(api: exchange.plan.api, status: exchange.status, label: exchange.plan.caller.label)
             let closing = state.responseHeadReceived(upstreamKeepAlive: head.keepAlive, closeDelimited: head.framing == .untilClose)
@@ -377,6 +394,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             clientNeedsFlush = true
         case .end:
             reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
+            if let accessLog {
+                var entry = line(status: exchange.status, step: DecisionStep.upstream.rawValue, api: exchange.plan.api, caller: exchange.plan.caller)
+                entry.upstream = exchange.upstreamTime
+                entry.write(error: nil, to: accessLog)
+            }
             let action = state.responseEnded(leftover: exchange.upstream.hasLeftover)
             exchange.upstream.end()
             self.exchange = nil
@@ -413,6 +435,11 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         switch state.upstreamFailed(failure) {
         case .closeClient:
             reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
+            if let accessLog {
+                var entry = line(status: exchange.status, step: DecisionStep.upstream.rawValue, api: exchange.plan.api, caller: exchange.plan.caller)
+                entry.upstream = exchange.upstreamTime
+                entry.write(error: "upstream_cut", to: accessLog)
+            }
             context?.close(promise: nil)
         case .retryOnFreshConnection:
             connect(exchange.plan, fresh: true)
@@ -467,6 +494,16 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
                     "api": "\(api?.name ?? "-")", "status": "\(status)", "user": "\(label ?? "-")", "requestId": "\(request?.requestId ?? "-")",
                 ])
         }
+    }
+
+    private func line(status: UInt, step: String, api: GatewayAPI?, caller: Caller?) -> AccessLogLine {
+        var entry = AccessLogLine(
+            requestId: request?.requestId ?? "-", method: request?.method, path: request.map { String($0.path) }, status: status,
+            duration: .now - started, step: step)
+        entry.api = api?.name
+        entry.consumer = caller?.id
+        entry.user = caller?.label
+        return entry
     }
 
     /// A known consumer's answered call, for the usage records.

@@ -9,6 +9,9 @@ struct GatewayAnswer: Sendable {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: ByteBuffer
+    /// For the access log: the refusal's code and the step of the decision that made it.
+    var error: String? = nil
+    var step: String? = nil
 }
 
 /// Who a request is from, once known: for the usage records and the per-user metric.

@@ -33,6 +33,8 @@ public struct GatewayConfiguration: Sendable {
     public var tls: ServerCertificate?
     /// Checks the try-it passes of the portal in the same process; without it the gateway accepts none.
     public var tryItPasses: TryItPassSigner?
+    /// Where one line per request goes (`AccessLogLine`, at `info`), when the access log is on (`--access-log`).
+    public var accessLog: Logger?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8000, timeouts: UpstreamTimeouts = .init(), secretBox: SecretBox? = nil,
@@ -75,6 +77,7 @@ public struct GatewayServer: Service, NamedByType {
     let usage: any UsageSink
     let pools: UpstreamPools
     let logger: Logger
+    let accessLog: Logger?
     let onServerRunning: @Sendable (any Channel) async -> Void
     /// Set once graceful shutdown has begun; readiness reports it.
     public let draining = DrainState()
@@ -103,6 +106,7 @@ public struct GatewayServer: Service, NamedByType {
         self.usage = usage
         self.pools = UpstreamPools(timeouts: configuration.timeouts)
         self.logger = logger
+        self.accessLog = configuration.accessLog
         self.onServerRunning = onServerRunning
     }
 
@@ -173,7 +177,8 @@ public struct GatewayServer: Service, NamedByType {
         try channel.pipeline.syncOperations.addHandler(
             GatewayConnectionHandler(
                 decider: decider, pool: pools.pool(for: channel.eventLoop), metrics: metrics, usage: usage,
-                readTimeout: configuration.timeouts.read, secure: tls != nil, logger: logger))
+                readTimeout: configuration.timeouts.read, secure: tls != nil, logger: logger,
+                accessLog: accessLog))
     }
 
     /// Whether `future` completed within `timeout` (or before this task was cancelled).

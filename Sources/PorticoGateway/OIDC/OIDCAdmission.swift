@@ -236,7 +236,7 @@ struct OIDCAdmission: Sendable {
     }
 
     static func redirect(to location: String) -> GatewayAnswer {
-        GatewayAnswer(status: .found, headers: HTTPHeaders([("Location", location)]), body: .init())
+        GatewayAnswer(status: .found, headers: HTTPHeaders([("Location", location)]), body: .init(), step: DecisionStep.credential.rawValue)
     }
 
     /// The callback's answers carry a code in their URL: never cached, never sent on as a Referer.
