@@ -3,7 +3,7 @@ import PorticoCore
 import PorticoTestSupport
 import Testing
 
-/// Secrets never reach a log: one `portico serve` at trace level, and the CLI at trace level, go through the flows
+/// Secrets never reach a log: one `portico serve` at trace level with its access log, and the CLI at trace level, go through the flows
 /// that handle every kind of secret (an admin's password, right and wrong, and session cookie; an admin token;
 /// API keys in each place a client puts them, known and unknown; an identity provider's client secret and a
 /// browser's OIDC session through the gateway; a JWT signing secret and tokens signed with it, in a header and
@@ -18,7 +18,9 @@ import Testing
                     var flows = Flows(portico: portico)
                     try flows.bootstrapAdmin()
                     let serve = try await PorticoProcess(
-                        database: portico.testDatabase, environment: ["PORTICO_SECRET_KEY": portico.secretKeyBase64], logLevel: "trace")
+                        database: portico.testDatabase, extraArguments: ["--access-log"],
+                        environment: ["PORTICO_SECRET_KEY": portico.secretKeyBase64],
+                        logLevel: "trace")
                     defer { serve.stop() }
                     flows.admin = "http://127.0.0.1:\(serve.adminPort)"
                     flows.gateway = "http://127.0.0.1:\(serve.gatewayPort)"
@@ -33,6 +35,7 @@ import Testing
                     // The log is really verbose: each gateway answer has its debug line, each admin request its trace.
                     #expect(log.components(separatedBy: "\n").count > 200, "the trace log is too short to tell anything: \(log.prefix(2000))")
                     #expect(log.contains("request") && log.contains("status=200") && log.contains("status=401"))
+                    #expect(log.contains("step=credential") && log.contains("step=upstream"), "the access log is on too")
                     // Services are logged by name: their fields (the secret box, the database client) are not dumped.
                     #expect(!log.contains("SymmetricKey(") && !log.contains("Database(client:"))
                     #expect(flows.secrets.count >= 12, "\(flows.secrets.map(\.name))")
