@@ -109,4 +109,5 @@ struct DiscardingUsage: UsageSink {
     func keyUsed(_ keyId: UUID) {}
     func tokenUserSeen(_ sighting: UserSighting) {}
     func callAnswered(_ call: AnsweredCall) {}
+    func refused(_ refusal: Refusal) {}
 }

@@ -201,7 +201,7 @@ enum GatewayError: Error, Sendable {
         } else {
             body = try? encoder.encode(Body(error: code, message: message, violatedPolicies: violatedPolicies))
         }
-        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body ?? Data()), error: code, step: step)
+        return GatewayAnswer(status: status, headers: headers, body: ByteBuffer(bytes: body ?? Data()), error: code, step: step, reason: message)
     }
 
     /// The problem type the IETF rate-limit draft registers for a spent quota.

@@ -11,6 +11,8 @@ public protocol UsageSink: Sendable {
     func tokenUserSeen(_ sighting: UserSighting)
     /// A known consumer's call on an API was answered (by the upstream or by the gateway itself).
     func callAnswered(_ call: AnsweredCall)
+    /// The gateway refused a known consumer's call (`Refusal.isKept`).
+    func refused(_ refusal: Refusal)
 }
 
 /// One answered call of a known consumer, for the usage records.

@@ -25,6 +25,9 @@ public final class UsageRecorder: UsageSink {
         let keys = Mutex(Set<UUID>())
         let sightings = Mutex(Sightings())
         let calls = Mutex([CallKey: UsageCounts]())
+        let refusals: Mutex<RefusalRing>
+
+        init(maxRefusingConsumers: Int) { refusals = Mutex(RefusalRing(maxConsumers: maxRefusingConsumers)) }
     }
 
     private let shards: [Shard]
@@ -32,8 +35,10 @@ public final class UsageRecorder: UsageSink {
     /// Yields when a token user that has not been written yet is seen.
     public let newUsers: AsyncStream<Void>
 
-    public init(shardCount: Int = 16) {
-        shards = (0..<max(1, shardCount)).map { _ in Shard() }
+    /// `maxRefusingConsumers`: how many consumers' refusals are kept in all (`RefusalRing`).
+    public init(shardCount: Int = 16, maxRefusingConsumers: Int = 16_384) {
+        let count = max(1, shardCount)
+        shards = (0..<count).map { _ in Shard(maxRefusingConsumers: max(1, maxRefusingConsumers / count)) }
         (newUsers, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -56,6 +61,25 @@ public final class UsageRecorder: UsageSink {
             calls[key, default: UsageCounts()].record(
                 status: call.status, rateLimited: call.rateLimited, bytesIn: call.bytesIn, bytesOut: call.bytesOut, latencyNanos: call.latencyNanos)
         }
+    }
+
+    public func refused(_ refusal: Refusal) {
+        shard(of: refusal.consumer).refusals.withLock { $0.add(refusal) }
+    }
+
+    /// The refusals kept since the last drain.
+    public func drainRefusals() -> [Refusal] {
+        shards.flatMap { shard in shard.refusals.withLock { $0.takeUnwritten() } }
+    }
+
+    /// Puts back refusals a failed write could not store, those still kept.
+    public func restore(_ refusals: [Refusal]) {
+        for refusal in refusals { shard(of: refusal.consumer).refusals.withLock { $0.restore([refusal]) } }
+    }
+
+    /// A consumer's refusals this gateway keeps, newest first.
+    public func recentRefusals(of consumer: UUID) -> [Refusal] {
+        shard(of: consumer).refusals.withLock { $0.recent(of: consumer) }
     }
 
     /// The calls counted since the last drain, per consumer, API and hour.

@@ -3,7 +3,8 @@ import PorticoCore
 import PorticoStore
 import ServiceLifecycle
 
-/// Writes what a `UsageRecorder` collected: key last-used times, token users and the usage records, in batches
+/// Writes what a `UsageRecorder` collected: key last-used times, token users, the usage records and the recent
+/// refusals, in batches
 /// every `interval`, and a token user seen for the first time within moments rather than at the next interval.
 /// Once an hour it deletes usage records older than `retentionDays`.
 public struct UsageWriter: Service, NamedByType {
@@ -33,6 +34,7 @@ public struct UsageWriter: Service, NamedByType {
                         await flushKeys(keys)
                         await flushSightings(users)
                         await flushCalls(waiting: true)
+                        await flushRefusals()
                         if ContinuousClock.now - lastPruned >= .seconds(3_600) {
                             lastPruned = .now
                             await pruneCalls()
@@ -54,6 +56,21 @@ public struct UsageWriter: Service, NamedByType {
         await flushKeys(keys)
         await flushSightings(users)
         await flushCalls(waiting: false)
+        await flushRefusals()
+    }
+
+    /// Writes the refusals kept since the last flush; after a failed write they wait for the next one, as far as
+    /// each consumer's ring still holds them.
+    private func flushRefusals() async {
+        let refusals = usage.drainRefusals()
+        guard !refusals.isEmpty else { return }
+        let repository = RefusalRepository(logger: database.logger)
+        do {
+            try await database.transaction { try await repository.add(refusals, on: $0) }
+        } catch {
+            usage.restore(refusals)
+            database.logger.warning("could not write recent refusals; will retry", metadata: ["refusals": "\(refusals.count)"])
+        }
     }
 
     /// Adds the calls counted since the last flush to the usage records. It waits for the database (bounded only
@@ -81,6 +98,7 @@ public struct UsageWriter: Service, NamedByType {
         let repository = UsageRepository(logger: database.logger)
         let now = Int64(Date().timeIntervalSince1970)
         try? await database.transaction { try await repository.prune(olderThanDays: retentionDays, nowSeconds: now, on: $0) }
+        try? await database.transaction { try await RefusalRepository(logger: database.logger).prune(olderThanDays: retentionDays, on: $0) }
     }
 
     private func flushKeys(_ keys: KeyRepository) async {

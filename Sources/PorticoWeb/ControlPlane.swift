@@ -99,10 +99,11 @@ public func buildControlPlaneRouter(
     let documents = APIDocumentService(store: store)
     let catalog = CatalogService(store: store)
     let explain = ExplainService(store: store, explainer: configuration.explainer, gatewayURL: configuration.gatewayURL)
+    let refusals = RefusalService(store: store)
     AdminAPIController(
         users: users, groups: groups, apis: apis, documents: documents, accesses: accesses, plans: plans, usage: usage, keys: keys,
         authSettings: authSettings,
-        identityProviders: identityProviders, catalog: catalog, explain: explain, store: store
+        identityProviders: identityProviders, catalog: catalog, explain: explain, refusals: refusals, store: store
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)
@@ -118,7 +119,7 @@ public func buildControlPlaneRouter(
         accesses: accesses, plans: plans,
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
-        catalog: catalog, explain: explain,
+        catalog: catalog, explain: explain, refusals: refusals,
         policy: policy,
         gatewayMetrics: gatewayMetrics, versions: RowVersionReader(store: store)
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))

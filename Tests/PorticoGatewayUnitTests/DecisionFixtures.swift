@@ -11,14 +11,16 @@ import Testing
 
 /// A sink that keeps what the data plane reported, for assertions.
 final class RecordingSink: UsageSink {
-    private let state = Mutex<(keys: [UUID], sightings: [UserSighting])>(([], []))
+    private let state = Mutex<(keys: [UUID], sightings: [UserSighting], refusals: [Refusal])>(([], [], []))
 
     func keyUsed(_ keyId: UUID) { state.withLock { $0.keys.append(keyId) } }
     func tokenUserSeen(_ sighting: UserSighting) { state.withLock { $0.sightings.append(sighting) } }
     func callAnswered(_ call: AnsweredCall) {}
+    func refused(_ refusal: Refusal) { state.withLock { $0.refusals.append(refusal) } }
 
     var keys: [UUID] { state.withLock { $0.keys } }
     var sightings: [UserSighting] { state.withLock { $0.sightings } }
+    var refusals: [Refusal] { state.withLock { $0.refusals } }
 }
 
 /// A hand-built policy: one consumer with one key in group `orders`, and APIs granted to that group.

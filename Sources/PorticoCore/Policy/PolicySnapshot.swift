@@ -204,6 +204,12 @@ public final class PolicySnapshot: Sendable {
     public var keyCount: Int { keys.count }
     public var consumerCount: Int { consumers.count }
 
+    /// Whose key this is, whatever its state, for attributing a refusal; nil for a key the snapshot does not hold.
+    public func owner(ofAPIKey apiKey: some StringProtocol) -> UUID? {
+        guard SecretFormat.apiKey.matches(apiKey) else { return nil }
+        return keys[SecretHash(of: apiKey)]?.userId
+    }
+
     /// Resolves a presented API key to its consumer. `nowMillis` is milliseconds since 1970.
     public func authenticate(apiKey: some StringProtocol, nowMillis: Int64) -> KeyAuthentication {
         guard SecretFormat.apiKey.matches(apiKey) else { return .rejected("the API key is malformed") }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -293,6 +294,14 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         answer.headers.add(name: HeaderNames.requestId, value: request?.requestId ?? requestIds.next())
         serial &+= 1
         record(api: api, status: answer.status.code, label: caller?.label)
+        if Refusal.isKept(status: Int(answer.status.code)), let request, let error = answer.error,
+            let consumer = caller?.id ?? decider.keyOwner(of: request)
+        {
+            usage.refused(
+                Refusal(
+                    consumer: consumer, at: Date(), requestId: request.requestId, method: request.method, path: String(request.path), api: api?.name,
+                    status: Int(answer.status.code), error: error, step: answer.step ?? "", message: answer.reason ?? ""))
+        }
         if let accessLog {
             line(status: answer.status.code, step: answer.step ?? "upstream", api: api, caller: caller).write(error: answer.error, to: accessLog)
         }

@@ -12,6 +12,8 @@ struct GatewayAnswer: Sendable {
     /// For the access log: the refusal's code and the step of the decision that made it.
     var error: String? = nil
     var step: String? = nil
+    /// The refusal's message, for the recent refusals.
+    var reason: String? = nil
 }
 
 /// Who a request is from, once known: for the usage records and the per-user metric.
@@ -185,6 +187,16 @@ struct GatewayDecider: Sendable {
         let head = UpstreamRequest.head(for: request, api: api, changes: changes)
         request.trace?.record(.upstream, .passed, "would be forwarded to \(api.upstream.origin)")
         return .forward(ForwardPlan(api: api, head: head, responseHeaders: responseHeaders, caller: Caller(consumer)))
+    }
+
+    /// Who a refused request's API key belongs to, when the route or the credential step refused it before the
+    /// caller was admitted (an expired key, a disabled user, a path no API serves): API-key mode only, since a
+    /// token refused is not one whose subject can be believed.
+    func keyOwner(of request: GatewayRequest) -> UUID? {
+        guard policy.isLoaded, policy.snapshot.auth.mode == .apiKey,
+            let credential = BearerCredential(request.headers.first(name: HeaderNames.authorization))
+        else { return nil }
+        return policy.snapshot.owner(ofAPIKey: credential.token)
     }
 
     private func triedPrefixes(_ request: GatewayRequest, _ snapshot: PolicySnapshot) -> String {

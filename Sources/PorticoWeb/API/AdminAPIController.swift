@@ -16,6 +16,7 @@ struct AdminAPIController {
     let identityProviders: IdentityProviderService
     let catalog: CatalogService
     let explain: ExplainService
+    let refusals: RefusalService
     /// For the resources' row versions (`ETag`).
     let store: AdminStore
 
@@ -26,6 +27,13 @@ struct AdminAPIController {
         addCatalogRoutes(to: group)
         group.post("explain") { request, context in
             JSONResponse(try await explain.explain(try await JSONCoding.decode(ExplainInput.self, from: request, context: context)))
+        }
+        group.get("users/{id}/refusals") { _, context in JSONResponse(try await refusals.recent(of: try context.id(of: "user"))) }
+        group.get("refusals") { request, _ in
+            guard let requestId = request.uri.queryParameters.get("requestId") else {
+                throw PorticoError.invalid(field: "requestId", reason: "is required: the X-Request-Id of the refused call")
+            }
+            return JSONResponse(try await refusals.find(requestId: requestId))
         }
         group.post("users") { request, context in
             let body = try await JSONCoding.decode(CreateUserBody.self, from: request, context: context)

@@ -14,6 +14,27 @@ extension DashboardController {
             if let id = query.get("user").flatMap({ UUID(uuidString: $0) }) { values["user"] = try await users.get(id).email }
             return explainPage(values: values, explanation: nil, errors: [:], context: context)
         }
+        group.get("refusals") { request, context in
+            let requestId = request.uri.queryParameters.get("requestId") ?? ""
+            var page: [String: Any] = ["requestId": requestId, "searched": !requestId.isEmpty]
+            var status = HTTPResponse.Status.ok
+            if !requestId.isEmpty {
+                do {
+                    let found = try await refusals.find(requestId: requestId)
+                    page["found"] = found.map { found -> [String: Any] in
+                        var row = Self.refusalRow(found.refusal, userId: found.userId)
+                        row["user"] = found.userEmail ?? "consumer \(found.refusal.consumer.headerText)"
+                        row["userId"] = found.userId?.uuidString ?? ""
+                        return row
+                    }
+                    page["none"] = found.isEmpty
+                } catch PorticoError.invalid(_, let reason) {
+                    page["error"] = reason
+                    status = .unprocessableContent
+                }
+            }
+            return renderer.page("refusals", title: "Find a refusal", page, context: context, section: "explain", status: status)
+        }
         group.post("explain") { _, context in
             let form = context.web.form
             let values = ["method": form.text("method") ?? "GET", "url": form.text("url") ?? "", "user": form.text("user") ?? ""]
@@ -31,6 +52,20 @@ extension DashboardController {
                 return explainPage(values: values, explanation: nil, errors: feedback.errors, context: context)
             }
         }
+    }
+
+    /// A refusal as a table row, with a link that explains the same call (as the user, when known).
+    static func refusalRow(_ refusal: Refusal, userId: UUID?) -> [String: Any] {
+        var explain = URLComponents()
+        explain.path = "/admin/explain"
+        explain.queryItems =
+            [URLQueryItem(name: "method", value: refusal.method), URLQueryItem(name: "url", value: refusal.path)]
+            + (userId.map { [URLQueryItem(name: "user", value: $0.uuidString)] } ?? [])
+        return [
+            "at": Format.date(refusal.at), "requestId": refusal.requestId, "method": refusal.method, "path": refusal.path,
+            "api": refusal.api ?? "—", "status": refusal.status, "error": refusal.error, "step": refusal.step, "message": refusal.message,
+            "explainLink": explain.string ?? "/admin/explain",
+        ]
     }
 
     private func explainPage(values: [String: String], explanation: Explanation?, errors: [String: String], context: Context) -> Response {

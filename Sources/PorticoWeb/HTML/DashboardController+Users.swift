@@ -84,6 +84,9 @@ extension DashboardController {
         values["keys"] = userKeys.map(PageRows.key)
         values["tokenName"] = user.tokenName ?? ""
         values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: user.id, api: nil), subject: "all APIs")
+        let recent = try await refusals.recent(of: user.id)
+        values["refusals"] = recent.map { Self.refusalRow($0, userId: user.id) }
+        values["hasRefusals"] = !recent.isEmpty
         return renderer.page(
             "user", title: user.email.isEmpty ? (user.externalId ?? "User") : user.email, values, context: context, section: "users",
             status: feedback == nil && keyFeedback == nil ? .ok : .unprocessableContent)

@@ -29,6 +29,7 @@ struct DashboardController {
     let overview: OverviewService
     let catalog: CatalogService
     let explain: ExplainService
+    let refusals: RefusalService
     let policy: PolicyHolder
     let gatewayMetrics: GatewayMetrics
     /// The versions edit forms carry, so that a save over someone else's change is refused.
