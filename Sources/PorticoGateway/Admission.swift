@@ -272,6 +272,7 @@ struct TokenAdmission: Sendable {
                 userId: issuer + "|" + principal.userId, email: principal.email, tokenName: principal.tokenName, groups: principal.groups)
         }
         if let trace = request.trace {
+            trace.principal = principal
             trace.check(
                 "claims mapping", .passed,
                 "user id '\(principal.userId)', email \(principal.email.map { "'\($0)'" } ?? "none"), token name \(principal.tokenName.map { "'\($0)'" } ?? "none"), groups \(GatewayDecider.listed(principal.groups))"

@@ -128,7 +128,7 @@ public func buildControlPlaneRouter(
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, documents: documents,
         gatewayURL: configuration.gatewayURL, tryIt: configuration.tryIt.map { TryItService(route: $0) },
-        catalog: catalog
+        catalog: catalog, explain: explain
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     ProviderCallbackController(renderer: pages, providers: providerSignIn).addRoutes(to: router.group("oidc").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }

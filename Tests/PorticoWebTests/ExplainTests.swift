@@ -122,3 +122,67 @@ import Testing
         }
     }
 }
+
+/// The portal's token tester: a consumer pastes a token and reads what the gateway reads from it, in the
+/// explainer's words, with the APIs its groups can call. The token is never shown back.
+@Suite struct TokenTesterTests {
+    static let secret = String(repeating: "t", count: 32)
+
+    @Test func aConsumerSeesEachCheckTheMappedUserAndTheAPIsTheirGroupsCanCall() async throws {
+        try await withEchoUpstream { upstream in
+            try await withTestPortico { portico in
+                try await portico.createAPI("orders", prefix: "/orders", upstreamPort: upstream)
+                try await portico.createAPI("billing", prefix: "/billing", upstreamPort: upstream)
+                try await portico.grant("buyers", groups: ["buyers"], apis: ["orders"], limit: 5)
+                let (consumer, _) = try await portico.seedConsumer(email: "c@example.com", groups: ["buyers"])
+                try await setPassword("consumer password 1", for: consumer.id, in: portico)
+                try await portico.useJWT(["signingSecret": Self.secret, "issuer": "https://idp.example", "claims": "Equals(`tier`, `gold`)"])
+                await portico.reloadPolicy()
+                try await portico.withGateway { gateway in
+                    try await portico.controlPlane(explainer: gateway.gateway.server.explainer).test(.router) { client in
+                        let web = WebClient(client)
+                        _ = try await web.signIn("c@example.com", password: "consumer password 1", area: "portal")
+                        _ = try await web.get("/portal/token")
+                        func token(_ extra: [String: JSONValue]) async throws -> String {
+                            var claims: [String: JSONValue] = [
+                                "sub": .string("ada"), "email": .string("ada@example.com"), "groups": .array([.string("buyers")]),
+                                "iss": .string("https://idp.example"), "exp": .number(Date().timeIntervalSince1970 + 600),
+                                "azp": .string("ci-runner"),
+                            ]
+                            claims.merge(extra) { $1 }
+                            return try await TestSigningKey.hmac(Self.secret).sign(claims)
+                        }
+
+                        let good = try await token(["tier": .string("gold")])
+                        let accepted = try await web.post("/portal/token", [("token", good)])
+                        #expect(accepted.status == 200)
+                        #expect(accepted.text.contains("The gateway accepts this token"))
+                        #expect(accepted.text.contains("<code>signature</code> verified with jwt-kit"))
+                        #expect(accepted.text.contains("<dt>Groups</dt><dd>buyers</dd>"))
+                        #expect(accepted.text.contains("<dt>Token name</dt><dd>ci-runner</dd>"))
+                        #expect(accepted.text.contains("<strong>orders</strong>: 5 calls per 60 s"))
+                        #expect(!accepted.text.contains("<strong>billing</strong>"))
+                        #expect(!accepted.html.contains(good), "the token is not shown back")
+
+                        let bronze = try await web.post("/portal/token", [("token", try await token(["tier": .string("bronze")]))])
+                        #expect(bronze.text.contains("refused"))
+                        #expect(bronze.text.contains("Equals(`tier`, `gold`) is not satisfied"))
+
+                        let expired = try await web.post(
+                            "/portal/token",
+                            [("token", try await token(["tier": .string("gold"), "exp": .number(Date().timeIntervalSince1970 - 600)]))])
+                        #expect(expired.text.contains("<code>exp</code> the token has expired"))
+                        #expect(!expired.text.contains("APIs these groups can call"))
+
+                        let forged = try await TestSigningKey.hmac(String(repeating: "x", count: 32)).sign(["sub": .string("ada")])
+                        #expect(try await web.post("/portal/token", [("token", forged)]).text.contains("the token's signature is not valid"))
+
+                        let empty = try await web.post("/portal/token", [("token", "  ")])
+                        #expect(empty.status == 422)
+                        #expect(empty.text.contains("paste a token to test"))
+                    }
+                }
+            }
+        }
+    }
+}

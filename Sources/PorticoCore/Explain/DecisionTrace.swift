@@ -43,6 +43,7 @@ public final class DecisionTrace: Sendable {
     private struct State {
         var steps: [ExplainedStep] = []
         var checks: [ExplainedCheck] = []
+        var principal: JWTPrincipal?
     }
 
     private let state = Mutex(State())
@@ -82,6 +83,15 @@ public final class DecisionTrace: Sendable {
             return steps.sorted { DecisionStep.allCases.firstIndex(of: $0.step) ?? 0 < DecisionStep.allCases.firstIndex(of: $1.step) ?? 0 }
         }
     }
+
+    /// The principal a token's claims mapped onto, once they did.
+    public var principal: JWTPrincipal? {
+        get { state.withLock { $0.principal } }
+        set { state.withLock { $0.principal = newValue } }
+    }
+
+    /// The checks recorded and not yet given to a step.
+    public var pendingChecks: [ExplainedCheck] { state.withLock { $0.checks } }
 
     /// Whether a step was recorded already.
     public func has(_ step: DecisionStep) -> Bool { state.withLock { $0.steps.contains { $0.step == step } } }

@@ -97,7 +97,7 @@ public struct RequestExplainer: Sendable {
             .admitted(Consumer(id: caller.id, groups: caller.groups, label: nil), changes), request, api: api, snapshot: snapshot)
     }
 
-    private func build(_ input: ExplainRequest, defaultHost: String) throws(PorticoError) -> GatewayRequest {
+    func build(_ input: ExplainRequest, defaultHost: String) throws(PorticoError) -> GatewayRequest {
         let method = input.method.uppercased()
         guard !method.isEmpty, method.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
             throw .invalid(field: "method", reason: "'\(input.method)' is not an HTTP method")

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import PorticoCatalog
 import PorticoCore
+import PorticoGateway
 
 /// The consumer portal under `/portal`: my APIs, my keys, and in JWT mode what the gateway expects of a token.
 /// Everything but sign-in and invitations sits behind `SignedInMiddleware`.
@@ -24,6 +25,8 @@ struct PortalController {
     /// Sends try-it calls through the gateway of this process; nil without one, and the portal offers no try-it.
     let tryIt: TryItService?
     let catalog: CatalogService
+    /// The token tester: the gateway's own reading of a pasted token.
+    let explain: ExplainService
 
     func addRoutes(to group: RouterGroup<Context>) {
         signInPages.addRoutes(to: group)
@@ -72,6 +75,15 @@ struct PortalController {
             return PageRenderer.redirect(to: "/portal/keys", flash: "Revoked key \(key.name).", context: context)
         }
         signedIn.get("token") { _, context in try await tokenPage(context: context) }
+        signedIn.post("token") { _, context in
+            do {
+                let reading = try await explain.read(token: context.web.form["token"] ?? "")
+                return try await tokenPage(context: context, reading: reading)
+            } catch {
+                guard let feedback = FormFeedback.from(error, values: [:]) else { throw error }
+                return try await tokenPage(context: context, errors: feedback.errors)
+            }
+        }
         signedIn.get("apis/{id}/openapi.json") { _, context in try await publishedDocument(context: context) }
         signedIn.get("apis/{id}") { _, context in try await apiPage(context: context) }
         addTryItRoutes(to: signedIn)
@@ -199,7 +211,8 @@ struct PortalController {
             status: feedback == nil ? .ok : .unprocessableContent)
     }
 
-    func tokenPage(context: Context) async throws -> Response {
+    /// `reading` is a tested token's (shown, the token itself never); `errors` the tester form's.
+    func tokenPage(context: Context, reading: TokenReading? = nil, errors: [String: String] = [:]) async throws -> Response {
         let user = try context.signedInUser(area: .portal)
         let settings = try await authSettings.current()
         let jwt = settings.jwt
@@ -224,6 +237,27 @@ struct PortalController {
                     "email": user.email,
                 ],
                 "seenByToken": user.externalId != nil,
-            ], context: context, section: "portalToken")
+                "testerAvailable": explain.isAvailable, "errors": errors,
+                "reading": reading.map(Self.readingValues) as Any,
+            ], context: context, section: "portalToken", status: errors.isEmpty ? .ok : .unprocessableContent)
+    }
+
+    static func readingValues(_ reading: TokenReading) -> [String: Any] {
+        let checks: [[String: Any]] = reading.checks.map { check in
+            ["check": check.check, "outcome": check.outcome.rawValue, "passed": check.outcome == .passed, "detail": check.detail]
+        }
+        let apis: [[String: String]] = reading.apis.map { api in
+            ["name": api.name, "limits": api.limits, "refusesThisToken": api.refusesThisToken ?? ""]
+        }
+        var values: [String: Any] = [
+            "admitted": reading.admitted, "refusal": reading.refusal ?? "", "checks": checks, "apis": apis, "hasAPIs": !apis.isEmpty,
+        ]
+        if let principal = reading.principal {
+            let groups = principal.groups.isEmpty ? "none" : principal.groups.joined(separator: ", ")
+            values["principal"] = [
+                "userId": principal.userId, "email": principal.email ?? "—", "tokenName": principal.tokenName ?? "—", "groups": groups,
+            ]
+        }
+        return values
     }
 }

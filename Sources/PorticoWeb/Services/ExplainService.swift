@@ -55,6 +55,15 @@ public struct ExplainService: Sendable {
         return explanation
     }
 
+    /// What the gateway reads from a consumer's token (the portal's token tester); nil outside JWT mode.
+    public func read(token: String) async throws -> TokenReading? {
+        guard let explainer else { throw PorticoError.unavailable("the token tester needs the gateway of this process (portico serve)") }
+        guard !token.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw PorticoError.invalid(field: "token", reason: "paste a token to test")
+        }
+        return try await explainer.read(token: token)
+    }
+
     /// Adds the stored key's record to the credential step.
     private func withStoredKey(_ hash: SecretHash, _ explanation: Explanation) async throws -> Explanation {
         let found = try await store.read { connection -> (APIKeyInfo, User?)? in
