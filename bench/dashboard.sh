@@ -29,8 +29,10 @@ INSERT INTO apis (name, path_prefix, upstream) SELECT 'api-' || i, '/api-' || i,
 INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds) SELECT 'grant-' || i, i % 2 = 0, 100, 60 FROM generate_series(1, 50) i;
 INSERT INTO api_access_groups (access_id, group_id)
   SELECT a.id, g.id FROM api_access a JOIN groups g ON g.name = 'group-' || (1 + abs(hashtext(a.name)) % 20);
-INSERT INTO api_keys (user_id, name, prefix, secret_hash)
-  SELECT id, 'key', 'pk_' || substr(md5(id::text), 1, 8), sha256(id::text::bytea) FROM users WHERE email LIKE 'user-%';
+INSERT INTO applications (user_id, name) SELECT id, 'default' FROM users WHERE email LIKE 'user-%';
+INSERT INTO api_keys (user_id, application_id, name, prefix, secret_hash)
+  SELECT u.id, a.id, 'key', 'pk_' || substr(md5(u.id::text), 1, 8), sha256(u.id::text::bytea)
+  FROM users u JOIN applications a ON a.user_id = u.id WHERE u.email LIKE 'user-%';
 INSERT INTO audit_log (actor, action, entity_type, entity_id, after)
   SELECT 'admin@bench.example', 'user.create', 'user', i::text, jsonb_build_object('n', i) FROM generate_series(1, $users) i;
 SQL

@@ -223,9 +223,10 @@ BEGIN;
 INSERT INTO users (email, name) SELECT 'load-' || i || '@bench.example', 'Load ' || i FROM generate_series(1, $keys / 100) i;
 INSERT INTO memberships (user_id, group_id)
   SELECT u.id, g.id FROM users u, groups g WHERE u.email LIKE 'load-%' AND g.name = 'bench';
-INSERT INTO api_keys (user_id, name, prefix, secret_hash)
-  SELECT u.id, 'key-' || k, 'pk_' || substr(md5(u.id::text || k), 1, 8), sha256((u.id::text || '/' || k)::bytea)
-  FROM users u, generate_series(1, 100) k WHERE u.email LIKE 'load-%';
+INSERT INTO applications (user_id, name) SELECT id, 'default' FROM users WHERE email LIKE 'load-%';
+INSERT INTO api_keys (user_id, application_id, name, prefix, secret_hash)
+  SELECT u.id, a.id, 'key-' || k, 'pk_' || substr(md5(u.id::text || k), 1, 8), sha256((u.id::text || '/' || k)::bytea)
+  FROM users u JOIN applications a ON a.user_id = u.id, generate_series(1, 100) k WHERE u.email LIKE 'load-%';
 INSERT INTO apis (name, path_prefix, upstream) SELECT 'load-' || i, '/load-' || i, '$upstream' FROM generate_series(1, $apis) i;
 INSERT INTO api_access_apis (access_id, api_id)
   SELECT a.id, p.id FROM api_access a, apis p WHERE a.name = 'bench' AND p.name LIKE 'load-%';

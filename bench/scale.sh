@@ -64,9 +64,12 @@ INSERT INTO api_access (name, all_apis, rate_limit, rate_period_seconds) VALUES 
 INSERT INTO api_access_groups (access_id, group_id) SELECT a.id, g.id FROM api_access a JOIN groups g ON g.name = a.name;
 INSERT INTO users (email, name) SELECT 'scale-' || i || '@bench.example', 'Scale ' || i FROM generate_series(1, $users) i;
 INSERT INTO memberships (user_id, group_id) SELECT u.id, g.id FROM users u, groups g WHERE g.name = 'scale';
-INSERT INTO api_keys (user_id, name, prefix, secret_hash)
-  SELECT u.id, 'key-' || k, 'pk_' || substr(md5(k::text), 1, 8), sha256(('scale/' || k)::bytea)
-  FROM generate_series(1, $keys) k JOIN (SELECT id, row_number() OVER () - 1 AS n FROM users) u ON u.n = k % $users;
+INSERT INTO applications (user_id, name) SELECT id, 'default' FROM users;
+INSERT INTO api_keys (user_id, application_id, name, prefix, secret_hash)
+  SELECT u.id, u.application, 'key-' || k, 'pk_' || substr(md5(k::text), 1, 8), sha256(('scale/' || k)::bytea)
+  FROM generate_series(1, $keys) k
+  JOIN (SELECT users.id, a.id AS application, row_number() OVER () - 1 AS n FROM users JOIN applications a ON a.user_id = users.id) u
+    ON u.n = k % $users;
 INSERT INTO users (email, name) VALUES ('probe@bench.example', 'Probe');
 INSERT INTO memberships (user_id, group_id) SELECT u.id, g.id FROM users u, groups g WHERE u.email = 'probe@bench.example' AND g.name = 'probe';
 COMMIT;

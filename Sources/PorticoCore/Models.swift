@@ -169,6 +169,12 @@ public struct APIKeyInfo: Codable, Sendable, Equatable {
     public var lastUsedAt: Date?
     public var expiresAt: Date?
     public var revokedAt: Date?
+    /// The application the key belongs to (API keys only).
+    public var applicationId: UUID?
+    /// The APIs the key is limited to; nil is every API its owner can reach.
+    public var scopes: [UUID]?
+    /// The key this one replaced in a rotation.
+    public var rotatedFrom: UUID?
 
     public init(
         id: UUID, userId: UUID, name: String, prefix: String, state: KeyState, createdAt: Date, lastUsedAt: Date?, expiresAt: Date?, revokedAt: Date?

@@ -9,6 +9,8 @@ struct Consumer: Sendable {
     let groups: [String]
     /// For logs and the per-user metric (`usernameClaim`).
     let label: String?
+    /// The application of the key that admitted the call, for the usage records.
+    var application: UUID? = nil
 }
 
 enum Admission: Sendable {
@@ -29,9 +31,16 @@ struct KeyAdmission: Sendable {
         case .rejected(let reason):
             request.trace?.check("key", .failed, reason)
             return .refused(.invalidCredential(reason))
-        case .accepted(let consumer, let keyId):
+        case .accepted(let consumer, let grant):
+            let keyId = grant.keyId
+            if let scopes = grant.scopes, !scopes.contains(api.id) {
+                let names = snapshot.structure.apis.filter { scopes.contains($0.id) }.map(\.name).sorted()
+                request.trace?.check("scope", .failed, GatewayError.keyScope(api: api.name, scopes: names).message)
+                return .refused(.keyScope(api: api.name, scopes: names))
+            }
             if let trace = request.trace {
                 trace.check("key", .passed, "key \(keyId.headerText) of user \(consumer.userId.headerText), active")
+                if grant.scopes != nil { trace.check("scope", .passed, "the key's scopes include API '\(api.name)'") }
             } else {
                 usage.keyUsed(keyId)
             }
@@ -40,7 +49,7 @@ struct KeyAdmission: Sendable {
             changes.removesAuthorization = !api.forwardCredential
             CallerHeaders.add(user: consumer.userId.headerText, groups: consumer.groups, to: &changes)
             changes.addedHeaders.append((HeaderNames.porticoKeyId, keyId.headerText))
-            return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil), changes)
+            return .admitted(Consumer(id: consumer.userId, groups: consumer.groups, label: nil, application: grant.applicationId), changes)
         }
     }
 }

@@ -11,6 +11,8 @@ enum GatewayError: Error, Sendable {
     case noAccess(api: String)
     /// The caller's grants on the API cover other operations (their operation filters), not this one.
     case operationNotCovered(api: String, operation: String)
+    /// The key is limited to other APIs (its scopes).
+    case keyScope(api: String, scopes: [String])
     case claimsMismatch
     case noGroups(claim: String)
     case authUnavailable
@@ -54,7 +56,7 @@ enum GatewayError: Error, Sendable {
         case .missingCredential, .invalidCredential, .signInRequired, .signInRefused: .unauthorized
         case .signInFlowInvalid: .badRequest
         case .identityProviderUnavailable: .serviceUnavailable
-        case .noAccess, .operationNotCovered, .claimsMismatch, .noGroups: .forbidden
+        case .noAccess, .operationNotCovered, .keyScope, .claimsMismatch, .noGroups: .forbidden
         case .authUnavailable, .jwksUnavailable: .serviceUnavailable
         case .formTooLarge, .bodyTooLarge: .payloadTooLarge
         case .headersTooLarge: .requestHeaderFieldsTooLarge
@@ -77,6 +79,7 @@ enum GatewayError: Error, Sendable {
         case .invalidCredential: "invalid_token"
         case .noAccess: "no_access"
         case .operationNotCovered: "operation_not_allowed"
+        case .keyScope: "key_scope"
         case .claimsMismatch: "claims_mismatch"
         case .noGroups: "no_groups"
         case .authUnavailable: "auth_unavailable"
@@ -110,6 +113,8 @@ enum GatewayError: Error, Sendable {
         case .noAccess(let api): "your groups hold no access grant for API '\(api)'"
         case .operationNotCovered(let api, let operation):
             "your access to API '\(api)' does not cover operation \(operation)"
+        case .keyScope(let api, let scopes):
+            "this API key is scoped to \(scopes.isEmpty ? "no API that exists now" : "API " + scopes.map { "'\($0)'" }.joined(separator: ", ")) and does not cover API '\(api)'"
         case .claimsMismatch: "the token's claims do not satisfy this gateway's claims expression"
         case .noGroups(let claim): "the token carries no groups (claim '\(claim)'), and groups are needed to call APIs"
         case .authUnavailable: "tokens cannot be verified right now; retry shortly"
@@ -139,7 +144,7 @@ enum GatewayError: Error, Sendable {
     var step: String {
         switch self {
         case .noRoute, .policyNotLoaded: DecisionStep.route.rawValue
-        case .missingCredential, .invalidCredential, .claimsMismatch, .noGroups, .authUnavailable, .jwksUnavailable, .formTooLarge,
+        case .missingCredential, .invalidCredential, .keyScope, .claimsMismatch, .noGroups, .authUnavailable, .jwksUnavailable, .formTooLarge,
             .signInRequired, .signInFlowInvalid, .signInRefused, .identityProviderUnavailable:
             DecisionStep.credential.rawValue
         case .noAccess, .operationNotCovered: DecisionStep.access.rawValue

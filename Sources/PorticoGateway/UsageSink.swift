@@ -25,8 +25,13 @@ public struct AnsweredCall: Sendable {
     public let bytesIn: Int
     public let bytesOut: Int
     public let latencyNanos: Int64
+    /// The application of the key the call came with; nil for tokens and the portal's try-it calls.
+    public let application: UUID?
 
-    public init(consumer: UUID, api: UUID, status: Int, rateLimited: Bool, bytesIn: Int, bytesOut: Int, latencyNanos: Int64) {
+    public init(
+        consumer: UUID, api: UUID, status: Int, rateLimited: Bool, bytesIn: Int, bytesOut: Int, latencyNanos: Int64, application: UUID? = nil
+    ) {
+        self.application = application
         self.consumer = consumer
         self.api = api
         self.status = status

@@ -19,6 +19,7 @@ public final class UsageRecorder: UsageSink {
         let consumer: UUID
         let api: UUID
         let hour: Int64
+        let application: UUID?
     }
 
     private final class Shard: Sendable {
@@ -56,7 +57,7 @@ public final class UsageRecorder: UsageSink {
 
     public func callAnswered(_ call: AnsweredCall) {
         let hour = Int64(Date().timeIntervalSince1970) / 3_600 * 3_600
-        let key = CallKey(consumer: call.consumer, api: call.api, hour: hour)
+        let key = CallKey(consumer: call.consumer, api: call.api, hour: hour, application: call.application)
         shard(of: call.consumer).calls.withLock { calls in
             calls[key, default: UsageCounts()].record(
                 status: call.status, rateLimited: call.rateLimited, bytesIn: call.bytesIn, bytesOut: call.bytesOut, latencyNanos: call.latencyNanos)
@@ -87,7 +88,9 @@ public final class UsageRecorder: UsageSink {
         shards.flatMap { shard in
             shard.calls.withLock { calls in
                 defer { calls.removeAll(keepingCapacity: true) }
-                return calls.map { UsageRow(consumer: $0.key.consumer, api: $0.key.api, hour: $0.key.hour, counts: $0.value) }
+                return calls.map {
+                    UsageRow(consumer: $0.key.consumer, api: $0.key.api, hour: $0.key.hour, counts: $0.value, application: $0.key.application)
+                }
             }
         }
     }
@@ -96,7 +99,8 @@ public final class UsageRecorder: UsageSink {
     public func restore(_ rows: [UsageRow]) {
         for row in rows {
             shard(of: row.consumer).calls.withLock { calls in
-                calls[CallKey(consumer: row.consumer, api: row.api, hour: row.hour), default: UsageCounts()].add(row.counts)
+                calls[CallKey(consumer: row.consumer, api: row.api, hour: row.hour, application: row.application), default: UsageCounts()].add(
+                    row.counts)
             }
         }
     }

@@ -22,15 +22,19 @@ public struct KeyRepository: Sendable {
     /// The columns `decode` reads, each prefixed with `alias` (admin tokens neither expire nor switch off).
     private func columns(_ alias: String = "") -> String {
         let expiry = table == .apiKeys ? "\(alias)expires_at, \(alias)disabled_by_mode_switch" : "NULL::timestamptz, false"
-        return "\(alias)id, \(alias)user_id, \(alias)name, \(alias)prefix, \(alias)created_at, \(alias)last_used_at, \(expiry), \(alias)revoked_at"
+        let keyOnly =
+            table == .apiKeys ? "\(alias)application_id, \(alias)scopes, \(alias)rotated_from" : "NULL::uuid, NULL::uuid[], NULL::uuid"
+        return
+            "\(alias)id, \(alias)user_id, \(alias)name, \(alias)prefix, \(alias)created_at, \(alias)last_used_at, \(expiry), \(alias)revoked_at, \(keyOnly)"
     }
 
     private var select: String { "SELECT \(columns()) FROM \(table.rawValue)" }
 
     /// Stores a new key (only its prefix and hash) and returns it as listed.
+    /// `applicationId` nil puts an API key in its owner's `default` application (the table's trigger makes it).
     public func create(
-        userId: UUID, name: String, secret: GeneratedSecret, expiresAt: Date?, disabledByModeSwitch: Bool = false,
-        on connection: PostgresConnection
+        userId: UUID, name: String, secret: GeneratedSecret, expiresAt: Date?, disabledByModeSwitch: Bool = false, applicationId: UUID? = nil,
+        scopes: [UUID]? = nil, rotatedFrom: UUID? = nil, on connection: PostgresConnection
     ) async throws -> APIKeyInfo {
         let hash = Data(secret.hash.bytes)
         let rows: PostgresRowSequence
@@ -38,8 +42,10 @@ public struct KeyRepository: Sendable {
         case .apiKeys:
             rows = try await connection.query(
                 """
-                INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at, disabled_by_mode_switch)
-                VALUES (\(userId), \(name), \(secret.publicPrefix), \(hash), \(expiresAt), \(disabledByModeSwitch)) RETURNING id
+                INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at, disabled_by_mode_switch, application_id, scopes, rotated_from)
+                VALUES (\(userId), \(name), \(secret.publicPrefix), \(hash), \(expiresAt), \(disabledByModeSwitch), \(applicationId),
+                        \(scopes)::uuid[], \(rotatedFrom))
+                RETURNING id
                 """, logger: logger)
         case .adminTokens:
             rows = try await connection.query(
@@ -72,10 +78,13 @@ public struct KeyRepository: Sendable {
             ORDER BY k.created_at DESC LIMIT \(limit) OFFSET \(offset)
             """, logger: logger)
         var result: [OwnedKey] = []
-        for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt, email) in rows.decode(
-            (UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?, String).self)
+        for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt, application, scopes, rotatedFrom, email)
+            in rows.decode((UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?, UUID?, [UUID]?, UUID?, String).self)
         {
-            let key = Self.info(id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt)
+            var key = Self.info(id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt)
+            key.applicationId = application
+            key.scopes = scopes
+            key.rotatedFrom = rotatedFrom
             result.append(OwnedKey(key: key, ownerEmail: email))
         }
         return result
@@ -101,6 +110,17 @@ public struct KeyRepository: Sendable {
     public func revoke(_ id: UUID, on connection: PostgresConnection) async throws {
         try await connection.query(
             "UPDATE \(unescaped: table.rawValue) SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id)", logger: logger)
+    }
+
+    /// Brings the key's expiry forward to `date` (never later than it was): the end of a rotation's overlap.
+    public func expire(_ id: UUID, at date: Date, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "UPDATE \(unescaped: table.rawValue) SET expires_at = least(coalesce(expires_at, \(date)), \(date)) WHERE id = \(id)", logger: logger)
+    }
+
+    /// The keys of an application, newest first.
+    public func list(applicationId: UUID, on connection: PostgresConnection) async throws -> [APIKeyInfo] {
+        try await decode(connection.query("\(unescaped: select) WHERE application_id = \(applicationId) ORDER BY created_at DESC", logger: logger))
     }
 
     /// The active (not revoked, not expired) key or token with this hash, and its owner.
@@ -133,10 +153,14 @@ public struct KeyRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [APIKeyInfo] {
         var keys: [APIKeyInfo] = []
-        for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt) in rows.decode(
-            (UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?).self)
+        for try await (id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt, application, scopes, rotatedFrom)
+            in rows.decode((UUID, UUID, String, String, Date, Date?, Date?, Bool, Date?, UUID?, [UUID]?, UUID?).self)
         {
-            keys.append(Self.info(id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt))
+            var info = Self.info(id, userId, name, prefix, createdAt, lastUsedAt, expiresAt, modeSwitched, revokedAt)
+            info.applicationId = application
+            info.scopes = scopes
+            info.rotatedFrom = rotatedFrom
+            keys.append(info)
         }
         return keys
     }

@@ -76,14 +76,17 @@ public struct PolicyChangeLog: Sendable {
         if !keyRefs.isEmpty {
             let keyRows = try await connection.query(
                 """
-                SELECT id, user_id, secret_hash, \(unescaped: PolicyRepository.expiryMillis), (\(unescaped: PolicyRepository.admitted))
+                SELECT id, user_id, secret_hash, \(unescaped: PolicyRepository.expiryMillis), (\(unescaped: PolicyRepository.admitted)),
+                       application_id, scopes
                 FROM api_keys WHERE secret_hash IN (SELECT decode(ref, 'hex') FROM unnest(\(keyRefs)::text[]) AS ref)
                 """, logger: logger)
-            for try await (id, userId, hash, expiresAt, admitted) in keyRows.decode((UUID, UUID, Data, Int64?, Bool).self) {
+            for try await (id, userId, hash, expiresAt, admitted, application, scopes) in keyRows.decode(
+                (UUID, UUID, Data, Int64?, Bool, UUID, [UUID]?).self)
+            {
                 // A user's first key brings them into the snapshot; their last one takes them out.
                 userIds.insert(userId)
                 guard mode == .apiKey, admitted, let secretHash = SecretHash(bytes: Array(hash)) else { continue }
-                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
+                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt, applicationId: application, scopes: scopes)
             }
         }
         if !groupIds.isEmpty {

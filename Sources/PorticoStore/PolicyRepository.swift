@@ -83,10 +83,11 @@ public struct PolicyRepository: Sendable {
         if structure.auth.mode == .apiKey {
             keys.reserveCapacity(try await estimatedKeyCount(on: connection))
             let keyRows = try await connection.query(
-                "SELECT id, user_id, secret_hash, \(unescaped: Self.expiryMillis) FROM api_keys WHERE \(unescaped: Self.admitted)", logger: logger)
-            for try await (id, userId, hash, expiresAt) in keyRows.decode((UUID, UUID, Data, Int64?).self) {
+                "SELECT id, user_id, secret_hash, \(unescaped: Self.expiryMillis), application_id, scopes FROM api_keys WHERE \(unescaped: Self.admitted)",
+                logger: logger)
+            for try await (id, userId, hash, expiresAt, application, scopes) in keyRows.decode((UUID, UUID, Data, Int64?, UUID, [UUID]?).self) {
                 guard let secretHash = SecretHash(bytes: Array(hash)) else { continue }
-                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt)
+                keys[secretHash] = KeyGrant(keyId: id, userId: userId, expiresAtMillis: expiresAt, applicationId: application, scopes: scopes)
                 // A policy of millions of keys takes seconds to read: say how far it has got.
                 if keys.count % Self.progressEvery == 0 { logger.info("policy loading", metadata: ["keys so far": "\(keys.count)"]) }
             }

@@ -100,10 +100,13 @@ public func buildControlPlaneRouter(
     let catalog = CatalogService(store: store)
     let explain = ExplainService(store: store, explainer: configuration.explainer, gatewayURL: configuration.gatewayURL)
     let refusals = RefusalService(store: store)
+    let applications = ApplicationService(store: store)
+    let keyPolicy = KeyPolicyService(store: store)
     AdminAPIController(
         users: users, groups: groups, apis: apis, documents: documents, accesses: accesses, plans: plans, usage: usage, keys: keys,
         authSettings: authSettings,
-        identityProviders: identityProviders, catalog: catalog, explain: explain, refusals: refusals, store: store
+        identityProviders: identityProviders, catalog: catalog, explain: explain, refusals: refusals,
+        applications: applications, keyPolicy: keyPolicy, store: store
     ).addRoutes(to: api)
 
     let signIn = SignInService(store: store, throttle: configuration.signInThrottle, policy: configuration.sessions)

@@ -24,7 +24,7 @@ import Testing
             return
         }
         #expect(consumer.userId == userId)
-        #expect(id == keyId)
+        #expect(id.keyId == keyId)
     }
 
     @Test func unknownExpiredAndDisabledKeysAreRejected() {
@@ -111,7 +111,9 @@ import Testing
 
         #expect(next.version == 2 && next.keyCount == 2 && next.consumerCount == 3)
         #expect(next.authenticate(apiKey: removed.secret, nowMillis: 0) == .rejected("the API key is unknown or revoked"))
-        #expect(next.authenticate(apiKey: added.secret, nowMillis: 0) == .accepted(carol, keyId: next.keyId(added)))
+        #expect(
+            next.authenticate(apiKey: added.secret, nowMillis: 0)
+                == .accepted(carol, KeyGrant(keyId: next.keyId(added), userId: carol.userId, expiresAtMillis: nil)))
         #expect(next.isDisabled(externalUserId: "bob") && !base.isDisabled(externalUserId: "bob"))
         #expect(next.access(groups: ["gold"], api: api.id) == .unlimited)
         // The snapshot it was made from is untouched: requests in flight keep deciding on it.
@@ -182,7 +184,7 @@ import Testing
 extension PolicySnapshot {
     /// The id of the key `secret` names, for comparing an accepted authentication.
     fileprivate func keyId(_ secret: GeneratedSecret) -> UUID {
-        if case .accepted(_, let keyId) = authenticate(apiKey: secret.secret, nowMillis: 0) { return keyId }
+        if case .accepted(_, let grant) = authenticate(apiKey: secret.secret, nowMillis: 0) { return grant.keyId }
         return UUID()
     }
 }

@@ -22,9 +22,10 @@ import Testing
                     #expect(remaining == ["2", "1", "0"])
                     let over = try await gateway.get("/orders", key: key)
                     #expect(over.status == 429)
-                    // One request per 20 s returns; less the time the four requests took (under a second).
+                    // One request per 20 s returns; less the time the four requests took (under a second, and a few on a
+                    // machine busy with the rest of the suite).
                     let retryAfter = Int(over.header("Retry-After") ?? "") ?? 0
-                    #expect((19...20).contains(retryAfter))
+                    #expect((15...20).contains(retryAfter))
                     #expect(over.header("X-RateLimit-Remaining") == "0")
                     #expect(over.header("X-RateLimit-Limit") == "3")
                     #expect(over.header("X-RateLimit-Period") == "60")

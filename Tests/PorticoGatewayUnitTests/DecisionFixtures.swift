@@ -30,6 +30,7 @@ struct DecisionFixture {
 
     let userId = UUID()
     let keyId = UUID()
+    let applicationId = UUID()
     let key = SecretFormat.apiKey.generate()
     let orders: GatewayAPI
     let legacy: GatewayAPI
@@ -54,7 +55,7 @@ struct DecisionFixture {
     func snapshot(
         limit: RateLimit? = nil, plan: CompiledPlan? = nil, disabled: Bool = false, jwt: JWTSettings? = nil, providers: [String] = [],
         ordersIssuers: [String]? = nil, ordersFilter: OperationFilter? = nil,
-        disabledExternalIds: Set<String> = []
+        disabledExternalIds: Set<String> = [], keyExpiresAtMillis: Int64? = nil, keyScopes: [UUID]? = nil, otherKeys: [SecretHash: KeyGrant] = [:]
     ) throws -> PolicySnapshot {
         let mode: AuthMode = jwt == nil && providers.isEmpty ? .apiKey : .jwt
         let auth = try AuthSettings(mode: mode, jwt: jwt).compiled()
@@ -63,7 +64,10 @@ struct DecisionFixture {
             status: .published, tokenIssuers: ordersIssuers)
         return PolicySnapshot(
             version: 7, apis: [orders, legacy, closed],
-            keys: [key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: nil)],
+            keys: [
+                key.hash: KeyGrant(keyId: keyId, userId: userId, expiresAtMillis: keyExpiresAtMillis, applicationId: applicationId, scopes: keyScopes)
+            ]
+            .merging(otherKeys) { first, _ in first },
             consumers: [ConsumerPolicy(userId: userId, disabled: disabled, groups: ["orders"])],
             grants: [
                 AccessGrant(name: "orders", groups: ["orders"], apiIds: [orders.id], rateLimit: limit, plan: plan, operationFilter: ordersFilter),

@@ -19,7 +19,7 @@ import Testing
     /// The refusals the decision makes (the others are the connection's: the request head, the body's size,
     /// the upstream's answer), which this table must each meet.
     static let decisionRefusals: Set<String> = [
-        "policy_not_loaded", "no_route", "missing_credential", "invalid_token", "no_access", "operation_not_allowed", "claims_mismatch",
+        "policy_not_loaded", "no_route", "missing_credential", "invalid_token", "key_scope", "no_access", "operation_not_allowed", "claims_mismatch",
         "no_groups", "auth_unavailable", "jwks_unavailable", "rate_limited", "quota_exceeded", "quota_renewing", "rate_limit_unavailable",
     ]
 
@@ -35,6 +35,10 @@ import Testing
         met.append(try await agreement(apiKeyMode, .GET, "/orders/1?page=2", key))
         met.append(try await agreement(apiKeyMode, .GET, "/legacy/a", key))
         met.append(try await agreement(fixture.decider(try fixture.snapshot(disabled: true)), .GET, "/orders/1", key))
+
+        let scoped = fixture.decider(try fixture.snapshot(keyScopes: [fixture.legacy.id]))
+        met.append(try await agreement(scoped, .GET, "/orders/1", key))
+        met.append(try await agreement(scoped, .GET, "/legacy/1", key))
 
         let unloaded = GatewayDecider(
             policy: PolicyHolder(), limiter: RateLimiter(), quotas: QuotaCounter(), keys: apiKeyMode.keys, tokens: apiKeyMode.tokens, oidc: nil,
@@ -99,8 +103,8 @@ import Testing
         let missing = Self.decisionRefusals.subtracting(met)
         #expect(missing.isEmpty, "refusals the table never met: \(missing.sorted())")
         #expect(met.contains("forwarded"))
-        // The key was accepted on 11 real calls (refused or not after that); explaining the same calls marked none.
-        #expect(fixture.sink.keys.count == 11)
+        // The key was accepted on 12 real calls (refused or not after that); explaining the same calls marked none.
+        #expect(fixture.sink.keys.count == 12)
         #expect(fixture.sink.sightings.count == 3, "only the three real calls whose token was admitted report its user")
     }
 

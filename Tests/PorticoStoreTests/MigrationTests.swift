@@ -108,3 +108,64 @@ import Testing
         }
     }
 }
+
+extension MigrationTests {
+    /// Migration 0018 on a database that already has keys: each user's keys move to a `default` application, with
+    /// their usage records kept, and a key inserted without an application later still gets one.
+    @Test func existingKeysMoveToADefaultApplication() async throws {
+        try await withEmptyDatabase { database in
+            let files = try projectFiles
+            let before = files.filter { $0.name < "0018" }
+            _ = try await MigrationRunner(client: database.client, files: before, logger: database.logger).migrate()
+            try await database.read { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO users (email, name) VALUES ('a@example.com', 'A'), ('b@example.com', 'B');
+                    """, logger: database.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO api_keys (user_id, name, prefix, secret_hash)
+                    SELECT id, 'k' || n, 'pk_x', sha256((email || n)::bytea) FROM users, generate_series(1, 2) n
+                    """, logger: database.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO usage_hourly (consumer_id, api_id, hour, requests_2xx, latency)
+                    SELECT id, gen_random_uuid(), date_trunc('hour', now()), 5, '{}' FROM users WHERE email = 'a@example.com'
+                    """, logger: database.logger)
+            }
+            _ = try await MigrationRunner(client: database.client, files: files, logger: database.logger).migrate()
+            let moved = try await database.read { connection in
+                try await connection.query(
+                    """
+                    SELECT u.email, a.name, count(*)::int FROM api_keys k JOIN applications a ON a.id = k.application_id
+                    JOIN users u ON u.id = k.user_id AND u.id = a.user_id GROUP BY 1, 2 ORDER BY 1
+                    """, logger: database.logger
+                ).decode((String, String, Int).self).reduce(into: [String]()) { $0.append("\($1.0) \($1.1) \($1.2)") }
+            }
+            #expect(moved == ["a@example.com default 2", "b@example.com default 2"])
+            let kept = try await database.read { connection in
+                try await connection.query("SELECT sum(requests_2xx)::int FROM usage_hourly", logger: database.logger).decode(Int.self)
+                    .reduce(0) { $0 + $1 }
+            }
+            #expect(kept == 5)
+            // A key inserted later without an application (a script, say) goes to its owner's default one.
+            let later = try await database.read { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO users (email, name) VALUES ('c@example.com', 'C');
+                    """, logger: database.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO api_keys (user_id, name, prefix, secret_hash)
+                    SELECT id, 'k', 'pk_y', sha256('c'::bytea) FROM users WHERE email = 'c@example.com'
+                    """, logger: database.logger)
+                return try await connection.query(
+                    """
+                    SELECT a.name FROM api_keys k JOIN applications a ON a.id = k.application_id WHERE k.prefix = 'pk_y'
+                    """, logger: database.logger
+                ).decode(String.self).reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(later == ["default"])
+        }
+    }
+}

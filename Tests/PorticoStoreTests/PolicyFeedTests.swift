@@ -74,7 +74,7 @@ import Testing
 }
 
 /// Polls `condition` until it holds (at most `timeout`); a test of eventual behaviour, not of speed.
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(15), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else {

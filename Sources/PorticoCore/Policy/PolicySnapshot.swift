@@ -7,11 +7,17 @@ public struct KeyGrant: Sendable, Hashable {
     /// Milliseconds since 1970, or nil for a key that never expires. Whole seconds would let a key live on
     /// for up to a second past its expiry.
     public let expiresAtMillis: Int64?
+    /// The application the key belongs to, which the usage records count calls under.
+    public let applicationId: UUID?
+    /// The APIs the key is limited to; nil is every API its owner can reach.
+    public let scopes: [UUID]?
 
-    public init(keyId: UUID, userId: UUID, expiresAtMillis: Int64?) {
+    public init(keyId: UUID, userId: UUID, expiresAtMillis: Int64?, applicationId: UUID? = nil, scopes: [UUID]? = nil) {
         self.keyId = keyId
         self.userId = userId
         self.expiresAtMillis = expiresAtMillis
+        self.applicationId = applicationId
+        self.scopes = scopes
     }
 }
 
@@ -219,7 +225,7 @@ public final class PolicySnapshot: Sendable {
         guard let consumer = consumers[grant.userId], !consumer.disabled else {
             return .rejected("the API key's user is disabled")
         }
-        return .accepted(consumer, keyId: grant.keyId)
+        return .accepted(consumer, grant)
     }
 
     public func isDisabled(externalUserId: String) -> Bool { disabledExternalIds[externalUserId] != nil }
@@ -395,6 +401,6 @@ public struct GrantedLimit: Sendable, Hashable {
 
 /// The outcome of presenting an API key: its owner and key id, or why it was refused.
 public enum KeyAuthentication: Sendable, Equatable {
-    case accepted(ConsumerPolicy, keyId: UUID)
+    case accepted(ConsumerPolicy, KeyGrant)
     case rejected(String)
 }

@@ -521,7 +521,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         usage.callAnswered(
             AnsweredCall(
                 consumer: caller.id, api: api.id, status: Int(status), rateLimited: rateLimited, bytesIn: state.payloadIn, bytesOut: bytesOut,
-                latencyNanos: (ContinuousClock.now - started).nanoseconds))
+                latencyNanos: (ContinuousClock.now - started).nanoseconds, application: caller.application))
     }
 
     /// Checks the exchange in progress when it fires, whichever request that is; with none, it is armed again by

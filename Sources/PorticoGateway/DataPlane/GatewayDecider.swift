@@ -21,10 +21,13 @@ struct Caller: Sendable {
     let id: UUID
     /// The user name the per-user metric counts, when `usernameClaim` is set.
     let label: String?
+    /// The application of the key it came with.
+    let application: UUID?
 
     init(_ consumer: Consumer) {
         id = consumer.id
         label = consumer.label
+        application = consumer.application
     }
 }
 
@@ -58,6 +61,9 @@ struct GatewayDecider: Sendable {
     let oidc: OIDCAdmission?
     let rateLimitHeaders: RateLimitHeaderStyle
     let logger: Logger
+    /// Seconds since 1970 as the credential step reads them (keys' and tokens' expiry); tests set a clock of
+    /// their own.
+    var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     /// The API a request is for, in the snapshot held now, or the answer when there is none.
     enum Routed {
@@ -91,7 +97,7 @@ struct GatewayDecider: Sendable {
             guard let oidc else { return .answer(GatewayError.authUnavailable.answer, api: api, caller: nil) }
             return decision(oidc.decide(request, api: api, route: route, snapshot: snapshot), request, api: api, snapshot: snapshot)
         }
-        let now = Date().timeIntervalSince1970
+        let now = clock()
         switch snapshot.auth.mode {
         case .apiKey:
             return authorize(keys.admit(request, api: api, snapshot: snapshot, nowMillis: Int64(now * 1000)), request, api: api, snapshot: snapshot)
@@ -105,7 +111,7 @@ struct GatewayDecider: Sendable {
                 return .readFormBody
             case .needsVerification:
                 return .later { [self] in
-                    let admission = await tokens.admit(request, api: api, snapshot: snapshot, now: Date().timeIntervalSince1970, logger: logger)
+                    let admission = await tokens.admit(request, api: api, snapshot: snapshot, now: clock(), logger: logger)
                     return authorize(admission, request, api: api, snapshot: snapshot)
                 }
             }

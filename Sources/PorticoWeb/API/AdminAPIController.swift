@@ -17,6 +17,8 @@ struct AdminAPIController {
     let catalog: CatalogService
     let explain: ExplainService
     let refusals: RefusalService
+    let applications: ApplicationService
+    let keyPolicy: KeyPolicyService
     /// For the resources' row versions (`ETag`).
     let store: AdminStore
 
@@ -178,13 +180,42 @@ struct AdminAPIController {
             if let text = query.user { user = try await resolveUser(text) }
             var api: APIDefinition?
             if let text = query.api { api = try await resolveAPI(text) }
-            return JSONResponse(try await usage.series(user: user?.id, api: api, from: query.from, to: query.to, granularity: query.granularity))
+            return JSONResponse(
+                try await usage.series(
+                    user: user?.id, api: api, application: query.application, from: query.from, to: query.to, granularity: query.granularity))
         }
 
         group.post("users/{id}/keys") { request, context in
             let userId = try context.id(of: "user")
             let body = try await JSONCoding.decode(CreateKeyBody.self, from: request, context: context)
-            return JSONResponse(try await keys.create(for: userId, name: body.name, expiresAt: body.expiresAt, by: context.actor), status: .created)
+            let key = KeyRequest(name: body.name, expiresAt: body.expiresAt, applicationId: body.applicationId, scopes: body.scopes)
+            return JSONResponse(try await keys.create(for: userId, key, by: context.actor), status: .created)
+        }
+        group.post("keys/{id}/rotate") { request, context in
+            let body = try await JSONCoding.decode(RotateKeyBody.self, from: request, context: context)
+            return JSONResponse(
+                try await keys.rotate(try context.id(of: "key"), overlapSeconds: body.overlapSeconds, by: context.actor), status: .created)
+        }
+        group.get("users/{id}/applications") { _, context in JSONResponse(try await applications.list(for: try context.id(of: "user"))) }
+        group.post("users/{id}/applications") { request, context in
+            let body = try await JSONCoding.decode(ApplicationBody.self, from: request, context: context)
+            let created = try await applications.create(
+                for: try context.id(of: "user"), name: body.name ?? "", description: body.description, by: context.actor)
+            return JSONResponse(created, status: .created)
+        }
+        group.get("applications/{id}") { _, context in JSONResponse(try await applications.get(try context.id(of: "application"))) }
+        group.patch("applications/{id}") { request, context in
+            let body = try await JSONCoding.decode(ApplicationBody.self, from: request, context: context)
+            return JSONResponse(
+                try await applications.update(try context.id(of: "application"), name: body.name, description: body.description, by: context.actor))
+        }
+        group.delete("applications/{id}") { _, context in
+            try await applications.delete(try context.id(of: "application"), by: context.actor)
+            return HTTPResponse.Status.noContent
+        }
+        group.get("key-policy") { _, _ in JSONResponse(try await keyPolicy.current()) }
+        group.put("key-policy") { request, context in
+            JSONResponse(try await keyPolicy.save(try await JSONCoding.decode(KeyPolicy.self, from: request, context: context), by: context.actor))
         }
         group.get("users/{id}/keys") { _, context in JSONResponse(try await keys.list(for: try context.id(of: "user"))) }
         group.delete("keys/{id}") { _, context in

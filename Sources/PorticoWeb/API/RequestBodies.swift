@@ -144,6 +144,17 @@ struct PlanBody: Decodable {
 struct CreateKeyBody: Decodable {
     var name: String
     var expiresAt: Date?
+    var applicationId: UUID?
+    var scopes: [String]?
+}
+
+struct RotateKeyBody: Decodable {
+    var overlapSeconds: Int?
+}
+
+struct ApplicationBody: Decodable {
+    var name: String?
+    var description: String?
 }
 
 /// Every admin API request body, decoded and checked as its route does before any store is touched: the fuzzer's
@@ -171,6 +182,9 @@ package enum AdminRequestBodies {
         attempt(PatchAccessBody.self)
         attempt(PlanBody.self)
         attempt(CreateKeyBody.self)
+        attempt(RotateKeyBody.self) { _ = try KeyRotation.checkedOverlap($0.overlapSeconds) }
+        attempt(ApplicationBody.self)
+        attempt(KeyPolicy.self) { _ = try $0.validated() }
         attempt(AuthSettingsInput.self) { input in
             if let mapping = input.claimsMapping { _ = try mapping.compiled() }
             if let jwt = input.jwt, let settings = jwt { _ = try AuthSettings(mode: input.mode ?? .jwt, jwt: settings).compiled() }

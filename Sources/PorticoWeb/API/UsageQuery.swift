@@ -7,6 +7,8 @@ import PorticoCore
 struct UsageQuery {
     var user: String?
     var api: String?
+    /// An application's id: only calls made with its keys.
+    var application: UUID?
     var from: Date
     var to: Date
     var granularity: UsageGranularity
@@ -14,6 +16,10 @@ struct UsageQuery {
     init(_ parameters: [String: String], now: Date = Date()) throws(PorticoError) {
         user = parameters["user"].flatMap { $0.isEmpty ? nil : $0 }
         api = parameters["api"].flatMap { $0.isEmpty ? nil : $0 }
+        if let text = parameters["application"], !text.isEmpty {
+            guard let id = UUID(uuidString: text) else { throw .invalid(field: "application", reason: "'\(text)' is not an application id") }
+            application = id
+        }
         guard let granularity = UsageGranularity(rawValue: parameters["granularity"] ?? "day") else {
             throw .invalid(field: "granularity", reason: "'\(parameters["granularity"] ?? "")' is not a granularity; use hour or day")
         }

@@ -22,6 +22,8 @@ public struct AdminStore: Sendable {
     public let overview: OverviewRepository
     public let identityProviders: IdentityProviderRepository
     public let catalog: CatalogRepository
+    public let applications: ApplicationRepository
+    public let keyPolicy: KeyPolicyRepository
 
     public init(database: Database) {
         let logger = database.logger
@@ -39,6 +41,8 @@ public struct AdminStore: Sendable {
         self.overview = OverviewRepository(logger: logger)
         self.identityProviders = IdentityProviderRepository(logger: logger)
         self.catalog = CatalogRepository(logger: logger)
+        self.applications = ApplicationRepository(logger: logger)
+        self.keyPolicy = KeyPolicyRepository(logger: logger)
     }
 
     /// What a write changed, for the audit log.
