@@ -122,7 +122,7 @@ public func buildControlPlaneRouter(
         accesses: accesses, plans: plans,
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, identityProviders: identityProviders, audit: AuditService(store: store), overview: OverviewService(store: store),
-        catalog: catalog, explain: explain, refusals: refusals,
+        catalog: catalog, explain: explain, refusals: refusals, applications: applications, keyPolicy: keyPolicy,
         policy: policy,
         gatewayMetrics: gatewayMetrics, versions: RowVersionReader(store: store)
     ).addRoutes(to: router.group("admin").add(middleware: sessionMiddleware))
@@ -131,7 +131,7 @@ public func buildControlPlaneRouter(
         usage: usage, keys: keys, invitations: invitations,
         authSettings: authSettings, documents: documents,
         gatewayURL: configuration.gatewayURL, tryIt: configuration.tryIt.map { TryItService(route: $0) },
-        catalog: catalog, explain: explain
+        catalog: catalog, explain: explain, applications: applications, keyPolicy: keyPolicy
     ).addRoutes(to: router.group("portal").add(middleware: sessionMiddleware))
     ProviderCallbackController(renderer: pages, providers: providerSignIn).addRoutes(to: router.group("oidc").add(middleware: sessionMiddleware))
     router.get("assets/portico.css") { _, _ in pages.stylesheetResponse }

@@ -30,6 +30,8 @@ struct DashboardController {
     let catalog: CatalogService
     let explain: ExplainService
     let refusals: RefusalService
+    let applications: ApplicationService
+    let keyPolicy: KeyPolicyService
     let policy: PolicyHolder
     let gatewayMetrics: GatewayMetrics
     /// The versions edit forms carry, so that a save over someone else's change is refused.

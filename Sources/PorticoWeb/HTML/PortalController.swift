@@ -27,6 +27,8 @@ struct PortalController {
     let catalog: CatalogService
     /// The token tester: the gateway's own reading of a pasted token.
     let explain: ExplainService
+    let applications: ApplicationService
+    let keyPolicy: KeyPolicyService
 
     func addRoutes(to group: RouterGroup<Context>) {
         signInPages.addRoutes(to: group)
@@ -42,38 +44,10 @@ struct PortalController {
             }
         }
         let signedIn = group.group().add(middleware: SignedInMiddleware(area: .portal))
-        signedIn.get { _, context in try await myAPIs(context: context) }
-        signedIn.get("keys") { _, context in try await myKeys(context: context) }
-        signedIn.post("keys") { _, context in
-            let user = try context.signedInUser(area: .portal)
-            let form = context.web.form
-            do {
-                let expires = try form.date("expiresAt")
-                let issued = try await keys.create(for: user.id, name: form.text("name") ?? "", expiresAt: expires, by: context.actor)
-                return renderer.page(
-                    "portal-key-created", title: "Your new API key",
-                    [
-                        "name": issued.name, "secret": issued.key,
-                    ], context: context, section: "portalKeys")
-            } catch {
-                guard let feedback = FormFeedback.from(error, values: form.values) else { throw error }
-                return try await myKeys(context: context, feedback: feedback)
-            }
+        signedIn.get { request, context in
+            try await myAPIs(context: context, application: request.uri.queryParameters.get("application").flatMap { UUID(uuidString: $0) })
         }
-        signedIn.get("keys/{id}/revoke") { _, context in
-            let key = try await ownKey(context: context)
-            return renderer.page(
-                "confirm", title: "Revoke key?",
-                [
-                    "question": "Revoke your key \(key.name) (\(key.prefix)…)? Calls with it are refused at once; this cannot be undone.",
-                    "action": "/portal/keys/\(key.id)/revoke", "button": "Revoke key", "back": "/portal/keys",
-                ], context: context, section: "portalKeys")
-        }
-        signedIn.post("keys/{id}/revoke") { _, context in
-            let id = try await ownKey(context: context).id
-            let key = try await keys.revoke(id, by: context.actor)
-            return PageRenderer.redirect(to: "/portal/keys", flash: "Revoked key \(key.name).", context: context)
-        }
+        addKeyRoutes(to: signedIn)
         signedIn.get("token") { _, context in try await tokenPage(context: context) }
         signedIn.post("token") { _, context in
             do {
@@ -175,8 +149,11 @@ struct PortalController {
             "portal-invite", title: "Set your password", values, context: context, status: feedback == nil ? .ok : .unprocessableContent)
     }
 
-    func myAPIs(context: Context) async throws -> Response {
+    /// `application`: the usage chart counts only calls made with that application's keys.
+    func myAPIs(context: Context, application: UUID? = nil) async throws -> Response {
         let user = try context.signedInUser(area: .portal)
+        let owned = try await applications.list(for: user.id)
+        let chosen = owned.first { $0.id == application }
         let mode = try await authSettings.current().mode
         let credential = mode == .jwt ? "$JWT" : "$PORTICO_KEY"
         let rows: [[String: Any]] = try await consumerAccess.access(of: user).map { access in
@@ -196,19 +173,12 @@ struct PortalController {
             "portal-apis", title: "My APIs",
             [
                 "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
-                "usage": UsageCharts.values(try await usage.lastDays(14, user: user.id, api: nil), subject: "all your APIs"),
+                "usage": UsageCharts.values(
+                    try await usage.lastDays(14, user: user.id, api: nil, application: chosen?.id),
+                    subject: chosen.map { "all your APIs, with application \($0.name)'s keys" } ?? "all your APIs"),
+                "applications": owned.map { ["id": $0.id.uuidString, "name": $0.name, "selected": $0.id == chosen?.id] },
+                "hasApplications": owned.count > 1,
             ], context: context, section: "portalAPIs")
-    }
-
-    func myKeys(context: Context, feedback: FormFeedback? = nil) async throws -> Response {
-        let user = try context.signedInUser(area: .portal)
-        let mode = try await authSettings.current().mode
-        var values = feedback?.dictionary ?? [:]
-        values["keys"] = try await keys.list(for: user.id).map(PageRows.key)
-        values["jwtMode"] = mode == .jwt
-        return renderer.page(
-            "portal-keys", title: "My API keys", values, context: context, section: "portalKeys",
-            status: feedback == nil ? .ok : .unprocessableContent)
     }
 
     /// `reading` is a tested token's (shown, the token itself never); `errors` the tester form's.

@@ -16,6 +16,11 @@ public struct ApplicationService: Sendable {
         }
     }
 
+    /// Names by id, for pages listing keys of many users.
+    public func names(_ ids: [UUID]) async throws -> [UUID: String] {
+        try await store.read { try await store.applications.names(ids, on: $0) }
+    }
+
     public func get(_ id: UUID) async throws -> ConsumerApplication {
         try await store.read { try await store.applications.require(id, on: $0) }
     }
