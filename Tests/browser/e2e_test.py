@@ -12,7 +12,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ADMIN = os.environ["PORTICO_ADMIN_URL"]
 GATEWAY = os.environ["PORTICO_GATEWAY_URL"]
@@ -249,6 +249,7 @@ def run(driver):
         time.sleep(0.1)
         status, _, _ = gateway_get("/orders/1", own_key)
     check(status == 401, "a revoked key is refused by the gateway")
+    rotate_a_key(driver)
     visit(driver, "/portal/token", "portal-token")
 
     request_approve_and_call(driver)
@@ -276,6 +277,58 @@ def try_it(driver, api, limit):
     shot(driver, f"portal-try-it-{api}-answer")
 
 
+def gateway_status_becomes(path, key, wanted):
+    """The gateway's status for the call once it is `wanted` (policy changes reach it within moments), or the last."""
+    status = 0
+    for _ in range(50):
+        status, _, _ = gateway_get(path, key)
+        if status == wanted:
+            break
+        time.sleep(0.1)
+    return status
+
+
+def rotate_a_key(driver):
+    """The consumer rotates a key: the new secret is shown once, and the old key keeps working for the overlap."""
+    visit(driver, "/portal/keys", "portal-keys-before-rotation")
+    fill(driver, {"key-name": "ci-runner"})
+    submit(driver)
+    old_key = driver.find_element(By.ID, "secret").get_attribute("value")
+    check(gateway_status_becomes("/orders/1", old_key, 200) == 200, "the key to rotate works")
+    driver.get(ADMIN + "/portal/keys")
+    wait_until_loaded(driver)
+    rows = [row for row in driver.find_elements(By.CSS_SELECTOR, "tbody tr") if "ci-runner" in row.text]
+    check(rows, "the key to rotate is listed")
+    click_and_wait(driver, rows[0].find_element(By.LINK_TEXT, "Rotate…"))
+    check("The old key keeps working for" in driver.page_source, "rotating asks for the overlap")
+    Select(driver.find_element(By.ID, "rotate-overlap")).select_by_value("86400")
+    shot(driver, "portal-key-rotate-confirm")
+    submit(driver)
+    new_key = driver.find_element(By.ID, "secret").get_attribute("value")
+    check(new_key.startswith("pk_") and new_key != old_key, "the new key is shown once")
+    check("works until" in driver.page_source, "the page says until when the old key works")
+    shot(driver, "portal-key-rotated")
+    # Both keys are the consumer's, under one rate limit of 5 calls a minute that this test has mostly spent: a key
+    # the gateway accepts is answered 200, or 429 once the limit is reached; a key it refuses, 401.
+    for which, key in [("new", new_key), ("old", old_key)]:
+        status = gateway_status_becomes("/orders/1", key, 200)
+        check(status in (200, 429), f"the {which} key is accepted during the overlap (got {status})")
+    visit(driver, "/portal/keys", "portal-keys-after-rotation")
+    check(driver.page_source.count("ci-runner") >= 2, "both keys are listed")
+
+
+def explain_as_consumer(driver, url, expected, name):
+    """On the dashboard's Explain page, a call of the consumer's explained step by step."""
+    visit(driver, "/admin/explain", f"{name}-form")
+    fill(driver, {"explain-url": url, "explain-user": CONSUMER_EMAIL})
+    submit(driver)
+    page = driver.page_source
+    check(expected in page, f"the explanation says {expected}")
+    check("explained as user" in page and "route" in page and "access" in page, "every step is shown")
+    driver.execute_script("document.querySelector('.explanation').scrollIntoView()")
+    shot(driver, name)
+
+
 def request_approve_and_call(driver):
     """The consumer asks for billing in the catalog; the admin approves it on the dashboard; the consumer then
     calls it from the console, under the plan they chose."""
@@ -294,11 +347,15 @@ def request_approve_and_call(driver):
     fill(driver, {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     submit(driver)
     check('<span class="number">1</span> access requests waiting' in driver.page_source, "the overview shows the waiting request")
+    explain_as_consumer(driver, "/billing/hello", "403 no_access", "admin-explain-denied")
+    check("groups with grants on it are" in driver.page_source, "the access step names the groups holding grants")
     visit(driver, "/admin/access-requests", "admin-access-requests")
     check("monthly invoices" in driver.page_source and "bronze" in driver.page_source, "the request shows its reason and plan")
     click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button"))
     check("Approved: " + CONSUMER_EMAIL + " may call billing" in flash(driver), "the request was approved")
     shot(driver, "admin-access-request-approved")
+    explain_as_consumer(driver, "/billing/hello", "forwarded to the upstream", "admin-explain-after-approval")
+    check("The request the upstream would get" in driver.page_source, "the upstream request is shown")
     sign_out(driver)
 
     visit(driver, "/portal/sign-in", "portal-sign-in-again")

@@ -81,7 +81,7 @@ extension DashboardController {
     static func explanationValues(_ explanation: Explanation) -> [String: Any] {
         let decision = explanation.decision
         func fields(_ list: [Explanation.Field]) -> [[String: String]] { list.map { ["name": $0.name, "value": $0.value] } }
-        return [
+        var values: [String: Any] = [
             "forwarded": decision.forwarded,
             "status": decision.status.map(String.init) ?? "", "error": decision.error ?? "", "message": decision.message ?? "",
             "steps": explanation.steps.map { step in
@@ -93,9 +93,11 @@ extension DashboardController {
                     },
                 ] as [String: Any]
             },
-            "upstream": explanation.upstreamRequest.map { ["method": $0.method, "url": $0.url, "headers": fields($0.headers)] as [String: Any] }
-                as Any,
             "responseHeaders": fields(explanation.responseHeaders), "hasResponseHeaders": !explanation.responseHeaders.isEmpty,
         ]
+        if let upstream = explanation.upstreamRequest {
+            values["upstream"] = ["method": upstream.method, "url": upstream.url, "headers": fields(upstream.headers)] as [String: Any]
+        }
+        return values
     }
 }

@@ -191,25 +191,25 @@ struct PortalController {
             jwt?.tokenSources?.query.map { "the query parameter \($0)" }, jwt?.tokenSources?.form.map { "the form field \($0)" },
             jwt?.tokenSources?.cookie.map { "the cookie \($0)" },
         ].compactMap { $0 }
+        var values: [String: Any] = [
+            "jwtMode": settings.mode == .jwt,
+            "userIdClaim": settings.claimsMapping.userId, "groupsClaim": settings.claimsMapping.groups,
+            "emailClaim": settings.claimsMapping.email ?? "—", "tokenNameClaim": settings.claimsMapping.tokenName ?? "—",
+            "issuers": ([jwt?.issuer].compactMap { $0 } + (jwt?.issuers ?? [])).joined(separator: ", "),
+            "audiences": (jwt?.audiences ?? []).joined(separator: ", "),
+            "algorithms": jwt?.algorithms?.joined(separator: ", ") ?? "",
+            "sources": sources.isEmpty ? "the Authorization header (Bearer <token>)" : sources.joined(separator: ", then "),
+            "claims": jwt?.claims ?? "",
+            "seen": [
+                "externalId": user.externalId ?? "", "tokenName": user.tokenName ?? "", "lastSeen": Format.date(user.lastSeenAt),
+                "email": user.email,
+            ],
+            "seenByToken": user.externalId != nil,
+            "testerAvailable": explain.isAvailable, "errors": errors,
+        ]
+        if let reading { values["reading"] = Self.readingValues(reading) }
         return renderer.page(
-            "portal-token", title: "Tokens",
-            [
-                "jwtMode": settings.mode == .jwt,
-                "userIdClaim": settings.claimsMapping.userId, "groupsClaim": settings.claimsMapping.groups,
-                "emailClaim": settings.claimsMapping.email ?? "—", "tokenNameClaim": settings.claimsMapping.tokenName ?? "—",
-                "issuers": ([jwt?.issuer].compactMap { $0 } + (jwt?.issuers ?? [])).joined(separator: ", "),
-                "audiences": (jwt?.audiences ?? []).joined(separator: ", "),
-                "algorithms": jwt?.algorithms?.joined(separator: ", ") ?? "",
-                "sources": sources.isEmpty ? "the Authorization header (Bearer <token>)" : sources.joined(separator: ", then "),
-                "claims": jwt?.claims ?? "",
-                "seen": [
-                    "externalId": user.externalId ?? "", "tokenName": user.tokenName ?? "", "lastSeen": Format.date(user.lastSeenAt),
-                    "email": user.email,
-                ],
-                "seenByToken": user.externalId != nil,
-                "testerAvailable": explain.isAvailable, "errors": errors,
-                "reading": reading.map(Self.readingValues) as Any,
-            ], context: context, section: "portalToken", status: errors.isEmpty ? .ok : .unprocessableContent)
+            "portal-token", title: "Tokens", values, context: context, section: "portalToken", status: errors.isEmpty ? .ok : .unprocessableContent)
     }
 
     static func readingValues(_ reading: TokenReading) -> [String: Any] {
