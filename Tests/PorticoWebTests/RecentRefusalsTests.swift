@@ -7,13 +7,13 @@ import Testing
 /// Refused calls of known consumers, written by the gateway in batches to PostgreSQL: the user's newest on the
 /// admin API and the dashboard, each found again by the request id the consumer was answered with.
 @Suite struct RecentRefusalsTests {
-    /// Polls until the user's stored refusals number `count` (the gateway writes every 200 ms in tests).
-    func waitForRefusals(_ count: Int, of user: UUID, in portico: TestPortico) async throws -> [Refusal] {
+    /// The user's stored refusals once `done` holds for them, or after 10 s (the gateway writes every 200 ms in tests).
+    func waitForRefusals(of user: UUID, in portico: TestPortico, until done: ([Refusal]) -> Bool) async throws -> [Refusal] {
         let deadline = ContinuousClock.now + .seconds(10)
         var stored: [Refusal] = []
         while ContinuousClock.now < deadline {
             stored = try await RefusalService(store: portico.store).recent(of: user)
-            if stored.count >= count { break }
+            if done(stored) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         return stored
@@ -38,7 +38,7 @@ import Testing
                     // Not a known consumer's: kept nowhere.
                     #expect(try await gateway.get("/orders/1", key: SecretFormat.apiKey.generate().secret).status == 401)
 
-                    let stored = try await waitForRefusals(3, of: buyer.user.id, in: portico)
+                    let stored = try await waitForRefusals(of: buyer.user.id, in: portico) { $0.count >= 3 }
                     #expect(stored.map(\.error) == ["no_route", "no_access", "rate_limited"], "newest first")
                     #expect(stored.map(\.requestId) == [nowhere, closed, limited].map { $0.header("X-Request-Id") ?? "?" })
                     #expect(stored.map(\.step) == ["route", "access", "limits"])
@@ -83,13 +83,7 @@ import Testing
                 try await portico.withGateway { gateway in
                     var last = ""
                     for n in 0..<120 { last = try await gateway.get("/closed/\(n)", key: buyer.key).header("X-Request-Id") ?? "" }
-                    let deadline = ContinuousClock.now + .seconds(10)
-                    var stored: [Refusal] = []
-                    while ContinuousClock.now < deadline {
-                        stored = try await RefusalService(store: portico.store).recent(of: buyer.user.id)
-                        if stored.first?.requestId == last { break }
-                        try await Task.sleep(for: .milliseconds(100))
-                    }
+                    let stored = try await waitForRefusals(of: buyer.user.id, in: portico) { $0.first?.requestId == last }
                     #expect(stored.first?.requestId == last)
                     let rows = try await portico.store.read { connection in
                         try await connection.query("SELECT count(*) FROM recent_refusals", logger: portico.database.logger).decode(Int.self)
