@@ -20,9 +20,9 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         let channel: any Channel
         let upstream: UpstreamHandler
         var status: UInt = 0
-        /// When the request went to the upstream, and how long its answer's head took to come.
-        var sentAt: ContinuousClock.Instant = .now
-        var upstreamTime: Duration?
+        /// With the access log on: when the request went to the upstream, and how long its answer's head took.
+        let sentAt: ContinuousClock.Instant?
+        var upstreamTime: Duration? = nil
     }
 
     private let decider: GatewayDecider
@@ -366,7 +366,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         upstream.begin(self, answersHead: request?.method == "HEAD")
-        exchange = Exchange(plan: plan, channel: channel, upstream: upstream, sentAt: .now)
+        exchange = Exchange(plan: plan, channel: channel, upstream: upstream, sentAt: accessLog == nil ? nil : .now)
         channel.write(plan.head, promise: nil)
         for part in held { channel.write(part, promise: nil) }
         held.removeAll(keepingCapacity: true)
@@ -389,7 +389,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         switch message {
         case .head(let head, let bytes):
             exchange.status = UInt(head.status)
-            if accessLog != nil { exchange.upstreamTime = .now - exchange.sentAt }
+            if let sentAt = exchange.sentAt { exchange.upstreamTime = .now - sentAt }
             self.exchange = exchange
             record(api: exchange.plan.api, status: exchange.status, label: exchange.plan.caller.label)
             let closing = state.responseHeadReceived(upstreamKeepAlive: head.keepAlive, closeDelimited: head.framing == .untilClose)
@@ -403,11 +403,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
             clientNeedsFlush = true
         case .end:
             reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
-            if let accessLog {
-                var entry = line(status: exchange.status, step: DecisionStep.upstream.rawValue, api: exchange.plan.api, caller: exchange.plan.caller)
-                entry.upstream = exchange.upstreamTime
-                entry.write(error: nil, to: accessLog)
-            }
+            if let accessLog { line(for: exchange).write(error: nil, to: accessLog) }
             let action = state.responseEnded(leftover: exchange.upstream.hasLeftover)
             exchange.upstream.end()
             self.exchange = nil
@@ -444,11 +440,7 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
         switch state.upstreamFailed(failure) {
         case .closeClient:
             reportCall(api: exchange.plan.api, caller: exchange.plan.caller, status: exchange.status, rateLimited: false)
-            if let accessLog {
-                var entry = line(status: exchange.status, step: DecisionStep.upstream.rawValue, api: exchange.plan.api, caller: exchange.plan.caller)
-                entry.upstream = exchange.upstreamTime
-                entry.write(error: "upstream_cut", to: accessLog)
-            }
+            if let accessLog { line(for: exchange).write(error: "upstream_cut", to: accessLog) }
             context?.close(promise: nil)
         case .retryOnFreshConnection:
             connect(exchange.plan, fresh: true)
@@ -503,6 +495,13 @@ final class GatewayConnectionHandler: ChannelDuplexHandler, RemovableChannelHand
                     "api": "\(api?.name ?? "-")", "status": "\(status)", "user": "\(label ?? "-")", "requestId": "\(request?.requestId ?? "-")",
                 ])
         }
+    }
+
+    /// A proxied request's line: the upstream's status and how long its answer's head took.
+    private func line(for exchange: Exchange) -> AccessLogLine {
+        var entry = line(status: exchange.status, step: DecisionStep.upstream.rawValue, api: exchange.plan.api, caller: exchange.plan.caller)
+        entry.upstream = exchange.upstreamTime
+        return entry
     }
 
     private func line(status: UInt, step: String, api: GatewayAPI?, caller: Caller?) -> AccessLogLine {
