@@ -158,6 +158,15 @@ public enum KeyState: String, Codable, Sendable {
     }
 }
 
+extension User {
+    /// The ids the gateway counts this user's calls under (usage records, refusals): their own, and for a token
+    /// user the one derived from their external id (`JWTPrincipal.consumerId`), which the gateway knows without
+    /// the database.
+    public var consumerIds: [UUID] {
+        [id] + (externalId.map { [JWTPrincipal(userId: $0, email: nil, tokenName: nil, groups: []).consumerId] } ?? [])
+    }
+}
+
 /// An API key's metadata; the secret itself is never stored nor shown again.
 public struct APIKeyInfo: Codable, Sendable, Equatable {
     public var id: UUID

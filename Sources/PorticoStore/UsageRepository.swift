@@ -58,10 +58,11 @@ public struct UsageRepository: Sendable {
             """, logger: logger)
     }
 
-    /// The counts between `from` and `to` (seconds since 1970, `to` excluded), for one consumer, one API, one
-    /// application, any of them or none, summed per `bucketSeconds` (3600 for hours, 86400 for UTC days), oldest first.
+    /// The counts between `from` and `to` (seconds since 1970, `to` excluded), for some consumers (one user's
+    /// ids, `User.consumerIds`), one API, one application, any of them or none, summed per `bucketSeconds` (3600
+    /// for hours, 86400 for UTC days), oldest first.
     public func series(
-        consumer: UUID?, api: UUID?, application: UUID? = nil, from: Int64, to: Int64, bucketSeconds: Int64, on connection: PostgresConnection
+        consumers: [UUID]?, api: UUID?, application: UUID? = nil, from: Int64, to: Int64, bucketSeconds: Int64, on connection: PostgresConnection
     ) async throws -> [(start: Int64, counts: UsageCounts)] {
         let rows = try await connection.query(
             """
@@ -72,7 +73,7 @@ public struct UsageRepository: Sendable {
                          ORDER BY (i - 1) % \(unescaped: String(LatencyBuckets.count)))
             FROM usage_hourly
             WHERE hour >= to_timestamp(\(from)) AND hour < to_timestamp(\(to))
-              AND (\(consumer)::uuid IS NULL OR consumer_id = \(consumer)) AND (\(api)::uuid IS NULL OR api_id = \(api))
+              AND (\(consumers)::uuid[] IS NULL OR consumer_id = ANY(\(consumers)::uuid[])) AND (\(api)::uuid IS NULL OR api_id = \(api))
               AND (\(application)::uuid IS NULL OR application_id = \(application))
             GROUP BY 1 ORDER BY 1
             """, logger: logger)

@@ -86,7 +86,7 @@ import Testing
                 try await repository.prune(olderThanDays: 90, nowSeconds: now, on: connection)
             }
             let left = try await portico.store.read { connection in
-                try await repository.series(consumer: consumer, api: nil, from: now - 100 * 86_400, to: now, bucketSeconds: 86_400, on: connection)
+                try await repository.series(consumers: [consumer], api: nil, from: now - 100 * 86_400, to: now, bucketSeconds: 86_400, on: connection)
             }
             #expect(left.count == 1)
         }

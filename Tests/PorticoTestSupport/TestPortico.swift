@@ -152,7 +152,7 @@ extension TestPortico {
             let now = Int64(Date().timeIntervalSince1970)
             let series = try await store.read { connection in
                 try await UsageRepository(logger: database.logger).series(
-                    consumer: consumer, api: nil, from: now - 86_400, to: now + 3_600, bucketSeconds: 86_400 * 2, on: connection)
+                    consumers: [consumer], api: nil, from: now - 86_400, to: now + 3_600, bucketSeconds: 86_400 * 2, on: connection)
             }
             total = series.reduce(into: UsageCounts()) { $0.add($1.counts) }
             if total.requests >= calls { break }

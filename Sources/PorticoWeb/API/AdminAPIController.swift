@@ -182,7 +182,7 @@ struct AdminAPIController {
             if let text = query.api { api = try await resolveAPI(text) }
             return JSONResponse(
                 try await usage.series(
-                    user: user?.id, api: api, application: query.application, from: query.from, to: query.to, granularity: query.granularity))
+                    user: user, api: api, application: query.application, from: query.from, to: query.to, granularity: query.granularity))
         }
 
         group.post("users/{id}/keys") { request, context in

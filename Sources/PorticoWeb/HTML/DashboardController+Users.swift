@@ -83,7 +83,7 @@ extension DashboardController {
         values["groups"] = allGroups.map { ["name": $0.name, "checked": memberOf.contains($0.name)] }
         values["keys"] = userKeys.map(PageRows.key)
         values["tokenName"] = user.tokenName ?? ""
-        values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: user.id, api: nil), subject: "all APIs")
+        values["usage"] = UsageCharts.values(try await usage.lastDays(14, user: user, api: nil), subject: "all APIs")
         let recent = try await refusals.recent(of: user.id)
         values["refusals"] = recent.map { Self.refusalRow($0, userId: user.id) }
         values["hasRefusals"] = !recent.isEmpty

@@ -174,7 +174,7 @@ struct PortalController {
             [
                 "apis": rows, "hasAPIs": !rows.isEmpty, "groups": user.groups.joined(separator: ", "), "jwtMode": mode == .jwt,
                 "usage": UsageCharts.values(
-                    try await usage.lastDays(14, user: user.id, api: nil, application: chosen?.id),
+                    try await usage.lastDays(14, user: user, api: nil, application: chosen?.id),
                     subject: chosen.map { "all your APIs, with application \($0.name)'s keys" } ?? "all your APIs"),
                 "applications": owned.map { ["id": $0.id.uuidString, "name": $0.name, "selected": $0.id == chosen?.id] },
                 "hasApplications": owned.count > 1,

@@ -16,12 +16,11 @@ public struct RefusalService: Sendable {
 
     public init(store: AdminStore) { self.store = store }
 
-    /// The user's newest refusals, from every replica. A token user's calls are counted under an id derived from
-    /// their external id, so both are looked up.
+    /// The user's newest refusals, from every replica, under each id their calls are counted under.
     public func recent(of userId: UUID) async throws -> [Refusal] {
         try await store.read { connection in
             let user = try await store.users.require(userId, on: connection)
-            return try await RefusalRepository(logger: store.database.logger).recent(consumers: Self.consumerIds(of: user), on: connection)
+            return try await RefusalRepository(logger: store.database.logger).recent(consumers: user.consumerIds, on: connection)
         }
     }
 
@@ -38,9 +37,5 @@ public struct RefusalService: Sendable {
             }
             return found
         }
-    }
-
-    static func consumerIds(of user: User) -> [UUID] {
-        [user.id] + (user.externalId.map { [JWTPrincipal(userId: $0, email: nil, tokenName: nil, groups: []).consumerId] } ?? [])
     }
 }

@@ -78,8 +78,9 @@ public struct UsageService: Sendable {
     /// The most periods one series may hold.
     static let maximumPoints = 2_000
 
+    /// `user`'s calls are read under each id the gateway counts them under (`User.consumerIds`).
     public func series(
-        user: UUID?, api: APIDefinition?, application: UUID? = nil, from: Date, to: Date, granularity: UsageGranularity
+        user: User?, api: APIDefinition?, application: UUID? = nil, from: Date, to: Date, granularity: UsageGranularity
     ) async throws -> UsageSeries {
         let step = granularity.seconds
         let start = Int64(from.timeIntervalSince1970.rounded(.down)) / step * step
@@ -91,17 +92,17 @@ public struct UsageService: Sendable {
         }
         let stored = try await store.read { connection in
             try await UsageRepository(logger: store.database.logger).series(
-                consumer: user, api: api?.id, application: application, from: start, to: end, bucketSeconds: step, on: connection)
+                consumers: user?.consumerIds, api: api?.id, application: application, from: start, to: end, bucketSeconds: step, on: connection)
         }
         let byStart = Dictionary(stored.map { ($0.start, $0.counts) }, uniquingKeysWith: { first, _ in first })
         let points = stride(from: start, to: end, by: Int(step)).map { UsagePoint(start: $0, counts: byStart[$0] ?? UsageCounts()) }
         return UsageSeries(
             granularity: granularity, from: Date(timeIntervalSince1970: TimeInterval(start)), to: Date(timeIntervalSince1970: TimeInterval(end)),
-            user: user, api: api?.name, application: application, latencyBucketsMs: LatencyBuckets.upperBoundsMillis, points: points)
+            user: user?.id, api: api?.name, application: application, latencyBucketsMs: LatencyBuckets.upperBoundsMillis, points: points)
     }
 
     /// The last `days` UTC days, today included, by day.
-    public func lastDays(_ days: Int, user: UUID?, api: APIDefinition?, application: UUID? = nil, now: Date = Date()) async throws -> UsageSeries {
+    public func lastDays(_ days: Int, user: User?, api: APIDefinition?, application: UUID? = nil, now: Date = Date()) async throws -> UsageSeries {
         let today = Int64(now.timeIntervalSince1970) / 86_400 * 86_400
         return try await series(
             user: user, api: api, application: application, from: Date(timeIntervalSince1970: TimeInterval(today - Int64(days - 1) * 86_400)),
