@@ -1,5 +1,6 @@
 import Foundation
 import PorticoCore
+import PorticoStore
 import PorticoTestSupport
 import PorticoWeb
 import Testing
@@ -40,6 +41,40 @@ import Testing
                     }
                 }
             }
+        }
+    }
+
+    @Test func aTokenUsersQuotaUsedIsReadUnderTheirDerivedId() async throws {
+        try await withTestPortico { portico in
+            let api = try await portico.createAPI("orders", prefix: "/orders", upstreamPort: 9)
+            try await portico.ensureGroups(["buyers"])
+            let plan = try await PlanService(store: portico.store).create(
+                PlanInput(name: "daily", quota: .some(QuotaInput(limit: 100, period: "24h"))), by: portico.actor)
+            try await AccessService(store: portico.store).create(
+                AccessInput(name: "buyers", groups: ["buyers"], allApis: true, plan: "daily"), by: portico.actor)
+            // A token user as the gateway's sightings record them, in the group.
+            try await portico.store.read { connection in
+                _ = try await portico.store.users.recordSightings(
+                    [UserSighting(externalId: "bea", email: "bea@tokens.example", tokenName: nil, seenAt: Date())], on: connection)
+            }
+            let bea = try #require(try await UserService(store: portico.store).find(email: "bea@tokens.example"))
+            _ = try await UserService(store: portico.store).update(bea.id, UserPatch(groups: ["buyers"]), by: portico.actor)
+            // Five calls a gateway counted under the id it derives from the token's subject.
+            let derived = JWTPrincipal(userId: "bea", email: nil, tokenName: nil, groups: []).consumerId
+            let window = QuotaPeriod.day.window(containing: Int64(Date().timeIntervalSince1970))
+            _ = try await portico.store.read { connection in
+                try await QuotaRepository(logger: portico.database.logger).report(
+                    [
+                        QuotaCounterReport(
+                            bucket: QuotaBucketName.of(plan: plan.id, consumer: derived, api: api.id), window: window, limit: 100, spent: 5,
+                            unreserve: 0,
+                            want: 0)
+                    ], on: connection)
+            }
+            let user = try await UserService(store: portico.store).get(bea.id)
+            let access = try await ConsumerAccessService(store: portico.store).access(of: user)
+            #expect(access.first?.quotaUsed == 5)
+            #expect(access.first?.quotaLeft == 95)
         }
     }
 }

@@ -29,22 +29,23 @@ public struct ConsumerAccessService: Sendable {
             let snapshot = PolicySnapshot(version: 0, apis: structure.apis, keys: [:], consumers: [], grants: structure.grants)
             let catalog = try await store.apis.list(on: connection).filter { $0.status != .disabled }
             let seconds = Int64(now.timeIntervalSince1970)
-            var rows: [(APIDefinition, AccessLimits, bucket: String?, window: QuotaWindow?)] = []
+            // The user's calls are counted under each id the gateway knows them by (a token user's derived one too).
+            var rows: [(APIDefinition, AccessLimits, buckets: [String], window: QuotaWindow?)] = []
             for api in catalog {
                 guard let limits = snapshot.access(groups: user.groups, api: api.id) else { continue }
                 guard let quota = limits.quota, let plan = limits.plan else {
-                    rows.append((api, limits, nil, nil))
+                    rows.append((api, limits, [], nil))
                     continue
                 }
-                let bucket = QuotaBucketName.of(plan: plan.id, consumer: user.id, api: limits.bucket == .consumer ? nil : api.id)
-                rows.append((api, limits, bucket, quota.period.window(containing: seconds)))
+                let buckets = user.consumerIds.map { QuotaBucketName.of(plan: plan.id, consumer: $0, api: limits.bucket == .consumer ? nil : api.id) }
+                rows.append((api, limits, buckets, quota.period.window(containing: seconds)))
             }
-            let counted = rows.compactMap { row in row.bucket.flatMap { bucket in row.window.map { (bucket, $0.start) } } }
+            let counted = rows.flatMap { row in row.window.map { window in row.buckets.map { ($0, window.start) } } ?? [] }
             let used = try await QuotaRepository(logger: store.database.logger).used(
                 buckets: counted.map(\.0), starts: counted.map(\.1), on: connection)
-            return rows.map { api, limits, bucket, window in
+            return rows.map { api, limits, buckets, window in
                 ConsumerAccess(
-                    api: api, limits: limits, quotaUsed: bucket.map { used[$0] ?? 0 },
+                    api: api, limits: limits, quotaUsed: window.map { _ in buckets.reduce(0) { $0 + (used[$1] ?? 0) } },
                     quotaResetsAt: window.map { Date(timeIntervalSince1970: TimeInterval($0.end)) })
             }
         }
