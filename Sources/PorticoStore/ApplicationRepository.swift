@@ -9,9 +9,6 @@ public struct ApplicationRepository: Sendable {
 
     public init(logger: Logger) { self.logger = logger }
 
-    /// The name every user's first application has, and where keys made without one go.
-    public static let defaultName = "default"
-
     public func create(userId: UUID, name: String, description: String, on connection: PostgresConnection) async throws -> ConsumerApplication {
         let rows = try await connection.query(
             """
@@ -42,18 +39,6 @@ public struct ApplicationRepository: Sendable {
             connection.query(
                 "SELECT \(unescaped: Self.columns) FROM applications WHERE user_id = \(userId) AND name = \(name)", logger: logger)
         ).first
-    }
-
-    /// The user's `default` application, made now if they have none.
-    public func defaultApplication(userId: UUID, on connection: PostgresConnection) async throws -> ConsumerApplication {
-        if let existing = try await find(userId: userId, name: Self.defaultName, on: connection) { return existing }
-        try await connection.query(
-            "INSERT INTO applications (user_id, name) VALUES (\(userId), \(Self.defaultName)) ON CONFLICT (user_id, name) DO NOTHING",
-            logger: logger)
-        guard let made = try await find(userId: userId, name: Self.defaultName, on: connection) else {
-            throw PorticoError.conflict("the default application could not be made")
-        }
-        return made
     }
 
     public func update(_ id: UUID, name: String, description: String, on connection: PostgresConnection) async throws {

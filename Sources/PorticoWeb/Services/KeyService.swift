@@ -55,15 +55,16 @@ public struct KeyService: Sendable {
         return try await store.write("key.create", entity: "api_key", by: actor) { connection in
             let user = try await store.users.require(userId, on: connection)
             try await store.keyPolicy.current(on: connection).check(expiresAt: request.expiresAt, now: now)
-            let application = try await application(request.applicationId, of: user, on: connection)
+            var application: ConsumerApplication?
+            if let id = request.applicationId { application = try await self.application(id, of: user, on: connection) }
             let scopes = try await scopeIds(request.scopes, of: user, on: connection)
             // In JWT mode keys are off; one made now comes on with the switch back, like the keys the switch turned off.
             let jwtMode = try await store.policy.authMode(on: connection) == .jwt
             let info = try await store.keys.create(
                 userId: userId, name: name, secret: secret, expiresAt: request.expiresAt, disabledByModeSwitch: jwtMode,
-                applicationId: application.id, scopes: scopes?.map(\.id), on: connection)
+                applicationId: application?.id, scopes: scopes?.map(\.id), on: connection)
             let issued = IssuedKey(
-                id: info.id, key: secret.secret, prefix: info.prefix, name: info.name, expiresAt: info.expiresAt, applicationId: application.id,
+                id: info.id, key: secret.secret, prefix: info.prefix, name: info.name, expiresAt: info.expiresAt, applicationId: info.applicationId,
                 scopes: scopes?.map(\.name))
             return (AdminStore.Change<APIKeyInfo, APIKeyInfo>(before: nil, after: info, entityId: info.id.uuidString), issued)
         }
@@ -128,8 +129,9 @@ public struct KeyService: Sendable {
         }
     }
 
-    private func application(_ id: UUID?, of user: User, on connection: PostgresConnection) async throws -> ConsumerApplication {
-        guard let id else { return try await store.applications.defaultApplication(userId: user.id, on: connection) }
+    /// One of the user's applications; a key made without one goes to their `default` application, which the
+    /// `api_keys` trigger chooses (and makes) for every insert, scripts' included.
+    private func application(_ id: UUID, of user: User, on connection: PostgresConnection) async throws -> ConsumerApplication {
         guard let application = try await store.applications.find(id, on: connection), application.userId == user.id else {
             throw PorticoError.invalid(field: "applicationId", reason: "no application \(id) belongs to \(user.email)")
         }
