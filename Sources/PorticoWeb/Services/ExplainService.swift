@@ -77,8 +77,8 @@ public struct ExplainService: Sendable {
             let state: String
             switch key.state {
             case .active: state = "active"
-            case .revoked: state = "revoked \(key.revokedAt.map(Self.time) ?? "")"
-            case .expired: state = "expired \(key.expiresAt.map(Self.time) ?? "")"
+            case .revoked: state = "revoked at \(Format.date(key.revokedAt))"
+            case .expired: state = "expired at \(Format.date(key.expiresAt))"
             case .disabledByModeSwitch: state = "turned off by the switch to JWT mode; the switch back turns it on again"
             }
             record = ExplainedCheck(
@@ -89,9 +89,5 @@ public struct ExplainService: Sendable {
         }
         explained.steps[index].checks = (explained.steps[index].checks ?? []) + [record]
         return explained
-    }
-
-    private static func time(_ date: Date) -> String {
-        "at " + date.formatted(.iso8601.year().month().day().timeSeparator(.colon).time(includingFractionalSeconds: false))
     }
 }
